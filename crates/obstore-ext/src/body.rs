@@ -1,0 +1,140 @@
+//! The body of a get: a network stream or a local file, read whole or in chunks of a minimum size.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use obstore_stores::{ObstoreError, ObstoreResult};
+
+/// What is left to read of an object.
+pub enum Body {
+    /// Bytes arriving from a store.
+    Stream(BoxStream<'static, object_store::Result<Bytes>>),
+    /// A local file, read directly (inline from sync code, on the blocking pool from asyncio).
+    File {
+        file: Arc<File>,
+        path: PathBuf,
+        position: u64,
+        end: u64,
+    },
+}
+
+impl Body {
+    /// Takes the payload of a get result.
+    pub fn new(result: object_store::GetResult) -> Self {
+        let range = result.range.clone();
+        match result.payload {
+            object_store::GetResultPayload::File(file, path) => Body::File {
+                file: Arc::new(file),
+                path,
+                position: range.start,
+                end: range.end,
+            },
+            object_store::GetResultPayload::Stream(stream) => Body::Stream(stream),
+        }
+    }
+
+    /// Reads everything left into one buffer, allocated once at its final size when the size is known.
+    pub async fn read_all(self, size_hint: u64) -> ObstoreResult<Bytes> {
+        match self {
+            Body::Stream(stream) => Ok(object_store::collect_bytes(stream, Some(size_hint)).await?),
+            Body::File {
+                file,
+                path,
+                position,
+                end,
+            } => read_file_range(file, path, position, end).await,
+        }
+    }
+
+    /// The next chunk of at least `min_chunk_size` bytes (the last may be shorter), or None at the end.
+    pub async fn next_chunk(&mut self, min_chunk_size: usize) -> ObstoreResult<Option<Bytes>> {
+        let min_chunk_size = min_chunk_size.max(1);
+        match self {
+            Body::Stream(stream) => {
+                let mut buffer: Option<BytesMut> = None;
+                let mut first: Option<Bytes> = None;
+                while let Some(next) = stream.next().await {
+                    let next = next?;
+                    if next.is_empty() {
+                        continue;
+                    }
+                    match (&mut first, &mut buffer) {
+                        (None, None) => {
+                            if next.len() >= min_chunk_size {
+                                return Ok(Some(next));
+                            }
+                            first = Some(next);
+                        }
+                        (Some(head), None) => {
+                            let mut joined = BytesMut::with_capacity(
+                                min_chunk_size.max(head.len() + next.len()),
+                            );
+                            joined.extend_from_slice(head);
+                            joined.extend_from_slice(&next);
+                            first = None;
+                            if joined.len() >= min_chunk_size {
+                                return Ok(Some(joined.freeze()));
+                            }
+                            buffer = Some(joined);
+                        }
+                        (_, Some(joined)) => {
+                            joined.extend_from_slice(&next);
+                            if joined.len() >= min_chunk_size {
+                                return Ok(buffer.map(BytesMut::freeze));
+                            }
+                        }
+                    }
+                }
+                Ok(first.or_else(|| buffer.map(BytesMut::freeze)))
+            }
+            Body::File {
+                file,
+                path,
+                position,
+                end,
+            } => {
+                if *position >= *end {
+                    return Ok(None);
+                }
+                let stop = (*position + min_chunk_size as u64).min(*end);
+                let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
+                *position = stop;
+                Ok(Some(chunk))
+            }
+        }
+    }
+}
+
+/// Reads `[start, end)` of a file: inline when there is no tokio context (sync calls), otherwise on
+/// the blocking pool so an event loop is never blocked by a large read.
+async fn read_file_range(
+    file: Arc<File>,
+    path: PathBuf,
+    start: u64,
+    end: u64,
+) -> ObstoreResult<Bytes> {
+    let read = move || -> ObstoreResult<Bytes> {
+        let len = usize::try_from(end - start)
+            .map_err(|_| ObstoreError::value("range too large for this platform"))?;
+        let mut buffer = vec![0u8; len];
+        file.read_exact_at(&mut buffer, start).map_err(|err| {
+            ObstoreError::generic(format!(
+                "Error reading bytes {start}..{end} of {}: {err}",
+                path.display()
+            ))
+        })?;
+        Ok(Bytes::from(buffer))
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(read)
+            .await
+            .map_err(|err| ObstoreError::Store(object_store::Error::from(err)))?,
+        Err(_) => read(),
+    }
+}

@@ -1,0 +1,159 @@
+//! Conversions between `object_store` values and the dicts Python sees (ObjectMeta, PutResult, attributes).
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use object_store::{Attribute, AttributeValue, Attributes, ObjectMeta, PutResult};
+use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+/// `ObjectMeta` as a Python dict: path, last_modified, size, e_tag, version (in that order).
+pub struct PyObjectMeta(pub ObjectMeta);
+
+impl<'py> IntoPyObject<'py> for PyObjectMeta {
+    type Target = PyDict;
+    type Output = Bound<'py, PyDict>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        meta_to_dict(py, &self.0)
+    }
+}
+
+/// Builds the ObjectMeta dict.
+pub fn meta_to_dict<'py>(py: Python<'py>, meta: &ObjectMeta) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item(intern!(py, "path"), meta.location.as_ref())?;
+    dict.set_item(intern!(py, "last_modified"), meta.last_modified)?;
+    dict.set_item(intern!(py, "size"), meta.size)?;
+    dict.set_item(intern!(py, "e_tag"), meta.e_tag.as_deref())?;
+    dict.set_item(intern!(py, "version"), meta.version.as_deref())?;
+    Ok(dict)
+}
+
+/// `PutResult` as a Python dict: e_tag, version.
+pub struct PyPutResult(pub PutResult);
+
+impl<'py> IntoPyObject<'py> for PyPutResult {
+    type Target = PyDict;
+    type Output = Bound<'py, PyDict>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let dict = PyDict::new(py);
+        dict.set_item(intern!(py, "e_tag"), self.0.e_tag)?;
+        dict.set_item(intern!(py, "version"), self.0.version)?;
+        Ok(dict)
+    }
+}
+
+/// The canonical name of an attribute, as returned to Python.
+fn attribute_name(attribute: &Attribute) -> &str {
+    match attribute {
+        Attribute::ContentDisposition => "Content-Disposition",
+        Attribute::ContentEncoding => "Content-Encoding",
+        Attribute::ContentLanguage => "Content-Language",
+        Attribute::ContentType => "Content-Type",
+        Attribute::CacheControl => "Cache-Control",
+        Attribute::StorageClass => "Storage-Class",
+        Attribute::Metadata(name) => name,
+        _ => "Unknown",
+    }
+}
+
+/// Parses an attribute name: the six standard names match case-insensitively, with or without
+/// the hyphen; anything else is user metadata kept verbatim.
+fn parse_attribute(name: &str) -> Attribute {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect();
+    match folded.as_str() {
+        "contentdisposition" => Attribute::ContentDisposition,
+        "contentencoding" => Attribute::ContentEncoding,
+        "contentlanguage" => Attribute::ContentLanguage,
+        "contenttype" => Attribute::ContentType,
+        "cachecontrol" => Attribute::CacheControl,
+        "storageclass" => Attribute::StorageClass,
+        _ => Attribute::Metadata(Cow::Owned(name.to_string())),
+    }
+}
+
+/// Attributes given from Python: `dict[str, str]`.
+pub struct PyAttributes(pub Attributes);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyAttributes {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let dict = obj
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("attributes must be a dict of str to str"))?;
+        let mut attributes = Attributes::with_capacity(dict.len());
+        for (key, value) in dict.iter() {
+            let key = key.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "attribute names must be str, got {}",
+                    key.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
+            })?;
+            let key = key.to_cow()?;
+            let value: String = value.extract().map_err(|_| {
+                PyTypeError::new_err(format!("the value of attribute {key:?} must be a str"))
+            })?;
+            attributes.insert(parse_attribute(&key), AttributeValue::from(value));
+        }
+        Ok(Self(attributes))
+    }
+}
+
+/// Attributes as a Python dict with canonical names.
+pub fn attributes_to_dict<'py>(
+    py: Python<'py>,
+    attributes: &Attributes,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (key, value) in attributes.iter() {
+        dict.set_item(attribute_name(key), value.as_ref())?;
+    }
+    Ok(dict)
+}
+
+/// A datetime given from Python: aware datetimes are converted to UTC, naive ones are taken as UTC.
+pub struct PyUtcDateTime(pub DateTime<Utc>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyUtcDateTime {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(aware) = obj.extract::<DateTime<chrono::FixedOffset>>() {
+            return Ok(Self(aware.with_timezone(&Utc)));
+        }
+        if let Ok(naive) = obj.extract::<chrono::NaiveDateTime>() {
+            return Ok(Self(naive.and_utc()));
+        }
+        Err(PyTypeError::new_err(format!(
+            "expected a datetime, got {}",
+            obj.get_type().name()?
+        )))
+    }
+}
+
+/// Rejects keys of an options dict that are not in `allowed`, naming the bad key.
+pub fn check_keys(dict: &Bound<'_, PyDict>, what: &str, allowed: &[&str]) -> PyResult<()> {
+    for key in dict.keys() {
+        let name: String = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err(format!("{what} keys must be str")))?;
+        if !allowed.contains(&name.as_str()) {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "Unknown key {name:?} in {what}; expected one of: {}",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}

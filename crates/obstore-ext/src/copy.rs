@@ -1,0 +1,86 @@
+//! `copy` and `rename` (sync and async): server-side, optionally refusing to overwrite.
+
+use object_store::ObjectStoreExt;
+use obstore_stores::asyncio::PyNone;
+use obstore_stores::{AnyStore, ObstoreResult, PyPath};
+use pyo3::prelude::*;
+
+async fn copy_inner(
+    store: AnyStore,
+    from: PyPath,
+    to: PyPath,
+    overwrite: bool,
+) -> ObstoreResult<PyNone> {
+    match overwrite {
+        true => store.inner.copy(&from.0, &to.0).await?,
+        false => store.inner.copy_if_not_exists(&from.0, &to.0).await?,
+    }
+    Ok(PyNone)
+}
+
+async fn rename_inner(
+    store: AnyStore,
+    from: PyPath,
+    to: PyPath,
+    overwrite: bool,
+) -> ObstoreResult<PyNone> {
+    match overwrite {
+        true => store.inner.rename(&from.0, &to.0).await?,
+        false => store.inner.rename_if_not_exists(&from.0, &to.0).await?,
+    }
+    Ok(PyNone)
+}
+
+/// Copies an object within the store.
+#[pyfunction]
+#[pyo3(signature = (store, from_, to, *, overwrite = true))]
+pub fn copy(
+    py: Python<'_>,
+    store: AnyStore,
+    from_: PyPath,
+    to: PyPath,
+    overwrite: bool,
+) -> PyResult<()> {
+    store.block_on(py, copy_inner(store.clone(), from_, to, overwrite))?;
+    Ok(())
+}
+
+/// Copies an object within the store, from asyncio.
+#[pyfunction]
+#[pyo3(signature = (store, from_, to, *, overwrite = true))]
+pub fn copy_async<'py>(
+    py: Python<'py>,
+    store: AnyStore,
+    from_: PyPath,
+    to: PyPath,
+    overwrite: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    store.into_py_future(py, None, copy_inner(store.clone(), from_, to, overwrite))
+}
+
+/// Moves an object within the store.
+#[pyfunction]
+#[pyo3(signature = (store, from_, to, *, overwrite = true))]
+pub fn rename(
+    py: Python<'_>,
+    store: AnyStore,
+    from_: PyPath,
+    to: PyPath,
+    overwrite: bool,
+) -> PyResult<()> {
+    store.block_on(py, rename_inner(store.clone(), from_, to, overwrite))?;
+    Ok(())
+}
+
+/// Moves an object within the store, from asyncio.
+#[pyfunction]
+#[pyo3(signature = (store, from_, to, *, overwrite = true))]
+pub fn rename_async<'py>(
+    py: Python<'py>,
+    store: AnyStore,
+    from_: PyPath,
+    to: PyPath,
+    overwrite: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    store.into_py_future(py, None, rename_inner(store.clone(), from_, to, overwrite))
+}

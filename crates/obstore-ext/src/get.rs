@@ -1,0 +1,536 @@
+//! `get`, `get_range`, `get_ranges` (sync and async), and the `GetResult` / `BytesStream` classes.
+
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use object_store::{Attributes, GetOptions, GetRange, ObjectMeta, ObjectStoreExt};
+use obstore_stores::bytes::PyBytesWrapper;
+use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
+use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::body::Body;
+use crate::convert::{attributes_to_dict, check_keys, meta_to_dict, PyUtcDateTime};
+
+const GET_OPTION_KEYS: &[&str] = &[
+    "if_match",
+    "if_none_match",
+    "if_modified_since",
+    "if_unmodified_since",
+    "range",
+    "version",
+    "head",
+];
+
+const RANGE_ERROR: &str = "Unexpected input for byte range.\nExpected two-integer tuple or list, or dict with 'offset' or 'suffix' key.";
+
+fn extract_range(obj: &Bound<'_, PyAny>) -> PyResult<GetRange> {
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        if dict.len() == 1 {
+            if let Some(offset) = dict.get_item("offset")? {
+                return Ok(GetRange::Offset(offset.extract::<u64>()?));
+            }
+            if let Some(suffix) = dict.get_item("suffix")? {
+                return Ok(GetRange::Suffix(suffix.extract::<u64>()?));
+            }
+        }
+        return Err(PyValueError::new_err(RANGE_ERROR));
+    }
+    if obj.is_instance_of::<PyTuple>() || obj.is_instance_of::<PyList>() {
+        let items: Vec<Bound<'_, PyAny>> = obj.try_iter()?.collect::<PyResult<_>>()?;
+        if items.len() == 2 {
+            let start: u64 = items[0]
+                .extract()
+                .map_err(|_| PyValueError::new_err(RANGE_ERROR))?;
+            let end: u64 = items[1]
+                .extract()
+                .map_err(|_| PyValueError::new_err(RANGE_ERROR))?;
+            if end <= start {
+                return Err(PyValueError::new_err(format!(
+                    "Invalid range requested, start: {start} end: {end}"
+                )));
+            }
+            return Ok(GetRange::Bounded(start..end));
+        }
+    }
+    Err(PyValueError::new_err(RANGE_ERROR))
+}
+
+/// The `GetOptions` dict of the Python API.
+#[derive(Default)]
+pub struct PyGetOptions(pub GetOptions);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyGetOptions {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let dict = obj
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("options must be a dict (GetOptions)"))?;
+        check_keys(&dict, "GetOptions", GET_OPTION_KEYS)?;
+        let mut options = GetOptions::default();
+        let get = |key: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
+            Ok(dict.get_item(key)?.filter(|v| !v.is_none()))
+        };
+        let string = |key: &str, value: Bound<'py, PyAny>| -> PyResult<String> {
+            value
+                .extract()
+                .map_err(|_| PyTypeError::new_err(format!("GetOptions[{key:?}] must be a str")))
+        };
+        if let Some(v) = get("if_match")? {
+            options.if_match = Some(string("if_match", v)?);
+        }
+        if let Some(v) = get("if_none_match")? {
+            options.if_none_match = Some(string("if_none_match", v)?);
+        }
+        if let Some(v) = get("version")? {
+            options.version = Some(string("version", v)?);
+        }
+        if let Some(v) = get("if_modified_since")? {
+            options.if_modified_since = Some(v.extract::<PyUtcDateTime>()?.0);
+        }
+        if let Some(v) = get("if_unmodified_since")? {
+            options.if_unmodified_since = Some(v.extract::<PyUtcDateTime>()?.0);
+        }
+        // `range` has no None form: a None there is a malformed range, not an absent one.
+        if let Some(v) = dict.get_item("range")? {
+            options.range = Some(extract_range(&v)?);
+        }
+        if let Some(v) = get("head")? {
+            options.head = v
+                .extract()
+                .map_err(|_| PyTypeError::new_err("GetOptions[\"head\"] must be a bool"))?;
+        }
+        Ok(Self(options))
+    }
+}
+
+/// The result of a get: metadata now, the body once (whole, or streamed in chunks).
+#[pyclass(name = "GetResult", frozen)]
+pub struct PyGetResult {
+    store: AnyStore,
+    body: Mutex<Option<Body>>,
+    meta: ObjectMeta,
+    range: Range<u64>,
+    attributes: Attributes,
+}
+
+impl PyGetResult {
+    fn new(store: AnyStore, result: object_store::GetResult) -> Self {
+        let meta = result.meta.clone();
+        let range = result.range.clone();
+        let attributes = result.attributes.clone();
+        Self {
+            store,
+            body: Mutex::new(Some(Body::new(result))),
+            meta,
+            range,
+            attributes,
+        }
+    }
+
+    fn take_body(&self) -> PyResult<Body> {
+        self.body
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| PyValueError::new_err("Result has already been disposed."))
+    }
+
+    fn len(&self) -> u64 {
+        self.range.end - self.range.start
+    }
+
+    fn stream_impl(&self, min_chunk_size: usize) -> PyResult<PyBytesStream> {
+        Ok(PyBytesStream {
+            store: self.store.clone(),
+            body: Arc::new(tokio::sync::Mutex::new(Some(self.take_body()?))),
+            min_chunk_size,
+        })
+    }
+}
+
+const DEFAULT_MIN_CHUNK_SIZE: usize = 10 * 1024 * 1024;
+
+#[pymethods]
+impl PyGetResult {
+    /// The whole body as one `Bytes`.
+    fn bytes(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
+        let body = self.take_body()?;
+        let len = self.len();
+        let bytes = self.store.block_on(py, body.read_all(len))?;
+        Ok(PyBytesWrapper::new(bytes))
+    }
+
+    /// The whole body as one `Bytes`, from asyncio.
+    fn bytes_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let body = self.take_body()?;
+        let len = self.len();
+        self.store.into_py_future(py, Some(len), async move {
+            body.read_all(len).await.map(PyBytesWrapper::new)
+        })
+    }
+
+    /// Alias of `bytes()`.
+    fn buffer(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
+        self.bytes(py)
+    }
+
+    /// Alias of `bytes_async()`.
+    fn buffer_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.bytes_async(py)
+    }
+
+    /// A stream of chunks of at least `min_chunk_size` bytes (the last may be shorter).
+    #[pyo3(signature = (min_chunk_size = DEFAULT_MIN_CHUNK_SIZE))]
+    fn stream(&self, min_chunk_size: usize) -> PyResult<PyBytesStream> {
+        self.stream_impl(min_chunk_size)
+    }
+
+    fn __iter__(&self) -> PyResult<PyBytesStream> {
+        self.stream_impl(DEFAULT_MIN_CHUNK_SIZE)
+    }
+
+    fn __aiter__(&self) -> PyResult<PyBytesStream> {
+        self.stream_impl(DEFAULT_MIN_CHUNK_SIZE)
+    }
+
+    /// Attributes of the object (content type, metadata, ...).
+    #[getter]
+    fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        attributes_to_dict(py, &self.attributes)
+    }
+
+    /// Metadata of the object.
+    #[getter]
+    fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        meta_to_dict(py, &self.meta)
+    }
+
+    /// The byte range returned, as `(start, end)` with `end` exclusive.
+    #[getter]
+    fn range(&self) -> (u64, u64) {
+        (self.range.start, self.range.end)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "GetResult(path={:?}, range=({}, {}))",
+            self.meta.location.as_ref(),
+            self.range.start,
+            self.range.end
+        )
+    }
+}
+
+/// A chunk handed to Python as a `bytes` copy.
+struct PyBytesCopy(Bytes);
+
+impl<'py> IntoPyObject<'py> for PyBytesCopy {
+    type Target = PyBytes;
+    type Output = Bound<'py, PyBytes>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        Ok(PyBytes::new(py, &self.0))
+    }
+}
+
+/// A stream of body chunks, iterable from sync code and from asyncio.
+#[pyclass(name = "BytesStream", frozen)]
+pub struct PyBytesStream {
+    store: AnyStore,
+    body: Arc<tokio::sync::Mutex<Option<Body>>>,
+    min_chunk_size: usize,
+}
+
+async fn next_chunk(
+    body: Arc<tokio::sync::Mutex<Option<Body>>>,
+    min_chunk_size: usize,
+) -> ObstoreResult<Option<Bytes>> {
+    let mut guard = body.lock().await;
+    let Some(current) = guard.as_mut() else {
+        return Ok(None);
+    };
+    match current.next_chunk(min_chunk_size).await {
+        Ok(Some(chunk)) => Ok(Some(chunk)),
+        Ok(None) => {
+            *guard = None;
+            Ok(None)
+        }
+        Err(err) => {
+            *guard = None;
+            Err(err)
+        }
+    }
+}
+
+#[pymethods]
+impl PyBytesStream {
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let chunk = self
+            .store
+            .block_on(py, next_chunk(self.body.clone(), self.min_chunk_size))?;
+        match chunk {
+            Some(chunk) => Ok(PyBytes::new(py, &chunk)),
+            None => Err(PyStopIteration::new_err("stream exhausted")),
+        }
+    }
+
+    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let body = self.body.clone();
+        let min_chunk_size = self.min_chunk_size;
+        self.store
+            .into_py_future(py, Some(min_chunk_size as u64), async move {
+                match next_chunk(body, min_chunk_size).await {
+                    Ok(Some(chunk)) => Ok(PyBytesCopy(chunk)),
+                    Ok(None) => Err(PyStopAsyncIteration::new_err("stream exhausted")),
+                    Err(err) => Err(err.into()),
+                }
+            })
+    }
+}
+
+async fn get_inner(
+    store: AnyStore,
+    path: PyPath,
+    options: GetOptions,
+) -> ObstoreResult<PyGetResult> {
+    let result = store.inner.get_opts(&path.0, options).await?;
+    Ok(PyGetResult::new(store, result))
+}
+
+/// Fetches an object; the body is read from the returned `GetResult`.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, options = None))]
+pub fn get(
+    py: Python<'_>,
+    store: AnyStore,
+    path: PyPath,
+    options: Option<PyGetOptions>,
+) -> PyResult<PyGetResult> {
+    let options = options.unwrap_or_default().0;
+    Ok(store.block_on(py, get_inner(store.clone(), path, options))?)
+}
+
+/// Fetches an object from asyncio.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, options = None))]
+pub fn get_async<'py>(
+    py: Python<'py>,
+    store: AnyStore,
+    path: PyPath,
+    options: Option<PyGetOptions>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let options = options.unwrap_or_default().0;
+    store.into_py_future(py, Some(0), get_inner(store.clone(), path, options))
+}
+
+fn byte_range(start: u64, end: Option<u64>, length: Option<u64>) -> PyResult<Range<u64>> {
+    let end = match (end, length) {
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "end and length cannot both be non-None.",
+            ))
+        }
+        (None, None) => {
+            return Err(PyValueError::new_err(
+                "Either end or length must be non-None.",
+            ))
+        }
+        (Some(end), None) => end,
+        (None, Some(length)) => start.saturating_add(length),
+    };
+    if end <= start {
+        return Err(PyValueError::new_err(format!(
+            "Invalid range requested, start: {start} end: {end}"
+        )));
+    }
+    Ok(start..end)
+}
+
+async fn get_range_inner(
+    store: AnyStore,
+    path: PyPath,
+    range: Range<u64>,
+) -> ObstoreResult<PyBytesWrapper> {
+    Ok(PyBytesWrapper::new(
+        store.inner.get_range(&path.0, range).await?,
+    ))
+}
+
+/// One byte range `[start, end)` or `[start, start + length)` of an object.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, start, end = None, length = None))]
+pub fn get_range(
+    py: Python<'_>,
+    store: AnyStore,
+    path: PyPath,
+    start: u64,
+    end: Option<u64>,
+    length: Option<u64>,
+) -> PyResult<PyBytesWrapper> {
+    let range = byte_range(start, end, length)?;
+    Ok(store.block_on(py, get_range_inner(store.clone(), path, range))?)
+}
+
+/// One byte range of an object, from asyncio.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, start, end = None, length = None))]
+pub fn get_range_async<'py>(
+    py: Python<'py>,
+    store: AnyStore,
+    path: PyPath,
+    start: u64,
+    end: Option<u64>,
+    length: Option<u64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let range = byte_range(start, end, length)?;
+    let size = range.end - range.start;
+    store.into_py_future(py, Some(size), get_range_inner(store.clone(), path, range))
+}
+
+fn byte_ranges(
+    starts: Vec<u64>,
+    ends: Option<Vec<u64>>,
+    lengths: Option<Vec<u64>>,
+) -> PyResult<Vec<Range<u64>>> {
+    let ends: Vec<u64> = match (ends, lengths) {
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "ends and lengths cannot both be non-None.",
+            ))
+        }
+        (None, None) => {
+            return Err(PyValueError::new_err(
+                "Either ends or lengths must be non-None.",
+            ))
+        }
+        (Some(ends), None) => ends,
+        (None, Some(lengths)) => starts
+            .iter()
+            .zip(lengths)
+            .map(|(s, l)| s.saturating_add(l))
+            .collect(),
+    };
+    starts
+        .into_iter()
+        .zip(ends)
+        .map(|(start, end)| {
+            if end <= start {
+                Err(PyValueError::new_err(format!(
+                    "Invalid range requested, start: {start} end: {end}"
+                )))
+            } else {
+                Ok(start..end)
+            }
+        })
+        .collect()
+}
+
+/// Sorted, merged ranges covering `ranges`: neighbours closer than `coalesce` bytes become one.
+fn merge_ranges(ranges: &[Range<u64>], coalesce: u64) -> Vec<Range<u64>> {
+    let mut sorted: Vec<Range<u64>> = ranges.to_vec();
+    sorted.sort_unstable_by_key(|r| r.start);
+    let mut merged: Vec<Range<u64>> = Vec::with_capacity(sorted.len());
+    for range in sorted {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end.saturating_add(coalesce) => {
+                last.end = last.end.max(range.end);
+            }
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
+/// How many merged requests are in flight at once.
+const RANGE_PARALLELISM: usize = 10;
+
+async fn get_ranges_inner(
+    store: AnyStore,
+    path: PyPath,
+    ranges: Vec<Range<u64>>,
+    coalesce: u64,
+) -> ObstoreResult<Vec<PyBytesWrapper>> {
+    use futures::{StreamExt, TryStreamExt};
+    let merged = merge_ranges(&ranges, coalesce);
+    let inner = store.inner.clone();
+    let location = path.0;
+    let fetched: Vec<Bytes> = futures::stream::iter(merged.iter().cloned())
+        .map(|range| {
+            let inner = inner.clone();
+            let location = location.clone();
+            async move { inner.get_range(&location, range).await }
+        })
+        .buffered(RANGE_PARALLELISM)
+        .try_collect()
+        .await?;
+    ranges
+        .iter()
+        .map(|range| {
+            let index = merged.partition_point(|m| m.start <= range.start) - 1;
+            let data = &fetched[index];
+            let offset = (range.start - merged[index].start) as usize;
+            // A merged request is clamped at the end of the object; a range that starts there
+            // or beyond is as invalid as the same range requested alone.
+            if offset >= data.len() {
+                return Err(ObstoreError::generic(format!(
+                    "Range start {} is beyond the end of object {} ({} bytes)",
+                    range.start,
+                    location,
+                    merged[index].start + data.len() as u64
+                )));
+            }
+            let end = ((range.end - merged[index].start) as usize).min(data.len());
+            Ok(PyBytesWrapper::new(data.slice(offset..end)))
+        })
+        .collect()
+}
+
+/// Many byte ranges of one object; nearby ranges are fetched in one request.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1024 * 1024))]
+pub fn get_ranges(
+    py: Python<'_>,
+    store: AnyStore,
+    path: PyPath,
+    starts: Vec<u64>,
+    ends: Option<Vec<u64>>,
+    lengths: Option<Vec<u64>>,
+    coalesce: u64,
+) -> PyResult<Vec<PyBytesWrapper>> {
+    let ranges = byte_ranges(starts, ends, lengths)?;
+    Ok(store.block_on(py, get_ranges_inner(store.clone(), path, ranges, coalesce))?)
+}
+
+/// Many byte ranges of one object, from asyncio.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1024 * 1024))]
+pub fn get_ranges_async<'py>(
+    py: Python<'py>,
+    store: AnyStore,
+    path: PyPath,
+    starts: Vec<u64>,
+    ends: Option<Vec<u64>>,
+    lengths: Option<Vec<u64>>,
+    coalesce: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let ranges = byte_ranges(starts, ends, lengths)?;
+    let total = ranges.iter().map(|r| r.end - r.start).sum();
+    store.into_py_future(
+        py,
+        Some(total),
+        get_ranges_inner(store.clone(), path, ranges, coalesce),
+    )
+}

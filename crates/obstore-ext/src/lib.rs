@@ -1,0 +1,130 @@
+//! The compiled module `obstore._obstore`: every object-store operation, sync and async.
+//!
+//! One file per operation family (`get`, `put`, `list`, `head`, `delete`, `copy`, `reader`, `writer`); the store
+//! classes, errors, paths and the runtime come from the reusable `obstore-stores` crate.
+
+mod arrow;
+mod body;
+mod convert;
+mod copy;
+mod delete;
+mod get;
+mod head;
+mod list;
+mod put;
+mod reader;
+mod writer;
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+/// Classifies a URL: "s3", "gcs", "azure", "http", "local" or "memory".
+#[pyfunction]
+fn parse_scheme(url: &str) -> PyResult<&'static str> {
+    obstore_stores::url::scheme_name(url)
+}
+
+const ALL: &[&str] = &[
+    "__version__",
+    "_object_store_version",
+    "_object_store_source",
+    "_store",
+    "exceptions",
+    "Bytes",
+    "open_reader",
+    "open_reader_async",
+    "open_writer",
+    "open_writer_async",
+    "copy_async",
+    "copy",
+    "delete_async",
+    "delete",
+    "get_async",
+    "get_range_async",
+    "get_range",
+    "get_ranges_async",
+    "get_ranges",
+    "get",
+    "head_async",
+    "head",
+    "list_with_delimiter_async",
+    "list_with_delimiter",
+    "list",
+    "put_async",
+    "put",
+    "rename_async",
+    "rename",
+    "parse_scheme",
+];
+
+fn add_submodule(
+    parent: &Bound<'_, PyModule>,
+    child: &Bound<'_, PyModule>,
+    name: &str,
+) -> PyResult<()> {
+    let py = parent.py();
+    parent.add(name, child)?;
+    py.import("sys")?
+        .getattr("modules")?
+        .set_item(format!("obstore.{name}"), child)?;
+    Ok(())
+}
+
+#[pymodule]
+fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = module.py();
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add("_object_store_version", env!("OBJECT_STORE_VERSION"))?;
+    module.add("_object_store_source", env!("OBJECT_STORE_SOURCE"))?;
+
+    let store_module = PyModule::new(py, "_store")?;
+    obstore_stores::register_store_module(&store_module)?;
+    store_module.add(
+        "__all__",
+        [
+            "from_url",
+            "AzureStore",
+            "GCSStore",
+            "HTTPStore",
+            "LocalStore",
+            "MemoryStore",
+            "S3Store",
+        ]
+        .iter()
+        .filter(|name| store_module.hasattr(**name).unwrap_or(false))
+        .collect::<Vec<_>>(),
+    )?;
+    add_submodule(module, &store_module, "_store")?;
+
+    let exceptions_module = PyModule::new(py, "exceptions")?;
+    obstore_stores::error::register_exceptions_module(&exceptions_module)?;
+    add_submodule(module, &exceptions_module, "exceptions")?;
+
+    module.add_class::<obstore_stores::bytes::PyBytesWrapper>()?;
+    module.add_function(wrap_pyfunction!(parse_scheme, module)?)?;
+    module.add_function(wrap_pyfunction!(get::get, module)?)?;
+    module.add_function(wrap_pyfunction!(get::get_async, module)?)?;
+    module.add_function(wrap_pyfunction!(get::get_range, module)?)?;
+    module.add_function(wrap_pyfunction!(get::get_range_async, module)?)?;
+    module.add_function(wrap_pyfunction!(get::get_ranges, module)?)?;
+    module.add_function(wrap_pyfunction!(get::get_ranges_async, module)?)?;
+    module.add_function(wrap_pyfunction!(head::head, module)?)?;
+    module.add_function(wrap_pyfunction!(head::head_async, module)?)?;
+    module.add_function(wrap_pyfunction!(put::put, module)?)?;
+    module.add_function(wrap_pyfunction!(put::put_async, module)?)?;
+    module.add_function(wrap_pyfunction!(delete::delete, module)?)?;
+    module.add_function(wrap_pyfunction!(delete::delete_async, module)?)?;
+    module.add_function(wrap_pyfunction!(copy::copy, module)?)?;
+    module.add_function(wrap_pyfunction!(copy::copy_async, module)?)?;
+    module.add_function(wrap_pyfunction!(copy::rename, module)?)?;
+    module.add_function(wrap_pyfunction!(copy::rename_async, module)?)?;
+    module.add_function(wrap_pyfunction!(list::list, module)?)?;
+    module.add_function(wrap_pyfunction!(list::list_with_delimiter, module)?)?;
+    module.add_function(wrap_pyfunction!(list::list_with_delimiter_async, module)?)?;
+    module.add_function(wrap_pyfunction!(reader::open_reader, module)?)?;
+    module.add_function(wrap_pyfunction!(reader::open_reader_async, module)?)?;
+    module.add_function(wrap_pyfunction!(writer::open_writer, module)?)?;
+    module.add_function(wrap_pyfunction!(writer::open_writer_async, module)?)?;
+    module.add("__all__", PyList::new(py, ALL)?)?;
+    Ok(())
+}

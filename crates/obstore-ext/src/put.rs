@@ -1,0 +1,602 @@
+//! `put` / `put_async`: every input kind (buffers without copying, files, file objects, iterators),
+//! a single request or a multipart upload with bounded concurrency, aborted on any failure.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{
+    Attributes, ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    TagSet, UpdateVersion, WriteMultipart,
+};
+use obstore_stores::asyncio::PyNone;
+use obstore_stores::buffer::PyBufferBytes;
+use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
+use pyo3::exceptions::{PyStopIteration, PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString};
+
+use crate::convert::{PyAttributes, PyPutResult};
+
+/// The `mode` argument: "overwrite", "create" (case-insensitive) or an UpdateVersion dict.
+pub struct PyPutMode(pub PutMode);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyPutMode {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            let s = s.to_cow()?;
+            return match s.to_ascii_lowercase().as_str() {
+                "overwrite" => Ok(Self(PutMode::Overwrite)),
+                "create" => Ok(Self(PutMode::Create)),
+                _ => Err(PyValueError::new_err(format!(
+                    "Unexpected input for PutMode: {s}"
+                ))),
+            };
+        }
+        if let Ok(dict) = obj.cast::<PyDict>() {
+            crate::convert::check_keys(&dict, "UpdateVersion", &["e_tag", "version"])?;
+            let field = |key: &str| -> PyResult<Option<String>> {
+                match dict.get_item(key)? {
+                    Some(v) if !v.is_none() => Ok(Some(v.extract().map_err(|_| {
+                        PyTypeError::new_err(format!("UpdateVersion[{key:?}] must be a str"))
+                    })?)),
+                    _ => Ok(None),
+                }
+            };
+            return Ok(Self(PutMode::Update(UpdateVersion {
+                e_tag: field("e_tag")?,
+                version: field("version")?,
+            })));
+        }
+        Err(PyValueError::new_err(format!(
+            "Unexpected input for PutMode: {}",
+            obj.repr()?
+        )))
+    }
+}
+
+/// The `tags` argument: `dict[str, str]`.
+pub struct PyTags(pub TagSet);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyTags {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let dict = obj
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("tags must be a dict of str to str"))?;
+        let mut tags = TagSet::default();
+        for (key, value) in dict.iter() {
+            let key: String = key
+                .extract()
+                .map_err(|_| PyTypeError::new_err("tag names must be str"))?;
+            let value: String = value.extract().map_err(|_| {
+                PyTypeError::new_err(format!("the value of tag {key:?} must be a str"))
+            })?;
+            tags.push(&key, &value);
+        }
+        Ok(Self(tags))
+    }
+}
+
+/// Everything about an upload except its data.
+#[derive(Clone)]
+pub struct UploadSettings {
+    pub attributes: Attributes,
+    pub tags: TagSet,
+    pub mode: PutMode,
+    pub use_multipart: Option<bool>,
+    pub chunk_size: usize,
+    pub max_concurrency: usize,
+}
+
+impl UploadSettings {
+    fn put_options(&self) -> PutOptions {
+        PutOptions {
+            mode: self.mode.clone(),
+            tags: self.tags.clone(),
+            attributes: self.attributes.clone(),
+            ..Default::default()
+        }
+    }
+
+    fn multipart_options(&self) -> PutMultipartOptions {
+        PutMultipartOptions {
+            tags: self.tags.clone(),
+            attributes: self.attributes.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Whether data of `size` bytes (None: unknown, an iterator) goes up in parts.
+    fn multipart_for(&self, size: Option<u64>) -> bool {
+        if !matches!(self.mode, PutMode::Overwrite) {
+            return false;
+        }
+        match (self.use_multipart, size) {
+            (Some(choice), _) => choice,
+            (None, Some(size)) => size > self.chunk_size as u64,
+            (None, None) => true,
+        }
+    }
+}
+
+/// Receives the chunks of one upload: collects them for a single request, or streams them as parts.
+pub enum UploadSink {
+    Single {
+        store: Arc<dyn ObjectStore>,
+        path: Path,
+        settings: UploadSettings,
+        chunks: Vec<Bytes>,
+    },
+    Multipart {
+        writer: WriteMultipart,
+        max_concurrency: usize,
+    },
+}
+
+impl UploadSink {
+    /// Starts an upload; `size` is the total when known.
+    pub async fn start(
+        store: Arc<dyn ObjectStore>,
+        path: Path,
+        settings: UploadSettings,
+        size: Option<u64>,
+    ) -> ObstoreResult<Self> {
+        if settings.multipart_for(size) {
+            let upload = store
+                .put_multipart_opts(&path, settings.multipart_options())
+                .await?;
+            Ok(UploadSink::Multipart {
+                writer: WriteMultipart::new_with_chunk_size(upload, settings.chunk_size.max(1)),
+                max_concurrency: settings.max_concurrency.max(1),
+            })
+        } else {
+            Ok(UploadSink::Single {
+                store,
+                path,
+                settings,
+                chunks: Vec::new(),
+            })
+        }
+    }
+
+    /// Adds a chunk; waits while `max_concurrency` parts are in flight.
+    pub async fn write(&mut self, chunk: Bytes) -> ObstoreResult<()> {
+        match self {
+            UploadSink::Single { chunks, .. } => {
+                if !chunk.is_empty() {
+                    chunks.push(chunk);
+                }
+            }
+            UploadSink::Multipart {
+                writer,
+                max_concurrency,
+            } => {
+                writer.wait_for_capacity(*max_concurrency).await?;
+                writer.put(chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes the upload: the object appears only now.
+    pub async fn finish(self) -> ObstoreResult<PutResult> {
+        match self {
+            UploadSink::Single {
+                store,
+                path,
+                settings,
+                chunks,
+            } => {
+                let payload: PutPayload = chunks.into_iter().collect();
+                Ok(store
+                    .put_opts(&path, payload, settings.put_options())
+                    .await?)
+            }
+            UploadSink::Multipart { writer, .. } => Ok(writer.finish().await?),
+        }
+    }
+
+    /// Cancels the upload, removing any uploaded parts.
+    pub async fn abort(self) -> ObstoreResult<()> {
+        match self {
+            UploadSink::Single { .. } => Ok(()),
+            UploadSink::Multipart { writer, .. } => Ok(writer.abort().await?),
+        }
+    }
+}
+
+/// Where the data of a `put` comes from.
+enum Source {
+    Buffer(Bytes),
+    File(PathBuf),
+    FileObject { file: Py<PyAny>, size: u64 },
+    Iterator(Py<PyAny>),
+}
+
+impl Source {
+    fn size(&self) -> ObstoreResult<Option<u64>> {
+        Ok(match self {
+            Source::Buffer(b) => Some(b.len() as u64),
+            Source::File(path) => Some(
+                std::fs::metadata(path)
+                    .map_err(|err| io_error_with_path(err, path))?
+                    .len(),
+            ),
+            Source::FileObject { size, .. } => Some(*size),
+            Source::Iterator(_) => None,
+        })
+    }
+}
+
+fn io_error_with_path(err: std::io::Error, path: &std::path::Path) -> ObstoreError {
+    ObstoreError::Io(std::io::Error::new(
+        err.kind(),
+        format!("{}: {err}", path.display()),
+    ))
+}
+
+fn is_path_like(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    static PATH_LIKE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let py = obj.py();
+    if obj.is_instance_of::<PyString>() {
+        return Ok(true);
+    }
+    let path_like = PATH_LIKE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("os")?.getattr("PathLike")?.unbind())
+    })?;
+    obj.is_instance(path_like.bind(py))
+}
+
+fn iterator_error(item: &Bound<'_, PyAny>) -> PyErr {
+    let type_name = item
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    PyTypeError::new_err(format!(
+        "put() expects an iterable of bytes-like objects, but it yielded a '{type_name}'"
+    ))
+}
+
+/// Reads the next chunk of a file object or iterator, taking the GIL for the call.
+fn next_python_chunk(
+    source: &Py<PyAny>,
+    is_file: bool,
+    chunk_size: usize,
+) -> ObstoreResult<Option<Bytes>> {
+    Python::attach(|py| -> PyResult<Option<Bytes>> {
+        let source = source.bind(py);
+        if is_file {
+            let data = source.call_method1(intern!(py, "read"), (chunk_size,))?;
+            let bytes = PyBufferBytes::from_object(&data).map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "the file object's read() returned '{}', expected bytes (open the file in binary mode)",
+                    data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                ))
+            })?;
+            return Ok((!bytes.is_empty()).then_some(bytes));
+        }
+        match source.call_method0(intern!(py, "__next__")) {
+            Ok(item) => PyBufferBytes::from_object(&item)
+                .map(Some)
+                .map_err(|_| iterator_error(&item)),
+            Err(err) if err.is_instance_of::<PyStopIteration>(py) => Ok(None),
+            Err(err) => Err(err),
+        }
+    })
+    .map_err(ObstoreError::from)
+}
+
+fn read_file_chunk(file: &mut std::fs::File, chunk_size: usize) -> std::io::Result<Bytes> {
+    let mut buffer = Vec::with_capacity(chunk_size);
+    file.by_ref()
+        .take(chunk_size as u64)
+        .read_to_end(&mut buffer)?;
+    Ok(Bytes::from(buffer))
+}
+
+async fn next_file_chunk(
+    file: Arc<Mutex<std::fs::File>>,
+    chunk_size: usize,
+) -> ObstoreResult<Bytes> {
+    let read = move || {
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        read_file_chunk(&mut file, chunk_size)
+    };
+    let chunk = match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(read)
+            .await
+            .map_err(|err| ObstoreError::Store(err.into()))?,
+        Err(_) => read(),
+    };
+    Ok(chunk?)
+}
+
+async fn feed(sink: &mut UploadSink, source: Source, chunk_size: usize) -> ObstoreResult<()> {
+    match source {
+        Source::Buffer(bytes) => sink.write(bytes).await,
+        Source::File(path) => {
+            let file = std::fs::File::open(&path).map_err(|err| io_error_with_path(err, &path))?;
+            let file = Arc::new(Mutex::new(file));
+            loop {
+                let chunk = next_file_chunk(file.clone(), chunk_size).await?;
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                sink.write(chunk).await?;
+            }
+        }
+        Source::FileObject { file, .. } => {
+            while let Some(chunk) = next_python_chunk(&file, true, chunk_size)? {
+                sink.write(chunk).await?;
+            }
+            Ok(())
+        }
+        Source::Iterator(iterator) => {
+            while let Some(chunk) = next_python_chunk(&iterator, false, chunk_size)? {
+                sink.write(chunk).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn put_inner(
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    source: Source,
+    settings: UploadSettings,
+) -> ObstoreResult<PyPutResult> {
+    let size = source.size()?;
+    // A buffer that fits one request needs no sink at all.
+    if let Source::Buffer(bytes) = &source {
+        if !settings.multipart_for(size) {
+            let payload = PutPayload::from_bytes(bytes.clone());
+            return Ok(PyPutResult(
+                store
+                    .put_opts(&path, payload, settings.put_options())
+                    .await?,
+            ));
+        }
+    }
+    let chunk_size = settings.chunk_size.max(1);
+    let mut sink = UploadSink::start(store, path, settings, size).await?;
+    match feed(&mut sink, source, chunk_size).await {
+        Ok(()) => Ok(PyPutResult(sink.finish().await?)),
+        Err(err) => {
+            // The caller's error matters more than a failure to clean up.
+            let _ = sink.abort().await;
+            Err(err)
+        }
+    }
+}
+
+fn extract_source(file: &Bound<'_, PyAny>, allow_async: bool) -> PyResult<Option<Source>> {
+    let py = file.py();
+    if is_path_like(file)? {
+        let path: PathBuf = file.extract()?;
+        return Ok(Some(Source::File(path)));
+    }
+    if let Ok(bytes) = PyBufferBytes::from_object(file) {
+        return Ok(Some(Source::Buffer(bytes)));
+    }
+    if file.hasattr(intern!(py, "read"))? && file.hasattr(intern!(py, "seek"))? {
+        let position: u64 = file.call_method0(intern!(py, "tell"))?.extract()?;
+        let end: u64 = file.call_method1(intern!(py, "seek"), (0, 2))?.extract()?;
+        file.call_method1(intern!(py, "seek"), (position,))?;
+        return Ok(Some(Source::FileObject {
+            file: file.clone().unbind(),
+            size: end.saturating_sub(position),
+        }));
+    }
+    if file.hasattr(intern!(py, "__aiter__"))? || file.hasattr(intern!(py, "__anext__"))? {
+        if allow_async {
+            return Ok(None);
+        }
+        return Err(PyValueError::new_err(
+            "Async input not allowed in 'put'. Use 'put_async'.",
+        ));
+    }
+    if file.hasattr(intern!(py, "__iter__"))? || file.hasattr(intern!(py, "__next__"))? {
+        let iterator = file.try_iter()?;
+        return Ok(Some(Source::Iterator(iterator.into_any().unbind())));
+    }
+    Err(PyValueError::new_err("Unexpected input for PutInput"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn settings(
+    attributes: Option<PyAttributes>,
+    tags: Option<PyTags>,
+    mode: Option<PyPutMode>,
+    use_multipart: Option<bool>,
+    chunk_size: usize,
+    max_concurrency: usize,
+) -> PyResult<UploadSettings> {
+    if chunk_size == 0 {
+        return Err(PyValueError::new_err("chunk_size must be greater than 0"));
+    }
+    if max_concurrency == 0 {
+        return Err(PyValueError::new_err(
+            "max_concurrency must be greater than 0",
+        ));
+    }
+    Ok(UploadSettings {
+        attributes: attributes.map(|a| a.0).unwrap_or_default(),
+        tags: tags.map(|t| t.0).unwrap_or_default(),
+        mode: mode.map(|m| m.0).unwrap_or_default(),
+        use_multipart,
+        chunk_size,
+        max_concurrency,
+    })
+}
+
+/// Writes an object atomically from bytes, a buffer, a file path, a file object or an iterator.
+#[pyfunction]
+#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12))]
+#[allow(clippy::too_many_arguments)]
+pub fn put(
+    py: Python<'_>,
+    store: AnyStore,
+    path: PyPath,
+    file: &Bound<'_, PyAny>,
+    attributes: Option<PyAttributes>,
+    tags: Option<PyTags>,
+    mode: Option<PyPutMode>,
+    use_multipart: Option<bool>,
+    chunk_size: usize,
+    max_concurrency: usize,
+) -> PyResult<PyPutResult> {
+    let settings = settings(
+        attributes,
+        tags,
+        mode,
+        use_multipart,
+        chunk_size,
+        max_concurrency,
+    )?;
+    let source = extract_source(file, false)?.expect("sync sources only");
+    let size = source.size()?;
+    let needs_runtime = settings.multipart_for(size);
+    let future = put_inner(store.inner.clone(), path.0, source, settings);
+    let result = if needs_runtime {
+        store.block_on_runtime(py, future)
+    } else {
+        store.block_on(py, future)
+    };
+    Ok(result?)
+}
+
+/// Writes an object from asyncio; also accepts async iterables of buffers.
+#[pyfunction]
+#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12))]
+#[allow(clippy::too_many_arguments)]
+pub fn put_async<'py>(
+    py: Python<'py>,
+    store: AnyStore,
+    path: PyPath,
+    file: &Bound<'py, PyAny>,
+    attributes: Option<PyAttributes>,
+    tags: Option<PyTags>,
+    mode: Option<PyPutMode>,
+    use_multipart: Option<bool>,
+    chunk_size: usize,
+    max_concurrency: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let settings = settings(
+        attributes,
+        tags,
+        mode,
+        use_multipart,
+        chunk_size,
+        max_concurrency,
+    )?;
+    let Some(source) = extract_source(file, true)? else {
+        return put_async_iterable(py, store, path, file, settings);
+    };
+    let size = source.size()?;
+    let future = put_inner(store.inner.clone(), path.0, source, settings.clone());
+    match (&settings.multipart_for(size), size) {
+        (false, Some(size)) => store.into_py_future(py, Some(size), future),
+        _ => store.into_py_future_runtime(py, future),
+    }
+}
+
+/// An upload fed from Python: used to consume async iterables, whose items only the event loop can
+/// produce. `obstore._put_async_iterable` drives it.
+#[pyclass(name = "_UploadSink", module = "obstore._obstore", frozen)]
+pub struct PyUploadSink {
+    store: AnyStore,
+    sink: Arc<tokio::sync::Mutex<Option<UploadSink>>>,
+}
+
+async fn with_sink<T>(
+    sink: Arc<tokio::sync::Mutex<Option<UploadSink>>>,
+    f: impl AsyncFnOnce(&mut Option<UploadSink>) -> ObstoreResult<T>,
+) -> ObstoreResult<T> {
+    let mut guard = sink.lock().await;
+    f(&mut guard).await
+}
+
+#[pymethods]
+impl PyUploadSink {
+    fn write<'py>(&self, py: Python<'py>, chunk: PyBufferBytes) -> PyResult<Bound<'py, PyAny>> {
+        let sink = self.sink.clone();
+        self.store.into_py_future_runtime(py, async move {
+            with_sink(sink, async move |sink| match sink.as_mut() {
+                Some(sink) => sink.write(chunk.0).await.map(|()| PyNone),
+                None => Err(ObstoreError::Io(std::io::Error::other(
+                    "Writer already closed.",
+                ))),
+            })
+            .await
+        })
+    }
+
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let sink = self.sink.clone();
+        self.store.into_py_future_runtime(py, async move {
+            with_sink(sink, async move |sink| match sink.take() {
+                Some(sink) => sink.finish().await.map(PyPutResult),
+                None => Err(ObstoreError::Io(std::io::Error::other(
+                    "Writer already closed.",
+                ))),
+            })
+            .await
+        })
+    }
+
+    fn abort<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let sink = self.sink.clone();
+        self.store.into_py_future_runtime(py, async move {
+            with_sink(sink, async move |sink| match sink.take() {
+                Some(sink) => sink.abort().await.map(|()| PyNone),
+                None => Ok(PyNone),
+            })
+            .await
+        })
+    }
+}
+
+fn put_async_iterable<'py>(
+    py: Python<'py>,
+    store: AnyStore,
+    path: PyPath,
+    file: &Bound<'py, PyAny>,
+    settings: UploadSettings,
+) -> PyResult<Bound<'py, PyAny>> {
+    static DRIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let driver = DRIVER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py
+            .import("obstore._put_async_iterable")?
+            .getattr("put_async_iterable")?
+            .unbind())
+    })?;
+    let chunk_size = settings.chunk_size;
+    let inner = store.inner.clone();
+    let location = path.0;
+    let sink_store = store.clone();
+    // The sink is created lazily inside the first runtime call (starting a multipart upload is I/O).
+    let start = store.into_py_future_runtime(py, async move {
+        let sink = UploadSink::start(inner, location, settings, None).await?;
+        Ok::<_, ObstoreError>(PyUploadSink {
+            store: sink_store,
+            sink: Arc::new(tokio::sync::Mutex::new(Some(sink))),
+        })
+    })?;
+    let coroutine = driver.bind(py).call1((start, file, chunk_size))?;
+    static ENSURE_FUTURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let ensure_future = ENSURE_FUTURE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("asyncio")?.getattr("ensure_future")?.unbind())
+    })?;
+    ensure_future.bind(py).call1((coroutine,))
+}

@@ -1,0 +1,241 @@
+//! `open_writer` / `open_writer_async`: buffered writes that become a multipart upload once the
+//! buffer fills; the object appears on close, and leaving a `with` block on an exception aborts.
+
+use std::sync::Arc;
+
+use object_store::buffered::BufWriter;
+use obstore_stores::asyncio::PyNone;
+use obstore_stores::buffer::PyBufferBytes;
+use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
+use pyo3::prelude::*;
+use tokio::io::AsyncWriteExt;
+
+use crate::convert::PyAttributes;
+use crate::put::PyTags;
+
+fn closed_error() -> ObstoreError {
+    ObstoreError::Io(std::io::Error::other("Writer already closed."))
+}
+
+/// The writer, or None once closed or aborted.
+type WriterSlot = Arc<tokio::sync::Mutex<Option<BufWriter>>>;
+
+async fn write(slot: WriterSlot, data: bytes::Bytes) -> ObstoreResult<usize> {
+    let mut guard = slot.lock().await;
+    let writer = guard.as_mut().ok_or_else(closed_error)?;
+    let len = data.len();
+    if let Err(err) = writer.put(data).await {
+        // A failed part leaves the upload unusable: abort it so nothing is left behind.
+        let _ = writer.abort().await;
+        *guard = None;
+        return Err(err.into());
+    }
+    Ok(len)
+}
+
+async fn flush(slot: WriterSlot) -> ObstoreResult<PyNone> {
+    let mut guard = slot.lock().await;
+    let writer = guard.as_mut().ok_or_else(closed_error)?;
+    writer.flush().await?;
+    Ok(PyNone)
+}
+
+async fn close(slot: WriterSlot) -> ObstoreResult<PyNone> {
+    let mut guard = slot.lock().await;
+    let Some(mut writer) = guard.take() else {
+        return Ok(PyNone);
+    };
+    if let Err(err) = writer.shutdown().await {
+        let _ = writer.abort().await;
+        return Err(err.into());
+    }
+    Ok(PyNone)
+}
+
+async fn abort(slot: WriterSlot) -> ObstoreResult<PyNone> {
+    let mut guard = slot.lock().await;
+    if let Some(mut writer) = guard.take() {
+        writer.abort().await?;
+    }
+    Ok(PyNone)
+}
+
+async fn is_closed(slot: WriterSlot) -> ObstoreResult<bool> {
+    Ok(slot.lock().await.is_none())
+}
+
+/// A buffered writer; the same class serves the sync and the async API.
+#[pyclass(name = "WritableFile", frozen)]
+pub struct PyWritableFile {
+    store: AnyStore,
+    slot: WriterSlot,
+    r#async: bool,
+}
+
+macro_rules! writer_call {
+    ($self:ident, $py:ident, $future:expr) => {{
+        let future = $future;
+        if $self.r#async {
+            $self.store.into_py_future_runtime($py, future)
+        } else {
+            let value = $self.store.block_on_runtime($py, future)?;
+            pyo3::IntoPyObjectExt::into_bound_py_any(value, $py)
+        }
+    }};
+}
+
+#[pymethods]
+impl PyWritableFile {
+    /// Buffers `buffer` (uploading full parts in the background); returns its length.
+    fn write<'py>(&self, py: Python<'py>, buffer: PyBufferBytes) -> PyResult<Bound<'py, PyAny>> {
+        writer_call!(self, py, write(self.slot.clone(), buffer.0))
+    }
+
+    /// Pushes buffered data.
+    fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        writer_call!(self, py, flush(self.slot.clone()))
+    }
+
+    /// Completes the upload: the object appears now. Closing again does nothing.
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        writer_call!(self, py, close(self.slot.clone()))
+    }
+
+    /// Cancels the upload: nothing is written, uploaded parts are removed.
+    fn abort<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        writer_call!(self, py, abort(self.slot.clone()))
+    }
+
+    /// Whether the writer was closed or aborted.
+    fn closed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        writer_call!(self, py, is_closed(self.slot.clone()))
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (exc_type, exc_value, traceback))]
+    fn __exit__<'py>(
+        &self,
+        py: Python<'py>,
+        exc_type: Option<Bound<'py, PyAny>>,
+        exc_value: Option<Bound<'py, PyAny>>,
+        traceback: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<bool> {
+        let _ = (exc_value, traceback);
+        let slot = self.slot.clone();
+        match exc_type {
+            Some(t) if !t.is_none() => self.store.block_on_runtime(py, abort(slot))?,
+            _ => self.store.block_on_runtime(py, close(slot))?,
+        };
+        Ok(false)
+    }
+
+    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let value = slf.clone().into_any().unbind();
+        obstore_stores::asyncio::ready_future::<Py<PyAny>, PyErr>(py, Ok(value))
+    }
+
+    #[pyo3(signature = (exc_type, exc_value, traceback))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        exc_type: Option<Bound<'py, PyAny>>,
+        exc_value: Option<Bound<'py, PyAny>>,
+        traceback: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = (exc_value, traceback);
+        let slot = self.slot.clone();
+        let failed = exc_type.is_some_and(|t| !t.is_none());
+        self.store.into_py_future_runtime(py, async move {
+            match failed {
+                true => abort(slot).await?,
+                false => close(slot).await?,
+            };
+            Ok::<bool, ObstoreError>(false)
+        })
+    }
+
+    fn __repr__(&self) -> &'static str {
+        if self.r#async {
+            "AsyncWritableFile"
+        } else {
+            "WritableFile"
+        }
+    }
+}
+
+fn open(
+    store: AnyStore,
+    path: PyPath,
+    attributes: Option<PyAttributes>,
+    buffer_size: usize,
+    tags: Option<PyTags>,
+    max_concurrency: usize,
+    r#async: bool,
+) -> PyResult<PyWritableFile> {
+    if buffer_size == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "buffer_size must be greater than 0",
+        ));
+    }
+    let mut writer = BufWriter::with_capacity(store.inner.clone(), path.0, buffer_size)
+        .with_max_concurrency(max_concurrency.max(1));
+    if let Some(attributes) = attributes {
+        writer = writer.with_attributes(attributes.0);
+    }
+    if let Some(tags) = tags {
+        writer = writer.with_tags(tags.0);
+    }
+    Ok(PyWritableFile {
+        store,
+        slot: Arc::new(tokio::sync::Mutex::new(Some(writer))),
+        r#async,
+    })
+}
+
+/// Opens a buffered writer; the object appears when it is closed.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12))]
+pub fn open_writer(
+    store: AnyStore,
+    path: PyPath,
+    attributes: Option<PyAttributes>,
+    buffer_size: usize,
+    tags: Option<PyTags>,
+    max_concurrency: usize,
+) -> PyResult<PyWritableFile> {
+    open(
+        store,
+        path,
+        attributes,
+        buffer_size,
+        tags,
+        max_concurrency,
+        false,
+    )
+}
+
+/// Opens a buffered writer with async methods (this function itself is synchronous).
+#[pyfunction]
+#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12))]
+pub fn open_writer_async(
+    store: AnyStore,
+    path: PyPath,
+    attributes: Option<PyAttributes>,
+    buffer_size: usize,
+    tags: Option<PyTags>,
+    max_concurrency: usize,
+) -> PyResult<PyWritableFile> {
+    open(
+        store,
+        path,
+        attributes,
+        buffer_size,
+        tags,
+        max_concurrency,
+        true,
+    )
+}

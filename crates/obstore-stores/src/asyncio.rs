@@ -1,0 +1,283 @@
+//! Hands Rust futures to asyncio: one `asyncio.Future` per call, completed with batched wake-ups.
+//!
+//! A call first polls its future once on the event-loop thread; stores that answer at once (memory,
+//! small local reads) return an already-completed future with no thread hop at all. Otherwise the
+//! future runs on the tokio runtime and, when done, pushes its result onto the loop's completion queue
+//! and writes one byte to a socket the loop watches, but only when the queue was empty. Worker threads
+//! never take the GIL to deliver a result; the loop thread drains every completion of a batch in one
+//! callback and converts the results to Python objects there.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::IntoPyObjectExt;
+
+use crate::runtime::runtime;
+
+/// Converts a finished operation's output to a Python object, on the event-loop thread.
+pub type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+/// The Python `None`, for operations that return nothing (`()` would convert to an empty tuple).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PyNone;
+
+impl<'py> IntoPyObject<'py> for PyNone {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = std::convert::Infallible;
+
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        Ok(py.None().into_bound(py))
+    }
+}
+
+/// Turns an operation result into a [`Deliver`] closure.
+pub fn deliver<T, E>(result: Result<T, E>) -> Deliver
+where
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+    E: Into<PyErr> + Send + 'static,
+{
+    Box::new(move |py| {
+        let value = result.map_err(Into::into)?;
+        value.into_py_any(py)
+    })
+}
+
+struct Completion {
+    future: Py<PyAny>,
+    deliver: Deliver,
+}
+
+#[derive(Default)]
+struct Queue {
+    items: Vec<Completion>,
+    notified: bool,
+}
+
+/// The completion queue of one event loop.
+struct LoopBridge {
+    queue: Mutex<Queue>,
+    reader: UnixStream,
+    writer: UnixStream,
+}
+
+impl LoopBridge {
+    fn push(&self, completion: Completion) {
+        let must_wake = {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.items.push(completion);
+            !std::mem::replace(&mut queue.notified, true)
+        };
+        if must_wake {
+            // A full socket buffer means a wake-up is already pending: nothing is lost.
+            let _ = (&self.writer).write(&[1]);
+        }
+    }
+
+    fn take(&self) -> Vec<Completion> {
+        // Drain the socket first: a producer that writes after this point finds `notified` reset
+        // below and writes again, so no completion waits without a wake-up.
+        let mut buf = [0u8; 256];
+        loop {
+            match (&self.reader).read(&mut buf) {
+                Ok(n) if n == buf.len() => continue,
+                Ok(_) => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.notified = false;
+        std::mem::take(&mut queue.items)
+    }
+}
+
+/// Sets the result (or exception) of one asyncio future, unless it was cancelled meanwhile.
+fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, deliver: Deliver) -> PyResult<()> {
+    if future.call_method0(intern!(py, "done"))?.is_truthy()? {
+        return Ok(());
+    }
+    match deliver(py) {
+        Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+        Err(err) => future.call_method1(intern!(py, "set_exception"), (err.into_value(py),))?,
+    };
+    Ok(())
+}
+
+/// The loop callback: resolves every queued completion.
+#[pyclass(frozen, name = "_LoopWaker", module = "obstore._obstore")]
+struct LoopWaker {
+    bridge: Arc<LoopBridge>,
+}
+
+#[pymethods]
+impl LoopWaker {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        for completion in self.bridge.take() {
+            let future = completion.future.bind(py);
+            if let Err(err) = resolve(py, future, completion.deliver) {
+                // Never lose an error: hand it to the future if possible, else to the loop's handler.
+                if future
+                    .call_method1(
+                        intern!(py, "set_exception"),
+                        (err.clone_ref(py).into_value(py),),
+                    )
+                    .is_err()
+                {
+                    err.restore(py);
+                    unsafe { pyo3::ffi::PyErr_WriteUnraisable(std::ptr::null_mut()) };
+                }
+            }
+        }
+        crate::buffer::release_deferred(py);
+        Ok(())
+    }
+}
+
+struct CachedLoop {
+    loop_ptr: usize,
+    _loop: Py<PyAny>,
+    bridge: Arc<LoopBridge>,
+}
+
+thread_local! {
+    static CACHED: RefCell<Option<CachedLoop>> = const { RefCell::new(None) };
+}
+
+static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The running event loop, or `RuntimeError: no running event loop`.
+pub fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    GET_RUNNING_LOOP
+        .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+            Ok(py.import("asyncio")?.getattr("get_running_loop")?.unbind())
+        })?
+        .bind(py)
+        .call0()
+}
+
+const BRIDGE_ATTRIBUTE: &str = "_obstore_loop_waker";
+
+fn bridge_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<LoopBridge>> {
+    let loop_ptr = event_loop.as_ptr() as usize;
+    let cached = CACHED.with(|cell| {
+        cell.borrow()
+            .as_ref()
+            .filter(|c| c.loop_ptr == loop_ptr)
+            .map(|c| c.bridge.clone())
+    });
+    if let Some(bridge) = cached {
+        return Ok(bridge);
+    }
+    // A loop this thread used before keeps its waker as an attribute (when the loop allows one).
+    let bridge = match event_loop.getattr(BRIDGE_ATTRIBUTE) {
+        Ok(existing) => match existing.cast::<LoopWaker>() {
+            Ok(waker) => waker.get().bridge.clone(),
+            Err(_) => new_bridge(py, event_loop)?,
+        },
+        Err(_) => new_bridge(py, event_loop)?,
+    };
+    CACHED.with(|cell| {
+        *cell.borrow_mut() = Some(CachedLoop {
+            loop_ptr,
+            _loop: event_loop.clone().unbind(),
+            bridge: bridge.clone(),
+        })
+    });
+    Ok(bridge)
+}
+
+fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<LoopBridge>> {
+    let (reader, writer) = UnixStream::pair()?;
+    reader.set_nonblocking(true)?;
+    writer.set_nonblocking(true)?;
+    let bridge = Arc::new(LoopBridge {
+        queue: Mutex::new(Queue::default()),
+        reader,
+        writer,
+    });
+    let waker = Bound::new(
+        py,
+        LoopWaker {
+            bridge: bridge.clone(),
+        },
+    )?;
+    event_loop.call_method1(
+        intern!(py, "add_reader"),
+        (bridge.reader.as_raw_fd(), waker.clone()),
+    )?;
+    let _ = event_loop.setattr(BRIDGE_ATTRIBUTE, waker);
+    Ok(bridge)
+}
+
+/// How the first poll of an async call runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstPoll {
+    /// Poll once on the calling thread without a tokio context (memory, local filesystem: the
+    /// work then happens inline and the call usually completes without a thread hop).
+    Inline,
+    /// Poll once inside the runtime context (network stores, and anything that spawns tasks).
+    Runtime,
+}
+
+/// Returns an `asyncio.Future` for `future`, which must be called on the event-loop thread.
+pub fn future_into_py<'py, F, T, E>(
+    py: Python<'py>,
+    first_poll: FirstPoll,
+    future: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+    E: Into<PyErr> + Send + 'static,
+{
+    let event_loop = running_loop(py)?;
+    let py_future = event_loop.call_method0(intern!(py, "create_future"))?;
+    let mut boxed: Pin<Box<F>> = Box::pin(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    let first = match first_poll {
+        FirstPoll::Inline => boxed.as_mut().poll(&mut cx),
+        FirstPoll::Runtime => {
+            let _guard = runtime().enter();
+            boxed.as_mut().poll(&mut cx)
+        }
+    };
+    match first {
+        Poll::Ready(result) => {
+            resolve(py, &py_future, deliver(result))?;
+        }
+        Poll::Pending => {
+            let bridge = bridge_for(py, &event_loop)?;
+            let handle = py_future.clone().unbind();
+            runtime().spawn(async move {
+                let result = boxed.await;
+                bridge.push(Completion {
+                    future: handle,
+                    deliver: deliver(result),
+                });
+            });
+        }
+    }
+    Ok(py_future)
+}
+
+/// An `asyncio.Future` that is already resolved with `result` (for argument errors raised lazily).
+pub fn ready_future<'py, T, E>(py: Python<'py>, result: Result<T, E>) -> PyResult<Bound<'py, PyAny>>
+where
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+    E: Into<PyErr> + Send + 'static,
+{
+    let event_loop = running_loop(py)?;
+    let py_future = event_loop.call_method0(intern!(py, "create_future"))?;
+    resolve(py, &py_future, deliver(result))?;
+    Ok(py_future)
+}

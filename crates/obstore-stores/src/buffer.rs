@@ -1,0 +1,145 @@
+//! Zero-copy views of Python buffers as `bytes::Bytes`, released safely from any thread.
+//!
+//! A view keeps the Python object's buffer exported until the last `Bytes` referencing it is dropped.
+//! Releasing a buffer needs the interpreter; when the drop happens on a tokio worker (the end of an
+//! upload), the release is queued and performed by the next caller that holds the GIL (the asyncio
+//! completion callback, or the sync call that waited for the upload), so workers never wait for the GIL.
+
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use pyo3::buffer::PyUntypedBuffer;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyString};
+
+use crate::bytes::PyBytesWrapper;
+
+static DEFERRED: Mutex<Vec<PyUntypedBuffer>> = Mutex::new(Vec::new());
+
+/// Releases buffers whose last view was dropped on a worker thread. Call with the GIL held.
+pub fn release_deferred(_py: Python<'_>) {
+    let pending = {
+        let mut deferred = DEFERRED.lock().unwrap_or_else(|e| e.into_inner());
+        if deferred.is_empty() {
+            return;
+        }
+        std::mem::take(&mut *deferred)
+    };
+    drop(pending);
+}
+
+struct ExportedBuffer {
+    buffer: Option<PyUntypedBuffer>,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the exported memory stays valid and unchanged until the buffer is released, and the
+// pointer is only read.
+unsafe impl Send for ExportedBuffer {}
+unsafe impl Sync for ExportedBuffer {}
+
+impl AsRef<[u8]> for ExportedBuffer {
+    fn as_ref(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: see the Send impl; ptr/len come from the exporter's Py_buffer.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for ExportedBuffer {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.buffer.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                DEFERRED
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(buffer);
+            } else {
+                drop(buffer);
+            }
+        }
+    }
+}
+
+struct OwnedBytes {
+    _owner: Py<PyBytes>,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: a Python `bytes` object is immutable and kept alive by `_owner`.
+unsafe impl Send for OwnedBytes {}
+unsafe impl Sync for OwnedBytes {}
+
+impl AsRef<[u8]> for OwnedBytes {
+    fn as_ref(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: see the Send impl.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// Bytes of any object supporting the buffer protocol, without copying.
+#[derive(Clone, Debug)]
+pub struct PyBufferBytes(pub Bytes);
+
+impl PyBufferBytes {
+    /// Views `obj` as bytes, or explains which type was given instead.
+    pub fn from_object(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+        if let Ok(wrapper) = obj.cast::<PyBytesWrapper>() {
+            return Ok(wrapper.get().as_bytes().clone());
+        }
+        if let Ok(bytes) = obj.cast::<PyBytes>() {
+            let slice = bytes.as_bytes();
+            return Ok(Bytes::from_owner(OwnedBytes {
+                ptr: slice.as_ptr(),
+                len: slice.len(),
+                _owner: bytes.clone().unbind(),
+            }));
+        }
+        if obj.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(
+                "a bytes-like object is required, not 'str'",
+            ));
+        }
+        let buffer = PyUntypedBuffer::get(obj).map_err(|_| {
+            let type_name = obj
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|_| "?".into());
+            PyTypeError::new_err(format!(
+                "a bytes-like object is required, not '{type_name}'"
+            ))
+        })?;
+        if !buffer.is_c_contiguous() {
+            return Err(PyValueError::new_err(
+                "the buffer must be C-contiguous to be used as object data",
+            ));
+        }
+        if obj.is_instance_of::<PyByteArray>() && buffer.len_bytes() == 0 {
+            return Ok(Bytes::new());
+        }
+        let ptr = buffer.buf_ptr() as *const u8;
+        let len = buffer.len_bytes();
+        Ok(Bytes::from_owner(ExportedBuffer {
+            buffer: Some(buffer),
+            ptr,
+            len,
+        }))
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyBufferBytes {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Self::from_object(&obj).map(PyBufferBytes)
+    }
+}

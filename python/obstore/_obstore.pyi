@@ -1,0 +1,690 @@
+"""Stubs for ``obstore._obstore``, the compiled core of obstore.
+
+Every function takes the store as its first argument. The ``*_async`` functions
+must be called while an event loop is running; they return awaitables.
+"""
+
+import builtins
+import sys
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import IO, ClassVar, Generic, Literal, Self, overload, type_check_only
+
+from arro3.core import RecordBatch, Table
+from typing_extensions import disjoint_base
+
+from . import _store as _store
+from . import exceptions as exceptions
+from ._types import (
+    HTTP_METHOD,
+    Attributes,
+    GetOptions,
+    ListChunkType,
+    ListResult,
+    ObjectMeta,
+    ObjectStore,
+    PutMode,
+    PutResult,
+    SignCapableStore,
+)
+
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:
+    from typing_extensions import Buffer
+
+__all__ = [
+    "__version__",
+    "_object_store_version",
+    "_object_store_source",
+    "_store",
+    "exceptions",
+    "Bytes",
+    "open_reader",
+    "open_reader_async",
+    "open_writer",
+    "open_writer_async",
+    "copy_async",
+    "copy",
+    "delete_async",
+    "delete",
+    "get_async",
+    "get_range_async",
+    "get_range",
+    "get_ranges_async",
+    "get_ranges",
+    "get",
+    "head_async",
+    "head",
+    "list_with_delimiter_async",
+    "list_with_delimiter",
+    "list",
+    "put_async",
+    "put",
+    "rename_async",
+    "rename",
+    "parse_scheme",
+    "sign_async",
+    "sign",
+]
+
+__version__: str
+"""Version of the obstore package."""
+_object_store_version: str
+"""Version of the Rust ``object_store`` crate obstore was built with."""
+_object_store_source: str
+"""Where the Rust ``object_store`` crate came from (a cargo source id)."""
+
+# --- Buffers -------------------------------------------------------------------
+
+@disjoint_base
+class Bytes(Buffer):
+    """An immutable byte buffer owned by the Rust core, shared without copying.
+
+    Supports the buffer protocol (``memoryview(b)``, ``bytes(b)``), indexing,
+    slicing, ``in``, ``+``, ``*`` and ``==`` with any bytes-like object.
+    """
+
+    def __new__(cls, buf: Buffer = b"") -> Self:
+        """Wrap any bytes-like object without copying it."""
+
+    # CPython exposes `__buffer__` on native types from 3.12 only; declared
+    # unconditionally so that `Bytes` is a `Buffer` to type checkers on 3.11.
+    def __buffer__(self, flags: int, /) -> memoryview[int]:
+        """Expose the contents as a read-only buffer."""
+
+    def __add__(self, other: Buffer, /) -> Bytes:
+        """Concatenate with another bytes-like object."""
+
+    def __contains__(self, other: Buffer, /) -> bool:
+        """Whether ``other`` occurs as a contiguous subsequence."""
+
+    def __eq__(self, other: object, /) -> bool:
+        """Equal to any bytes-like object with the same contents."""
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+    @overload
+    def __getitem__(self, key: int, /) -> int:
+        """One byte as an ``int``, or a slice as ``Bytes``."""
+    @overload
+    def __getitem__(self, key: slice, /) -> Bytes: ...
+    def __len__(self) -> int:
+        """Number of bytes."""
+
+    def __mul__(self, other: int, /) -> Bytes:
+        """Repeat the contents ``other`` times."""
+
+    def removeprefix(self, prefix: Buffer, /) -> Bytes:
+        """Drop ``prefix`` from the start if present, like ``bytes.removeprefix``."""
+
+    def removesuffix(self, suffix: Buffer, /) -> Bytes:
+        """Drop ``suffix`` from the end if present, like ``bytes.removesuffix``."""
+
+    def isalnum(self) -> bool:
+        """Whether non-empty and all bytes are ASCII letters or digits."""
+
+    def isalpha(self) -> bool:
+        """Whether non-empty and all bytes are ASCII letters."""
+
+    def isascii(self) -> bool:
+        """Whether all bytes are ASCII (true when empty)."""
+
+    def isdigit(self) -> bool:
+        """Whether non-empty and all bytes are ASCII digits."""
+
+    def islower(self) -> bool:
+        """Whether there is a lower-case ASCII letter and no upper-case one."""
+
+    def isspace(self) -> bool:
+        """Whether non-empty and all bytes are ASCII whitespace."""
+
+    def isupper(self) -> bool:
+        """Whether there is an upper-case ASCII letter and no lower-case one."""
+
+    def lower(self) -> Bytes:
+        """A copy with ASCII letters lower-cased."""
+
+    def upper(self) -> Bytes:
+        """A copy with ASCII letters upper-cased."""
+
+    def to_bytes(self) -> builtins.bytes:
+        """Copy the contents into a Python ``bytes``."""
+
+# --- Results of get ------------------------------------------------------------
+
+@type_check_only
+class BytesStream:
+    """Chunks of an object's body, for ``for`` and ``async for``.
+
+    Each chunk is a Python ``bytes``.
+    """
+
+    def __aiter__(self) -> BytesStream:
+        """Return the stream itself."""
+
+    def __iter__(self) -> BytesStream:
+        """Return the stream itself."""
+
+    async def __anext__(self) -> builtins.bytes:
+        """The next chunk; ``StopAsyncIteration`` at the end."""
+
+    def __next__(self) -> builtins.bytes:
+        """The next chunk; ``StopIteration`` at the end."""
+
+@type_check_only
+class GetResult:
+    """The answer to ``get``: metadata now, the body on demand.
+
+    The body can be consumed only once, by ``bytes``, ``buffer``, ``stream`` or
+    iteration; a second attempt raises ``ValueError``. ``meta``, ``range`` and
+    ``attributes`` stay available.
+    """
+
+    @property
+    def attributes(self) -> Attributes:
+        """Attributes and user metadata of the object."""
+
+    @property
+    def meta(self) -> ObjectMeta:
+        """Metadata of the object."""
+
+    @property
+    def range(self) -> tuple[int, int]:
+        """``(start, end)`` of the returned bytes, ``end`` exclusive."""
+
+    def bytes(self) -> Bytes:
+        """Read the whole body."""
+
+    async def bytes_async(self) -> Bytes:
+        """Read the whole body, asynchronously."""
+
+    def buffer(self) -> Bytes:
+        """Same as ``bytes()``."""
+
+    async def buffer_async(self) -> Bytes:
+        """Same as ``bytes_async()``."""
+
+    def stream(self, min_chunk_size: int = 10 * 1024 * 1024) -> BytesStream:
+        """Iterate over the body in chunks of at least ``min_chunk_size`` bytes
+        (except the last one)."""
+
+    def __aiter__(self) -> BytesStream:
+        """Same as ``stream()`` with the default chunk size."""
+
+    def __iter__(self) -> BytesStream:
+        """Same as ``stream()`` with the default chunk size."""
+
+# --- Listing -------------------------------------------------------------------
+
+@type_check_only
+class ListStream(Generic[ListChunkType]):
+    """A lazily fetched listing, yielding chunks of objects.
+
+    Works with ``for`` and ``async for``. Chunks are ``list[ObjectMeta]``, or
+    Arrow ``RecordBatch`` objects with ``return_arrow=True``.
+    """
+
+    def __aiter__(self) -> Self:
+        """Return the stream itself."""
+
+    def __iter__(self) -> Self:
+        """Return the stream itself."""
+
+    async def __anext__(self) -> ListChunkType:
+        """The next chunk; ``StopAsyncIteration`` at the end."""
+
+    def __next__(self) -> ListChunkType:
+        """The next chunk; ``StopIteration`` at the end."""
+
+    def collect(self) -> ListChunkType:
+        """All remaining objects as one chunk."""
+
+    async def collect_async(self) -> ListChunkType:
+        """All remaining objects as one chunk, asynchronously."""
+
+# --- File-like objects ---------------------------------------------------------
+
+@type_check_only
+class ReadableFile:
+    """A buffered, seekable reader over one object (from ``open_reader``)."""
+
+    def close(self) -> None:
+        """Do nothing; present for file-object compatibility."""
+
+    def read(self, size: int | None = None, /) -> Bytes:
+        """Read up to ``size`` bytes, or to the end when ``size`` is ``None``."""
+
+    def readall(self) -> Bytes:
+        """Read to the end of the object."""
+
+    def readline(self) -> Bytes:
+        r"""Read up to and including the next ``\n``."""
+
+    def readlines(self, hint: int = -1, /) -> builtins.list[Bytes]:
+        """Read the remaining lines; stop once ``hint`` bytes are read if positive."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Move to ``offset`` relative to ``whence`` (``os.SEEK_SET``, ``SEEK_CUR``
+        or ``SEEK_END``) and return the new absolute position."""
+
+    def seekable(self) -> bool:
+        """Always ``True``."""
+
+    @property
+    def size(self) -> int:
+        """Size of the object in bytes."""
+
+    def tell(self) -> int:
+        """Current position."""
+
+@type_check_only
+class AsyncReadableFile:
+    """An asynchronous buffered, seekable reader (from ``open_reader_async``)."""
+
+    def close(self) -> None:
+        """Do nothing; present for file-object compatibility."""
+
+    async def read(self, size: int | None = None, /) -> Bytes:
+        """Read up to ``size`` bytes, or to the end when ``size`` is ``None``."""
+
+    async def readall(self) -> Bytes:
+        """Read to the end of the object."""
+
+    async def readline(self) -> Bytes:
+        r"""Read up to and including the next ``\n``."""
+
+    async def readlines(self, hint: int = -1, /) -> builtins.list[Bytes]:
+        """Read the remaining lines; stop once ``hint`` bytes are read if positive."""
+
+    async def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Move to ``offset`` relative to ``whence`` (``os.SEEK_SET``, ``SEEK_CUR``
+        or ``SEEK_END``) and return the new absolute position."""
+
+    def seekable(self) -> bool:
+        """Always ``True``."""
+
+    @property
+    def size(self) -> int:
+        """Size of the object in bytes."""
+
+    async def tell(self) -> int:
+        """Current position."""
+
+@type_check_only
+class WritableFile(AbstractContextManager[WritableFile]):
+    """A buffered writer creating one object (from ``open_writer``).
+
+    The object appears only when the writer is closed. Leaving a ``with`` block
+    through an exception aborts the upload instead.
+    """
+
+    def __enter__(self) -> Self:
+        """Return the writer itself."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the writer, or abort it if an exception is propagating."""
+
+    def close(self) -> None:
+        """Flush and complete the upload. Raises ``OSError`` if already closed."""
+
+    def closed(self) -> bool:
+        """Whether the writer is closed (a method, not a property)."""
+
+    def flush(self) -> None:
+        """Send buffered data onwards."""
+
+    def write(self, buffer: bytes | Buffer, /) -> int:
+        """Append ``buffer`` and return the number of bytes accepted."""
+
+@type_check_only
+class AsyncWritableFile(AbstractAsyncContextManager[AsyncWritableFile]):
+    """An asynchronous buffered writer creating one object.
+
+    The object appears only when the writer is closed. Leaving an
+    ``async with`` block through an exception aborts the upload instead.
+    """
+
+    async def __aenter__(self) -> Self:
+        """Return the writer itself."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the writer, or abort it if an exception is propagating."""
+
+    async def close(self) -> None:
+        """Flush and complete the upload. Raises ``OSError`` if already closed."""
+
+    async def closed(self) -> bool:
+        """Whether the writer is closed."""
+
+    async def flush(self) -> None:
+        """Send buffered data onwards."""
+
+    async def write(self, buffer: bytes | Buffer, /) -> int:
+        """Append ``buffer`` and return the number of bytes accepted."""
+
+# --- Functions -----------------------------------------------------------------
+
+def copy(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -> None:
+    """Copy an object within one store.
+
+    With ``overwrite=False`` an existing destination raises
+    ``AlreadyExistsError`` (atomically where the backend supports it).
+    """
+
+async def copy_async(
+    store: ObjectStore, from_: str, to: str, *, overwrite: bool = True
+) -> None:
+    """Asynchronous ``copy``."""
+
+def delete(store: ObjectStore, paths: str | Sequence[str]) -> None:
+    """Delete one object, or many at once (in bulk where the backend can)."""
+
+async def delete_async(store: ObjectStore, paths: str | Sequence[str]) -> None:
+    """Asynchronous ``delete``."""
+
+def get(
+    store: ObjectStore, path: str, *, options: GetOptions | None = None
+) -> GetResult:
+    """Fetch an object; the body is streamed on demand from the result.
+
+    Raises ``FileNotFoundError`` if it does not exist.
+    """
+
+async def get_async(
+    store: ObjectStore, path: str, *, options: GetOptions | None = None
+) -> GetResult:
+    """Asynchronous ``get``."""
+
+def get_range(
+    store: ObjectStore,
+    path: str,
+    *,
+    start: int,
+    end: int | None = None,
+    length: int | None = None,
+) -> Bytes:
+    """Fetch the bytes ``[start, end)`` or ``[start, start + length)``.
+
+    Exactly one of ``end`` and ``length`` must be given. An end past the object
+    is clamped to its size.
+    """
+
+async def get_range_async(
+    store: ObjectStore,
+    path: str,
+    *,
+    start: int,
+    end: int | None = None,
+    length: int | None = None,
+) -> Bytes:
+    """Asynchronous ``get_range``."""
+
+def get_ranges(
+    store: ObjectStore,
+    path: str,
+    *,
+    starts: Sequence[int],
+    ends: Sequence[int] | None = None,
+    lengths: Sequence[int] | None = None,
+    coalesce: int = 1024 * 1024,
+) -> builtins.list[Bytes]:
+    """Fetch several byte ranges of one object, in the order given.
+
+    Exactly one of ``ends`` and ``lengths`` must be given. Ranges less than
+    ``coalesce`` bytes apart are fetched with one request.
+    """
+
+async def get_ranges_async(
+    store: ObjectStore,
+    path: str,
+    *,
+    starts: Sequence[int],
+    ends: Sequence[int] | None = None,
+    lengths: Sequence[int] | None = None,
+    coalesce: int = 1024 * 1024,
+) -> builtins.list[Bytes]:
+    """Asynchronous ``get_ranges``."""
+
+def head(store: ObjectStore, path: str) -> ObjectMeta:
+    """Fetch an object's metadata only."""
+
+async def head_async(store: ObjectStore, path: str) -> ObjectMeta:
+    """Asynchronous ``head``."""
+
+@overload
+def list(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    offset: str | None = None,
+    chunk_size: int = 50,
+    return_arrow: Literal[True],
+) -> ListStream[RecordBatch]:
+    """List all objects below ``prefix``, recursively and lazily.
+
+    ``prefix`` matches whole path segments. With ``offset``, only paths sorting
+    after it are listed. The order is not guaranteed. The stream yields chunks of
+    ``chunk_size`` objects and works with ``for`` and ``async for``.
+    ``return_arrow=True`` yields Arrow record batches (needs ``arro3-core``).
+    """
+
+@overload
+def list(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    offset: str | None = None,
+    chunk_size: int = 50,
+    return_arrow: Literal[False] = False,
+) -> ListStream[Sequence[ObjectMeta]]: ...
+@overload
+def list(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    offset: str | None = None,
+    chunk_size: int = 50,
+    return_arrow: bool = False,
+) -> ListStream[RecordBatch] | ListStream[Sequence[ObjectMeta]]: ...
+@overload
+def list_with_delimiter(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    return_arrow: Literal[True],
+) -> ListResult[Table]:
+    """List one level below ``prefix``: its objects and its sub-"directories".
+
+    ``return_arrow=True`` returns the objects as an Arrow table (needs
+    ``arro3-core``).
+    """
+
+@overload
+def list_with_delimiter(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    return_arrow: Literal[False] = False,
+) -> ListResult[Sequence[ObjectMeta]]: ...
+@overload
+def list_with_delimiter(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    return_arrow: bool = False,
+) -> ListResult[Table] | ListResult[Sequence[ObjectMeta]]: ...
+@overload
+async def list_with_delimiter_async(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    return_arrow: Literal[True],
+) -> ListResult[Table]:
+    """Asynchronous ``list_with_delimiter``."""
+
+@overload
+async def list_with_delimiter_async(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    return_arrow: Literal[False] = False,
+) -> ListResult[Sequence[ObjectMeta]]: ...
+@overload
+async def list_with_delimiter_async(
+    store: ObjectStore,
+    prefix: str | None = None,
+    *,
+    return_arrow: bool = False,
+) -> ListResult[Table] | ListResult[Sequence[ObjectMeta]]: ...
+def open_reader(
+    store: ObjectStore,
+    path: str,
+    *,
+    buffer_size: int = 1024 * 1024,
+    size: int | None = None,
+) -> ReadableFile:
+    """Open an object for buffered random-access reading.
+
+    Issues a HEAD request unless ``size`` is given (which is then trusted).
+    """
+
+async def open_reader_async(
+    store: ObjectStore,
+    path: str,
+    *,
+    buffer_size: int = 1024 * 1024,
+    size: int | None = None,
+) -> AsyncReadableFile:
+    """Asynchronous ``open_reader``."""
+
+def open_writer(
+    store: ObjectStore,
+    path: str,
+    *,
+    attributes: Attributes | None = None,
+    buffer_size: int = 10 * 1024 * 1024,
+    tags: dict[str, str] | None = None,
+    max_concurrency: int = 12,
+) -> WritableFile:
+    """Open a buffered writer for a new object.
+
+    Once more than ``buffer_size`` bytes are written, the data is uploaded in
+    parts of that size. The object appears when the writer is closed.
+    """
+
+def open_writer_async(
+    store: ObjectStore,
+    path: str,
+    *,
+    attributes: Attributes | None = None,
+    buffer_size: int = 10 * 1024 * 1024,
+    tags: dict[str, str] | None = None,
+    max_concurrency: int = 12,
+) -> AsyncWritableFile:
+    """Open an asynchronous writer; this call itself is synchronous."""
+
+def parse_scheme(
+    url: str,
+) -> Literal["s3", "gcs", "http", "local", "memory", "azure"]:
+    """Tell which kind of store a URL points to.
+
+    Raises ``GenericError`` for an unrecognised URL and ``ValueError`` for a
+    string that is not a URL.
+    """
+
+def put(
+    store: ObjectStore,
+    path: str,
+    file: IO[bytes] | Path | bytes | Buffer | Iterator[Buffer] | Iterable[Buffer],
+    *,
+    attributes: Attributes | None = None,
+    tags: dict[str, str] | None = None,
+    mode: PutMode | None = None,
+    use_multipart: bool | None = None,
+    chunk_size: int = 5 * 1024 * 1024,
+    max_concurrency: int = 12,
+) -> PutResult:
+    """Write an object atomically.
+
+    ``file`` may be a path (a ``str`` is a local file path too), a bytes-like
+    object, a binary file object, or an iterable of bytes-like chunks. Sized
+    inputs larger than ``chunk_size`` and all iterables are uploaded in parts,
+    ``max_concurrency`` at a time, unless ``use_multipart`` says otherwise.
+    """
+
+async def put_async(
+    store: ObjectStore,
+    path: str,
+    file: IO[bytes]
+    | Path
+    | bytes
+    | Buffer
+    | AsyncIterator[Buffer]
+    | AsyncIterable[Buffer]
+    | Iterator[Buffer]
+    | Iterable[Buffer],
+    *,
+    attributes: Attributes | None = None,
+    tags: dict[str, str] | None = None,
+    mode: PutMode | None = None,
+    use_multipart: bool | None = None,
+    chunk_size: int = 5 * 1024 * 1024,
+    max_concurrency: int = 12,
+) -> PutResult:
+    """Asynchronous ``put``; also accepts async iterables of chunks."""
+
+def rename(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -> None:
+    """Move an object within one store (copy, then delete the source).
+
+    With ``overwrite=False`` an existing destination raises
+    ``AlreadyExistsError``.
+    """
+
+async def rename_async(
+    store: ObjectStore, from_: str, to: str, *, overwrite: bool = True
+) -> None:
+    """Asynchronous ``rename``."""
+
+@overload
+def sign(
+    store: SignCapableStore, method: HTTP_METHOD, paths: str, expires_in: timedelta
+) -> str:
+    """Create presigned URLs valid for ``expires_in``.
+
+    One path gives one URL; a sequence of paths gives a list. Only S3, GCS and
+    Azure stores can sign.
+    """
+
+@overload
+def sign(
+    store: SignCapableStore,
+    method: HTTP_METHOD,
+    paths: Sequence[str],
+    expires_in: timedelta,
+) -> Sequence[str]: ...
+@overload
+async def sign_async(
+    store: SignCapableStore, method: HTTP_METHOD, paths: str, expires_in: timedelta
+) -> str:
+    """Asynchronous ``sign``."""
+
+@overload
+async def sign_async(
+    store: SignCapableStore,
+    method: HTTP_METHOD,
+    paths: Sequence[str],
+    expires_in: timedelta,
+) -> Sequence[str]: ...

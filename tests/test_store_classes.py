@@ -1,0 +1,293 @@
+"""MemoryStore and LocalStore, from_url, raw `obstore._store` classes (API.md §4.1, §4.7, §4.8)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import obstore
+import obstore._store as raw
+import pytest
+from obstore.exceptions import BaseError, GenericError
+from obstore.store import LocalStore, MemoryStore, ObjectStoreMethods, from_url
+
+from .conftest import run
+
+# --------------------------------------------------------------------------------------------------
+# MemoryStore
+
+
+def test_memory_store_takes_no_arguments() -> None:
+    with pytest.raises(TypeError):
+        MemoryStore(1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        MemoryStore(prefix="x")  # type: ignore[call-arg]
+
+
+def test_memory_store_identity_equality() -> None:
+    first = MemoryStore()
+    second = MemoryStore()
+    assert first == first
+    assert first != second
+    assert not (first == second)
+    assert first != 5
+
+
+def test_memory_store_unhashable() -> None:
+    with pytest.raises(TypeError):
+        hash(MemoryStore())
+
+
+def test_memory_store_unpicklable() -> None:
+    with pytest.raises(TypeError, match="cannot pickle 'MemoryStore' object"):
+        pickle.dumps(MemoryStore())
+
+
+def test_memory_stores_are_independent() -> None:
+    first = MemoryStore()
+    second = MemoryStore()
+    first.put("a", b"1")
+    with pytest.raises(FileNotFoundError):
+        second.head("a")
+
+
+def test_memory_store_etags_are_quoted_counters() -> None:
+    store = MemoryStore()
+    first = store.put("a", b"1")["e_tag"]
+    second = store.put("b", b"2")["e_tag"]
+    assert first == '"0"'
+    assert second == '"1"'
+
+
+# --------------------------------------------------------------------------------------------------
+# LocalStore
+
+
+def test_local_store_prefix_and_repr(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    assert isinstance(store.prefix, Path)
+    assert store.prefix == tmp_path
+    assert repr(store) == f'LocalStore("{tmp_path}")'
+    assert LocalStore(str(tmp_path)).prefix == tmp_path
+
+
+def test_local_store_without_prefix() -> None:
+    store = LocalStore()
+    assert store.prefix is None
+    assert repr(store) == "LocalStore"
+
+
+def test_local_store_writes_files_under_prefix(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.put("dir/sub/file.bin", b"content")
+    assert (tmp_path / "dir" / "sub" / "file.bin").read_bytes() == b"content"
+    (tmp_path / "dir" / "made-outside").write_bytes(b"outside")
+    assert bytes(store.get("dir/made-outside").bytes()) == b"outside"
+
+
+def test_local_store_missing_root(tmp_path: Path) -> None:
+    with pytest.raises(GenericError):
+        LocalStore(tmp_path / "missing" / "deeper")
+
+
+def test_local_store_mkdir(tmp_path: Path) -> None:
+    root = tmp_path / "new" / "deeper"
+    store = LocalStore(root, mkdir=True)
+    assert root.is_dir()
+    store.put("x", b"1")
+    assert (root / "x").read_bytes() == b"1"
+
+
+def test_local_store_automatic_cleanup(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path, automatic_cleanup=True)
+    store.put("a/b/c/file", b"x")
+    store.delete("a/b/c/file")
+    assert not (tmp_path / "a").exists()
+    assert tmp_path.exists()
+
+    keeping = LocalStore(tmp_path)
+    keeping.put("a/b/c/file", b"x")
+    keeping.delete("a/b/c/file")
+    assert (tmp_path / "a" / "b" / "c").is_dir()
+
+
+def test_local_store_equality(tmp_path: Path) -> None:
+    assert LocalStore(tmp_path) == LocalStore(tmp_path)
+    assert LocalStore(tmp_path) == LocalStore(str(tmp_path))
+    assert LocalStore(tmp_path) != LocalStore(tmp_path, automatic_cleanup=True)
+    assert LocalStore(tmp_path) != LocalStore(tmp_path, mkdir=True)
+    assert LocalStore(tmp_path) != LocalStore(tmp_path / "..")
+    assert LocalStore(tmp_path) != MemoryStore()
+    assert LocalStore(tmp_path) != 5
+    with pytest.raises(TypeError):
+        hash(LocalStore(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"automatic_cleanup": True}, {"mkdir": True}, {"automatic_cleanup": True, "mkdir": True}],
+)
+def test_local_store_pickle_round_trip(tmp_path: Path, kwargs: dict[str, bool]) -> None:
+    store = LocalStore(tmp_path, **kwargs)
+    store.put("a", b"data")
+    restored = pickle.loads(pickle.dumps(store))
+    assert type(restored) is LocalStore
+    assert restored == store
+    assert restored.prefix == tmp_path
+    assert bytes(restored.get("a").bytes()) == b"data"
+    args, named = store.__getnewargs_ex__()
+    assert args == (tmp_path,)
+    assert named == {
+        "automatic_cleanup": kwargs.get("automatic_cleanup", False),
+        "mkdir": kwargs.get("mkdir", False),
+    }
+
+
+def test_local_store_from_url(tmp_path: Path) -> None:
+    store = LocalStore.from_url(f"file://{tmp_path}")
+    assert type(store) is LocalStore
+    assert store.prefix == tmp_path
+    made = LocalStore.from_url(f"file://{tmp_path}/made", mkdir=True)
+    assert made.prefix == tmp_path / "made"
+    assert (tmp_path / "made").is_dir()
+    with pytest.raises(ValueError, match="Not a `file://` URL"):
+        LocalStore.from_url("s3://bucket/path")
+
+
+def test_local_store_is_frozen(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    with pytest.raises(AttributeError):
+        store.prefix = tmp_path / "x"  # type: ignore[misc]
+
+
+def test_local_store_etag_format(tmp_path: Path) -> None:
+    e_tag = LocalStore(tmp_path).put("a", b"x")["e_tag"]
+    assert isinstance(e_tag, str)
+    assert e_tag.count("-") == 2
+
+
+def test_local_store_attributes_not_implemented(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    with pytest.raises(NotImplementedError):
+        store.put("a", b"x", attributes={"Content-Type": "text/plain"})
+    store.put("a", b"x")
+    with pytest.raises(NotImplementedError):
+        store.put("a", b"y", mode={"e_tag": store.head("a")["e_tag"]})
+    assert bytes(store.get("a").bytes()) == b"x"
+
+
+# --------------------------------------------------------------------------------------------------
+# from_url
+
+
+def test_from_url_file_returns_subclass(tmp_path: Path) -> None:
+    store = from_url(f"file://{tmp_path}")
+    assert isinstance(store, LocalStore)
+    assert type(store) is LocalStore
+    assert isinstance(store, ObjectStoreMethods)
+    assert store.prefix == tmp_path
+    made = from_url(f"file://{tmp_path}/sub", mkdir=True)
+    assert isinstance(made, LocalStore)
+    assert made.prefix == tmp_path / "sub"
+    assert (tmp_path / "sub").is_dir()
+
+
+def test_from_url_memory_returns_subclass() -> None:
+    store = from_url("memory:///")
+    assert type(store) is MemoryStore
+    store.put("a", b"1")
+    assert bytes(store.get("a").bytes()) == b"1"
+
+
+def test_from_url_memory_rejects_configuration() -> None:
+    with pytest.raises(BaseError, match="MemoryStore does not accept any configuration"):
+        from_url("memory:///", config={"key": "value"})  # type: ignore[call-overload]
+    with pytest.raises(BaseError, match="MemoryStore does not accept any configuration"):
+        from_url("memory:///", some_key="value")  # type: ignore[call-overload]
+
+
+def test_from_url_local_rejects_credential_provider(tmp_path: Path) -> None:
+    with pytest.raises(BaseError, match="LocalStore does not accept a credential provider"):
+        from_url(f"file://{tmp_path}", credential_provider=lambda: None)  # type: ignore[call-overload]
+
+
+def test_raw_from_url_returns_raw_classes(tmp_path: Path) -> None:
+    assert type(raw.from_url("memory:///")) is raw.MemoryStore
+    local = raw.from_url(f"file://{tmp_path}")
+    assert type(local) is raw.LocalStore
+    assert not isinstance(local, ObjectStoreMethods)
+
+
+def test_from_url_unrecognised() -> None:
+    with pytest.raises(GenericError):
+        from_url("ftp://host/path")
+
+
+# --------------------------------------------------------------------------------------------------
+# Raw classes with the functional API
+
+
+@pytest.fixture(params=["memory", "local"])
+def raw_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "memory":
+        return raw.MemoryStore()
+    return raw.LocalStore(tmp_path)
+
+
+def test_raw_store_has_no_methods(raw_store: Any) -> None:
+    assert not isinstance(raw_store, ObjectStoreMethods)
+    for name in ["get", "put", "head", "list", "delete", "copy", "rename", "get_async"]:
+        assert not hasattr(raw_store, name)
+
+
+def test_raw_store_with_functions(raw_store: Any) -> None:
+    obstore.put(raw_store, "dir/a", b"hello")
+    assert bytes(obstore.get(raw_store, "dir/a").bytes()) == b"hello"
+    assert obstore.get_range(raw_store, "dir/a", start=1, end=3) == b"el"
+    assert obstore.get_ranges(raw_store, "dir/a", starts=[0], lengths=[2]) == [b"he"]
+    assert obstore.head(raw_store, "dir/a")["size"] == 5
+    obstore.copy(raw_store, "dir/a", "dir/b")
+    obstore.rename(raw_store, "dir/b", "dir/c")
+    assert sorted(m["path"] for m in obstore.list(raw_store).collect()) == ["dir/a", "dir/c"]
+    assert obstore.list_with_delimiter(raw_store)["common_prefixes"] == ["dir"]
+    obstore.delete(raw_store, ["dir/a", "dir/c"])
+    assert obstore.list(raw_store).collect() == []
+
+
+def test_raw_store_with_async_functions(raw_store: Any) -> None:
+    async def main() -> None:
+        await obstore.put_async(raw_store, "a", b"hello")
+        result = await obstore.get_async(raw_store, "a")
+        assert await result.bytes_async() == b"hello"
+        assert (await obstore.head_async(raw_store, "a"))["size"] == 5
+        await obstore.delete_async(raw_store, "a")
+
+    run(main)
+
+
+def test_isinstance_object_store_methods(tmp_path: Path) -> None:
+    assert isinstance(MemoryStore(), ObjectStoreMethods)
+    assert isinstance(LocalStore(tmp_path), ObjectStoreMethods)
+    assert isinstance(MemoryStore(), raw.MemoryStore)
+    assert isinstance(LocalStore(tmp_path), raw.LocalStore)
+    assert not isinstance(raw.MemoryStore(), ObjectStoreMethods)
+
+
+def test_store_classes_are_subclassable(tmp_path: Path) -> None:
+    class MyLocal(LocalStore):
+        pass
+
+    store = MyLocal(tmp_path)
+    store.put("a", b"1")
+    assert bytes(obstore.get(store, "a").bytes()) == b"1"
+    assert isinstance(store, ObjectStoreMethods)
+
+
+def test_methods_delegate_with_same_results(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.put("a", b"abc")
+    assert store.head("a") == obstore.head(store, "a")
+    assert store.list().collect() == obstore.list(store).collect()
+    assert os.listdir(tmp_path) == ["a"]
