@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/obstore-target
 TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff
 
-.PHONY: demo test build check lint typecheck stubtest servers bench clean
+.PHONY: demo test test-fast build check lint stubtest servers bench clean
 
 $(VENV)/.deps-installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,17 @@ build: $(VENV)/.deps-installed
 demo: build
 	$(PY) examples/quickstart.py
 
-# Install the test servers, then run every test (each server is started and stopped by the tests).
+# Every store kind of the conformance suite: in-process stores and one real server each.
+ALL_STORES := memory,local,s3-minio,s3-moto,azurite,gcs,webdav
+
+# Install the test servers, then run every test against every store (the tests start and stop
+# each server), then check the stubs against the compiled module.
 test: build servers
+	OBSTORE_TEST_STORES=$(ALL_STORES) $(PY) -m pytest -q
+	$(MAKE) --no-print-directory stubtest
+
+# Only the in-process stores: a fast check while developing.
+test-fast: build
 	$(PY) -m pytest -q
 
 servers:
@@ -34,14 +43,16 @@ lint: $(VENV)/.deps-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check python tests bench examples
 
-typecheck: build
-	cd python && ../$(VENV)/bin/mypy --strict obstore
+# The stubs against the compiled module, and the package and tests under mypy.
+stubtest: build
 	$(PY) -m mypy.stubtest obstore --allowlist stubtest-allowlist.txt
+	cd python && ../$(VENV)/bin/mypy --strict obstore
+	$(VENV)/bin/mypy tests
 
-check: lint typecheck test
+check: lint test
 
 bench: build
-	$(PY) bench/run_inprocess.py --ours $(PY)
+	$(PY) bench/run_all.py --ours $(PY)
 
 clean:
 	rm -rf $(VENV) python/obstore/*.so

@@ -89,9 +89,7 @@ def probe(python: str) -> dict:
         [python, "-c", code], capture_output=True, text=True, env=worker_env(), timeout=120
     )
     if p.returncode != 0:
-        raise RuntimeError(
-            f"{python} cannot import obstore:\n{p.stderr.strip()[-2000:]}"
-        )
+        raise RuntimeError(f"{python} cannot import obstore:\n{p.stderr.strip()[-2000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
@@ -119,8 +117,15 @@ def ensure_ref_venv(venv: str, base_python: str) -> str:
     if have != REF_VERSION:
         log(f"[setup] pip install obstore=={REF_VERSION} into {venv} (had {have})")
         subprocess.run(
-            [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             f"obstore=={REF_VERSION}"],
+            [
+                py,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"obstore=={REF_VERSION}",
+            ],
             check=True,
             env=worker_env(),
         )
@@ -138,10 +143,19 @@ def payload() -> bytes:
 def run_worker(python, scenario, get_dir, put_root, tag, keys, max_rounds, time_cap, timeout):
     put_dir = tempfile.mkdtemp(prefix=f"put-{tag}-", dir=put_root)
     cmd = [
-        python, WORKER, scenario,
-        "--get-dir", get_dir, "--put-dir", put_dir,
-        "--keys", str(keys), "--max-rounds", str(max_rounds),
-        "--time-cap", str(time_cap),
+        python,
+        WORKER,
+        scenario,
+        "--get-dir",
+        get_dir,
+        "--put-dir",
+        put_dir,
+        "--keys",
+        str(keys),
+        "--max-rounds",
+        str(max_rounds),
+        "--time-cap",
+        str(time_cap),
     ]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, env=worker_env(), timeout=timeout)
@@ -152,8 +166,10 @@ def run_worker(python, scenario, get_dir, put_root, tag, keys, max_rounds, time_
     try:
         res = json.loads(p.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        return {"error": f"exit {p.returncode}: bad/no worker output: "
-                         f"{p.stdout[-300:]!r} {p.stderr.strip()[-1500:]!r}"}
+        return {
+            "error": f"exit {p.returncode}: bad/no worker output: "
+            f"{p.stdout[-300:]!r} {p.stderr.strip()[-1500:]!r}"
+        }
     # The worker printed a complete result, so the measurement is valid; a non-zero
     # exit after that (e.g. an abort during interpreter finalization) is recorded
     # and reported, not hidden.
@@ -181,8 +197,12 @@ def summarize(samples: dict) -> list:
         o, r = samples[sc]["ours"], samples[sc]["ref"]
         ok = lambda rs: [x for x in rs if "error" not in x]  # noqa: E731
         oo, rr = ok(o), ok(r)
-        row = {"scenario": sc, "n_ours": len(oo), "n_ref": len(rr),
-               "errors": [x["error"] for x in o + r if "error" in x]}
+        row = {
+            "scenario": sc,
+            "n_ours": len(oo),
+            "n_ref": len(rr),
+            "errors": [x["error"] for x in o + r if "error" in x],
+        }
         row["ours_ops_per_s"] = _med([x["ops_per_s"] for x in oo])
         row["ref_ops_per_s"] = _med([x["ops_per_s"] for x in rr])
         row["ops_ratio"] = _ratio(row["ours_ops_per_s"], row["ref_ops_per_s"])
@@ -193,13 +213,19 @@ def summarize(samples: dict) -> list:
         row["ref_peak_rss_mib"] = _med([x["peak_rss_mib"] for x in rr])
         row["rss_ratio"] = _ratio(row["ours_peak_rss_mib"], row["ref_peak_rss_mib"])
         # Paired (same repetition) ratios show the run-to-run spread.
-        pairs = [(a, b) for a, b in zip(o, r) if "error" not in a and "error" not in b]
+        pairs = [
+            (a, b) for a, b in zip(o, r, strict=False) if "error" not in a and "error" not in b
+        ]
         row["ours_bad_exits"] = sum(1 for x in oo if x.get("exit_code"))
         row["ref_bad_exits"] = sum(1 for x in rr if x.get("exit_code"))
-        row["exit_codes"] = {"ours": [x.get("exit_code") for x in oo],
-                             "ref": [x.get("exit_code") for x in rr]}
+        row["exit_codes"] = {
+            "ours": [x.get("exit_code") for x in oo],
+            "ref": [x.get("exit_code") for x in rr],
+        }
         row["paired_ops_ratios"] = [_ratio(a["ops_per_s"], b["ops_per_s"]) for a, b in pairs]
-        row["paired_cpu_ratios"] = [_ratio(a["cpu_us_per_op"], b["cpu_us_per_op"]) for a, b in pairs]
+        row["paired_cpu_ratios"] = [
+            _ratio(a["cpu_us_per_op"], b["cpu_us_per_op"]) for a, b in pairs
+        ]
         row["ours_ops_per_rep"] = [x["ops"] for x in oo]
         row["ref_ops_per_rep"] = [x["ops"] for x in rr]
         rows.append(row)
@@ -231,29 +257,44 @@ def render_md(meta: dict, rows: list) -> str:
     if meta["self_vs_self"]:
         title += " — SELF vs SELF (both sides are the same library: noise calibration)"
     L.append(f"# {title}\n")
-    L.append(f"- run: {meta['timestamp']} on {meta['host']['nproc']} CPU(s), "
-             f"{meta['host']['platform']}; loadavg before {meta['host']['loadavg_before']}, "
-             f"after {meta['host']['loadavg_after']}; wall {meta['elapsed_s']:.0f} s")
+    L.append(
+        f"- run: {meta['timestamp']} on {meta['host']['nproc']} CPU(s), "
+        f"{meta['host']['platform']}; loadavg before {meta['host']['loadavg_before']}, "
+        f"after {meta['host']['loadavg_after']}; wall {meta['elapsed_s']:.0f} s"
+    )
     for side in ("ours", "ref"):
         i = meta[side]
-        L.append(f"- {side}: obstore {i['obstore_version']} from `{i['obstore_file']}` "
-                 f"(Python {i['python']}, `{i['interpreter']}`)")
+        L.append(
+            f"- {side}: obstore {i['obstore_version']} from `{i['obstore_file']}` "
+            f"(Python {i['python']}, `{i['interpreter']}`)"
+        )
     s = meta["settings"]
-    L.append(f"- settings: 1 KiB objects, {s['keys']} keys/round, warm-up rep + {s['reps']} "
-             f"alternating reps, per worker: max {s['max_rounds']} rounds or "
-             f"{s['time_cap']} s; medians over reps")
-    L.append("- ops/s ratio = ours/ref (>1: ours faster); CPU ratio = ours/ref (<1: ours "
-             "cheaper). (a–b) = min–max of per-repetition paired ratios. CPU = "
-             "getrusage(RUSAGE_SELF) user+sys of the worker (all threads). RSS = ru_maxrss "
-             "of the whole worker process.")
-    L.append("- noise: self-vs-self ratios land in 0.9–1.2 on this kind of machine; "
-             "trust differences > 20%, prefer the CPU column.\n")
-    L.append("| scenario | ours ops/s | ref ops/s | ops/s ratio | ours CPU µs/op | "
-             "ref CPU µs/op | CPU ratio | peak RSS MiB ours / ref |")
+    L.append(
+        f"- settings: 1 KiB objects, {s['keys']} keys/round, warm-up rep + {s['reps']} "
+        f"alternating reps, per worker: max {s['max_rounds']} rounds or "
+        f"{s['time_cap']} s; medians over reps"
+    )
+    L.append(
+        "- ops/s ratio = ours/ref (>1: ours faster); CPU ratio = ours/ref (<1: ours "
+        "cheaper). (a–b) = min–max of per-repetition paired ratios. CPU = "
+        "getrusage(RUSAGE_SELF) user+sys of the worker (all threads). RSS = ru_maxrss "
+        "of the whole worker process."
+    )
+    L.append(
+        "- noise: self-vs-self ratios land in 0.9–1.2 on this kind of machine; "
+        "trust differences > 20%, prefer the CPU column.\n"
+    )
+    L.append(
+        "| scenario | ours ops/s | ref ops/s | ops/s ratio | ours CPU µs/op | "
+        "ref CPU µs/op | CPU ratio | peak RSS MiB ours / ref |"
+    )
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        rss = ("FAIL" if r["ours_peak_rss_mib"] is None or r["ref_peak_rss_mib"] is None
-               else f"{r['ours_peak_rss_mib']:.0f} / {r['ref_peak_rss_mib']:.0f}")
+        rss = (
+            "FAIL"
+            if r["ours_peak_rss_mib"] is None or r["ref_peak_rss_mib"] is None
+            else f"{r['ours_peak_rss_mib']:.0f} / {r['ref_peak_rss_mib']:.0f}"
+        )
         L.append(
             f"| {r['scenario']} | {_fmt_int(r['ours_ops_per_s'])} | {_fmt_int(r['ref_ops_per_s'])} "
             f"| {_fmt_ratio(r['ops_ratio'], r['paired_ops_ratios'])} "
@@ -270,9 +311,11 @@ def render_md(meta: dict, rows: list) -> str:
         L.append("\n## Workers that exited non-zero AFTER reporting a complete result\n")
         L.append("(measurement kept; typically an abort during interpreter shutdown)\n")
         for r in crashes:
-            L.append(f"- {r['scenario']}: ours {r['ours_bad_exits']}/{r['n_ours']} "
-                     f"(exit codes {r['exit_codes']['ours']}), ref "
-                     f"{r['ref_bad_exits']}/{r['n_ref']} (exit codes {r['exit_codes']['ref']})")
+            L.append(
+                f"- {r['scenario']}: ours {r['ours_bad_exits']}/{r['n_ours']} "
+                f"(exit codes {r['exit_codes']['ours']}), ref "
+                f"{r['ref_bad_exits']}/{r['n_ref']} (exit codes {r['exit_codes']['ref']})"
+            )
     L.append("\nScenarios:\n")
     for name, desc in SCENARIOS:
         if any(r["scenario"] == name for r in rows):
@@ -289,22 +332,44 @@ def loadavg():
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--ours", default=DEFAULT_OURS,
-                    help="interpreter that imports OUR obstore (default: %(default)s)")
-    ap.add_argument("--ref-venv", default=DEFAULT_REF_VENV,
-                    help="venv for the PyPI reference, created/reused (default: %(default)s)")
-    ap.add_argument("--ref-base-python", default=None,
-                    help="interpreter used to create the reference venv "
-                         "(default: the base of --ours if it is a venv, else this Python)")
-    ap.add_argument("--reps", type=int, default=5, help="measured repetitions, >= 3 (default %(default)s)")
-    ap.add_argument("--time-cap", type=float, default=0.5,
-                    help="seconds of measurement per worker (default %(default)s)")
-    ap.add_argument("--max-rounds", type=int, default=500,
-                    help="max rounds of --keys ops per worker (default %(default)s)")
+    ap.add_argument(
+        "--ours",
+        default=DEFAULT_OURS,
+        help="interpreter that imports OUR obstore (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--ref-venv",
+        default=DEFAULT_REF_VENV,
+        help="venv for the PyPI reference, created/reused (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--ref-base-python",
+        default=None,
+        help="interpreter used to create the reference venv "
+        "(default: the base of --ours if it is a venv, else this Python)",
+    )
+    ap.add_argument(
+        "--reps", type=int, default=5, help="measured repetitions, >= 3 (default %(default)s)"
+    )
+    ap.add_argument(
+        "--time-cap",
+        type=float,
+        default=0.5,
+        help="seconds of measurement per worker (default %(default)s)",
+    )
+    ap.add_argument(
+        "--max-rounds",
+        type=int,
+        default=500,
+        help="max rounds of --keys ops per worker (default %(default)s)",
+    )
     ap.add_argument("--warmup-time-cap", type=float, default=0.15)
     ap.add_argument("--keys", type=int, default=1000, help="ops per round / gather size")
-    ap.add_argument("--scenarios", default=",".join(SCENARIO_NAMES),
-                    help="comma-separated subset of: " + ", ".join(SCENARIO_NAMES))
+    ap.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIO_NAMES),
+        help="comma-separated subset of: " + ", ".join(SCENARIO_NAMES),
+    )
     ap.add_argument("--out-dir", default=os.path.join(HERE, "results"))
     ap.add_argument("--tmp-dir", default=None, help="where the 1 KiB files go (default: $TMPDIR)")
     ap.add_argument("--worker-timeout", type=float, default=120.0)
@@ -320,28 +385,36 @@ def main(argv=None) -> int:
 
     ours_py = os.path.expanduser(args.ours)
     if not os.path.exists(ours_py):
-        raise SystemExit(f"--ours interpreter {ours_py} not found (build ours with `make` first, "
-                         f"or pass --ours PYTHON)")
+        raise SystemExit(
+            f"--ours interpreter {ours_py} not found (build ours with `make` first, "
+            f"or pass --ours PYTHON)"
+        )
     info = {}
     try:
         info["ours"] = probe(ours_py)
     except RuntimeError as e:
-        raise SystemExit(f"[ours] {e}\n(build ours with `make` first, or pass --ours PYTHON)")
+        hint = "build ours with `make` first, or pass --ours PYTHON"
+        raise SystemExit(f"[ours] {e}\n({hint})") from e
     # Same CPython for both sides by default: build the ref venv from ours' base interpreter.
     base = args.ref_base_python or info["ours"].get("base_executable") or sys.executable
     ref_py = ensure_ref_venv(os.path.expanduser(args.ref_venv), base)
     info["ref"] = probe(ref_py)
     for side, py in (("ours", ours_py), ("ref", ref_py)):
         info[side]["interpreter"] = py
-        log(f"[{side}] obstore {info[side]['obstore_version']} at {info[side]['obstore_file']} "
-            f"(Python {info[side]['python']})")
+        log(
+            f"[{side}] obstore {info[side]['obstore_version']} at {info[side]['obstore_file']} "
+            f"(Python {info[side]['python']})"
+        )
     self_vs_self = os.path.realpath(info["ours"]["obstore_file"] or "") == os.path.realpath(
-        info["ref"]["obstore_file"] or "")
+        info["ref"]["obstore_file"] or ""
+    )
     if self_vs_self:
         log("[note] ours and ref import the SAME obstore: this is a self-vs-self noise calibration")
     elif info["ours"]["python"] != info["ref"]["python"]:
-        log(f"[warn] Python versions differ (ours {info['ours']['python']}, ref "
-            f"{info['ref']['python']}); pass --ref-base-python to match them")
+        log(
+            f"[warn] Python versions differ (ours {info['ours']['python']}, ref "
+            f"{info['ref']['python']}); pass --ref-base-python to match them"
+        )
     if info["ours"]["obstore_version"] == REF_VERSION and not self_vs_self:
         log(f"[warn] ours reports version {REF_VERSION}; make sure --ours is not the PyPI build")
 
@@ -364,26 +437,42 @@ def main(argv=None) -> int:
             for si, sc in enumerate(scenarios):
                 order = ("ours", "ref") if (rep + si) % 2 == 0 else ("ref", "ours")
                 for side in order:
-                    res = run_worker(pythons[side], sc, get_dir, tmp, f"{side}-{rep}",
-                                     args.keys, args.max_rounds, cap, args.worker_timeout)
+                    res = run_worker(
+                        pythons[side],
+                        sc,
+                        get_dir,
+                        tmp,
+                        f"{side}-{rep}",
+                        args.keys,
+                        args.max_rounds,
+                        cap,
+                        args.worker_timeout,
+                    )
                     res["rep"] = rep
                     if res.get("exit_code"):
-                        log(f"[{'warm' if warm else f'rep {rep}'}] {sc:18s} {side:4s} worker exited "
-                            f"{res['exit_code']} after reporting (kept; see report)")
+                        log(
+                            f"[{'warm' if warm else f'rep {rep}'}] {sc:18s} {side:4s} "
+                            "worker exited "
+                            f"{res['exit_code']} after reporting (kept; see report)"
+                        )
                     if "error" in res:
-                        log(f"[{'warm' if warm else f'rep {rep}'}] {sc:18s} {side:4s} ERROR "
-                            f"{res['error'].splitlines()[-1] if res['error'] else ''}")
+                        log(
+                            f"[{'warm' if warm else f'rep {rep}'}] {sc:18s} {side:4s} ERROR "
+                            f"{res['error'].splitlines()[-1] if res['error'] else ''}"
+                        )
                     else:
-                        log(f"[{'warm' if warm else f'rep {rep}'}] {sc:18s} {side:4s} "
+                        log(
+                            f"[{'warm' if warm else f'rep {rep}'}] {sc:18s} {side:4s} "
                             f"{res['ops_per_s']:>12,.0f} ops/s  {res['cpu_us_per_op']:8.2f} µs "
-                            f"CPU/op  ({res['ops']} ops)")
+                            f"CPU/op  ({res['ops']} ops)"
+                        )
                     if not warm:
                         samples[sc][side].append(res)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.time() - started
 
-    ts = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    ts = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     rows = summarize(samples)
     meta = {
         "timestamp": ts,
@@ -391,12 +480,21 @@ def main(argv=None) -> int:
         "ours": info["ours"],
         "ref": info["ref"],
         "elapsed_s": elapsed,
-        "host": {"nproc": os.cpu_count(), "platform": platform.platform(),
-                 "loadavg_before": la_before, "loadavg_after": loadavg()},
-        "settings": {"reps": args.reps, "time_cap": args.time_cap,
-                     "max_rounds": args.max_rounds, "keys": args.keys,
-                     "warmup_time_cap": args.warmup_time_cap, "object_size": SIZE,
-                     "scenarios": scenarios},
+        "host": {
+            "nproc": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg_before": la_before,
+            "loadavg_after": loadavg(),
+        },
+        "settings": {
+            "reps": args.reps,
+            "time_cap": args.time_cap,
+            "max_rounds": args.max_rounds,
+            "keys": args.keys,
+            "warmup_time_cap": args.warmup_time_cap,
+            "object_size": SIZE,
+            "scenarios": scenarios,
+        },
     }
     md = render_md(meta, rows)
     print(md)

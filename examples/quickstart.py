@@ -1,4 +1,4 @@
-"""The main job on an embedded default: write, read, list and stream objects locally and in memory."""
+"""The main job on an embedded default: write, read, list and stream objects (local and memory)."""
 
 import asyncio
 import tempfile
@@ -21,9 +21,7 @@ def tour(store: object, name: str) -> None:
 
 async def tour_async(store: MemoryStore) -> None:
     await asyncio.gather(*(obs.put_async(store, f"many/{i}", b"x" * i) for i in range(1000)))
-    sizes = await asyncio.gather(
-        *(obs.get_async(store, f"many/{i}") for i in range(1000))
-    )
+    sizes = await asyncio.gather(*(obs.get_async(store, f"many/{i}") for i in range(1000)))
     total = sum(len(await r.bytes_async()) for r in sizes)
     print(f"async: 1000 puts and 1000 gets, {total} bytes read back")
 

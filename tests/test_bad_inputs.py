@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import obstore
 import pytest
+
+import obstore
 from obstore import Bytes
 
 from .conftest import Api, Backend, run

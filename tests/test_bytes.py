@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
+
 from obstore import Bytes
 
 BOOL_METHODS = ["isalnum", "isalpha", "isascii", "isdigit", "islower", "isspace", "isupper"]

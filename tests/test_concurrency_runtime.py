@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import obstore
 import pytest
+
+import obstore
 from obstore.store import LocalStore, MemoryStore
 
 from .conftest import reference_bug, run

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from obstore.exceptions import AlreadyExistsError, NotSupportedError
 
 from .conftest import Api, Backend

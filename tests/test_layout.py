@@ -6,10 +6,11 @@ import importlib
 import inspect
 import sys
 
+import pytest
+
 import obstore
 import obstore.exceptions
 import obstore.store
-import pytest
 
 from .conftest import reference_bug
 

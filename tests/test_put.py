@@ -7,8 +7,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import obstore
 import pytest
+
+import obstore
 from obstore import Bytes
 from obstore.exceptions import AlreadyExistsError, PreconditionError
 

@@ -7,9 +7,10 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import obstore
 import obstore._store as raw
-import pytest
 from obstore.exceptions import BaseError, GenericError
 from obstore.store import LocalStore, MemoryStore, ObjectStoreMethods, from_url
 

@@ -114,6 +114,8 @@ class Bytes(Buffer):
     def __len__(self) -> int:
         """Number of bytes."""
 
+    def __getnewargs_ex__(self) -> tuple[tuple[bytes], dict[str, object]]:
+        """Pickle support: the bytes are copied into the pickle."""
     def __mul__(self, other: int, /) -> Bytes:
         """Repeat the contents ``other`` times."""
 
@@ -251,6 +253,12 @@ class ListStream(Generic[ListChunkType]):
 class ReadableFile:
     """A buffered, seekable reader over one object (from ``open_reader``)."""
 
+    def __iter__(self) -> Self:
+        """Iterate over the lines of the object."""
+
+    def __next__(self) -> Bytes:
+        """The next line, including its ``\\n``."""
+
     def close(self) -> None:
         """Do nothing; present for file-object compatibility."""
 
@@ -321,6 +329,9 @@ class WritableFile(AbstractContextManager[WritableFile]):
     through an exception aborts the upload instead.
     """
 
+    def abort(self) -> None:
+        """Cancel the upload: nothing is written and uploaded parts are removed."""
+
     def __enter__(self) -> Self:
         """Return the writer itself."""
 
@@ -351,6 +362,9 @@ class AsyncWritableFile(AbstractAsyncContextManager[AsyncWritableFile]):
     The object appears only when the writer is closed. Leaving an
     ``async with`` block through an exception aborts the upload instead.
     """
+
+    async def abort(self) -> None:
+        """Cancel the upload: nothing is written and uploaded parts are removed."""
 
     async def __aenter__(self) -> Self:
         """Return the writer itself."""
@@ -384,9 +398,7 @@ def copy(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -> 
     ``AlreadyExistsError`` (atomically where the backend supports it).
     """
 
-async def copy_async(
-    store: ObjectStore, from_: str, to: str, *, overwrite: bool = True
-) -> None:
+async def copy_async(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -> None:
     """Asynchronous ``copy``."""
 
 def delete(store: ObjectStore, paths: str | Sequence[str]) -> None:
@@ -395,9 +407,7 @@ def delete(store: ObjectStore, paths: str | Sequence[str]) -> None:
 async def delete_async(store: ObjectStore, paths: str | Sequence[str]) -> None:
     """Asynchronous ``delete``."""
 
-def get(
-    store: ObjectStore, path: str, *, options: GetOptions | None = None
-) -> GetResult:
+def get(store: ObjectStore, path: str, *, options: GetOptions | None = None) -> GetResult:
     """Fetch an object; the body is streamed on demand from the result.
 
     Raises ``FileNotFoundError`` if it does not exist.
@@ -653,15 +663,11 @@ def rename(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -
     ``AlreadyExistsError``.
     """
 
-async def rename_async(
-    store: ObjectStore, from_: str, to: str, *, overwrite: bool = True
-) -> None:
+async def rename_async(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -> None:
     """Asynchronous ``rename``."""
 
 @overload
-def sign(
-    store: SignCapableStore, method: HTTP_METHOD, paths: str, expires_in: timedelta
-) -> str:
+def sign(store: SignCapableStore, method: HTTP_METHOD, paths: str, expires_in: timedelta) -> str:
     """Create presigned URLs valid for ``expires_in``.
 
     One path gives one URL; a sequence of paths gives a list. Only S3, GCS and

@@ -11,9 +11,7 @@ from typing import Generic, Literal, TypeAlias, TypedDict, TypeVar
 
 from ._store import AzureStore, GCSStore, HTTPStore, LocalStore, MemoryStore, S3Store
 
-ObjectStore: TypeAlias = (
-    AzureStore | GCSStore | HTTPStore | S3Store | LocalStore | MemoryStore
-)
+ObjectStore: TypeAlias = AzureStore | GCSStore | HTTPStore | S3Store | LocalStore | MemoryStore
 """Any store the functions of ``obstore`` accept.
 
 These are the raw classes of the compiled core, so instances of their

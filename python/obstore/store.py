@@ -129,9 +129,7 @@ class ObjectStoreMethods:
         """Fetch an object; see ``obstore.get``."""
         return obstore.get(_raw(self), path, options=options)
 
-    async def get_async(
-        self, path: str, *, options: GetOptions | None = None
-    ) -> GetResult:
+    async def get_async(self, path: str, *, options: GetOptions | None = None) -> GetResult:
         """Asynchronous ``get``; see ``obstore.get_async``."""
         return await obstore.get_async(_raw(self), path, options=options)
 
@@ -155,9 +153,7 @@ class ObjectStoreMethods:
         length: int | None = None,
     ) -> Bytes:
         """Asynchronous ``get_range``; see ``obstore.get_range_async``."""
-        return await obstore.get_range_async(
-            _raw(self), path, start=start, end=end, length=length
-        )
+        return await obstore.get_range_async(_raw(self), path, start=start, end=end, length=length)
 
     def get_ranges(
         self,
@@ -322,9 +318,7 @@ class ObjectStoreMethods:
         return_arrow: bool = False,
     ) -> ListResult[Table] | ListResult[Sequence[ObjectMeta]]:
         """List one level below ``prefix``; see ``obstore.list_with_delimiter``."""
-        return obstore.list_with_delimiter(
-            _raw(self), prefix, return_arrow=return_arrow
-        )
+        return obstore.list_with_delimiter(_raw(self), prefix, return_arrow=return_arrow)
 
     @overload
     async def list_with_delimiter_async(
@@ -420,9 +414,7 @@ class ObjectStoreMethods:
         """Move an object within this store; see ``obstore.rename``."""
         return obstore.rename(_raw(self), from_, to, overwrite=overwrite)
 
-    async def rename_async(
-        self, from_: str, to: str, *, overwrite: bool = True
-    ) -> None:
+    async def rename_async(self, from_: str, to: str, *, overwrite: bool = True) -> None:
         """Asynchronous ``rename``; see ``obstore.rename_async``."""
         return await obstore.rename_async(_raw(self), from_, to, overwrite=overwrite)
 
@@ -466,9 +458,7 @@ class MemoryStore(ObjectStoreMethods, _store.MemoryStore):
     """A store kept in process memory, private to the instance."""
 
 
-ObjectStore: TypeAlias = (
-    AzureStore | GCSStore | HTTPStore | S3Store | LocalStore | MemoryStore
-)
+ObjectStore: TypeAlias = AzureStore | GCSStore | HTTPStore | S3Store | LocalStore | MemoryStore
 """Any store class of this module."""
 
 
@@ -549,9 +539,7 @@ def from_url(
             config=cast("S3Config | None", config),
             client_options=client_options,
             retry_config=retry_config,
-            credential_provider=cast(
-                "S3CredentialProvider | None", credential_provider
-            ),
+            credential_provider=cast("S3CredentialProvider | None", credential_provider),
             **kwargs,
         )
     if scheme == "gcs":
@@ -560,9 +548,7 @@ def from_url(
             config=cast("GCSConfig | None", config),
             client_options=client_options,
             retry_config=retry_config,
-            credential_provider=cast(
-                "GCSCredentialProvider | None", credential_provider
-            ),
+            credential_provider=cast("GCSCredentialProvider | None", credential_provider),
             **kwargs,
         )
     if scheme == "azure":
@@ -571,26 +557,20 @@ def from_url(
             config=cast("AzureConfig | None", config),
             client_options=client_options,
             retry_config=retry_config,
-            credential_provider=cast(
-                "AzureCredentialProvider | None", credential_provider
-            ),
+            credential_provider=cast("AzureCredentialProvider | None", credential_provider),
             **kwargs,
         )
     if scheme == "http":
         if config or kwargs or credential_provider is not None:
             raise BaseError("HTTPStore does not accept any configuration")
-        return HTTPStore.from_url(
-            url, client_options=client_options, retry_config=retry_config
-        )
+        return HTTPStore.from_url(url, client_options=client_options, retry_config=retry_config)
     if scheme == "local":
         if credential_provider is not None:
             raise BaseError("LocalStore does not accept a credential provider")
         # Other settings make no sense for a directory and are ignored.
         automatic_cleanup = kwargs.pop("automatic_cleanup", False)
         mkdir = kwargs.pop("mkdir", False)
-        return LocalStore.from_url(
-            url, automatic_cleanup=automatic_cleanup, mkdir=mkdir
-        )
+        return LocalStore.from_url(url, automatic_cleanup=automatic_cleanup, mkdir=mkdir)
     if scheme == "memory":
         if config or kwargs:
             raise BaseError("MemoryStore does not accept any configuration")

@@ -13,6 +13,7 @@ mod head;
 mod list;
 mod put;
 mod reader;
+mod sign;
 mod writer;
 
 use pyo3::prelude::*;
@@ -55,6 +56,8 @@ const ALL: &[&str] = &[
     "rename_async",
     "rename",
     "parse_scheme",
+    "sign_async",
+    "sign",
 ];
 
 fn add_submodule(
@@ -125,6 +128,8 @@ fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(reader::open_reader_async, module)?)?;
     module.add_function(wrap_pyfunction!(writer::open_writer, module)?)?;
     module.add_function(wrap_pyfunction!(writer::open_writer_async, module)?)?;
+    module.add_function(wrap_pyfunction!(sign::sign, module)?)?;
+    module.add_function(wrap_pyfunction!(sign::sign_async, module)?)?;
     module.add("__all__", PyList::new(py, ALL)?)?;
     Ok(())
 }

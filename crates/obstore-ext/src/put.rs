@@ -89,6 +89,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyTags {
 #[derive(Clone)]
 pub struct UploadSettings {
     pub attributes: Attributes,
+    /// Parts are at least this large (the store's minimum), even if `chunk_size` is smaller.
+    pub min_part_size: usize,
     pub tags: TagSet,
     pub mode: PutMode,
     pub use_multipart: Option<bool>,
@@ -154,7 +156,10 @@ impl UploadSink {
                 .put_multipart_opts(&path, settings.multipart_options())
                 .await?;
             Ok(UploadSink::Multipart {
-                writer: WriteMultipart::new_with_chunk_size(upload, settings.chunk_size.max(1)),
+                writer: WriteMultipart::new_with_chunk_size(
+                    upload,
+                    settings.chunk_size.max(settings.min_part_size).max(1),
+                ),
                 max_concurrency: settings.max_concurrency.max(1),
             })
         } else {
@@ -164,6 +169,16 @@ impl UploadSink {
                 settings,
                 chunks: Vec::new(),
             })
+        }
+    }
+
+    /// A sink that collects everything for one request, whatever the size.
+    pub fn single(store: Arc<dyn ObjectStore>, path: Path, settings: UploadSettings) -> Self {
+        UploadSink::Single {
+            store,
+            path,
+            settings,
+            chunks: Vec::new(),
         }
     }
 
@@ -415,6 +430,7 @@ fn extract_source(file: &Bound<'_, PyAny>, allow_async: bool) -> PyResult<Option
 
 #[allow(clippy::too_many_arguments)]
 fn settings(
+    store: &AnyStore,
     attributes: Option<PyAttributes>,
     tags: Option<PyTags>,
     mode: Option<PyPutMode>,
@@ -432,6 +448,7 @@ fn settings(
     }
     Ok(UploadSettings {
         attributes: attributes.map(|a| a.0).unwrap_or_default(),
+        min_part_size: store.min_part_size(),
         tags: tags.map(|t| t.0).unwrap_or_default(),
         mode: mode.map(|m| m.0).unwrap_or_default(),
         use_multipart,
@@ -457,6 +474,7 @@ pub fn put(
     max_concurrency: usize,
 ) -> PyResult<PyPutResult> {
     let settings = settings(
+        &store,
         attributes,
         tags,
         mode,
@@ -493,6 +511,7 @@ pub fn put_async<'py>(
     max_concurrency: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let settings = settings(
+        &store,
         attributes,
         tags,
         mode,

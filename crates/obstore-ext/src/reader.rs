@@ -130,7 +130,7 @@ impl Reader {
             }
             total += line.len() as u64;
             lines.push(PyBytesWrapper::new(line));
-            if hint > 0 && total >= hint as u64 {
+            if hint > 0 && total > hint as u64 {
                 return Ok(lines);
             }
         }

@@ -1,60 +1,117 @@
 //! `open_writer` / `open_writer_async`: buffered writes that become a multipart upload once the
 //! buffer fills; the object appears on close, and leaving a `with` block on an exception aborts.
+//! Store errors keep their type (NotImplementedError, PreconditionError, ...) through close.
 
 use std::sync::Arc;
 
-use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use object_store::ObjectStore;
 use obstore_stores::asyncio::PyNone;
 use obstore_stores::buffer::PyBufferBytes;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::prelude::*;
-use tokio::io::AsyncWriteExt;
 
 use crate::convert::PyAttributes;
-use crate::put::PyTags;
+use crate::put::{PyTags, UploadSettings, UploadSink};
 
 fn closed_error() -> ObstoreError {
     ObstoreError::Io(std::io::Error::other("Writer already closed."))
 }
 
+/// Buffers writes until `part_size` bytes are pending, then streams them as a multipart upload.
+/// A writer that never fills its buffer makes one request on close, with attributes and tags.
+struct Writer {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    settings: UploadSettings,
+    pending: Vec<bytes::Bytes>,
+    pending_len: usize,
+    upload: Option<UploadSink>,
+}
+
+impl Writer {
+    async fn write(&mut self, data: bytes::Bytes) -> ObstoreResult<()> {
+        if let Some(upload) = self.upload.as_mut() {
+            return upload.write(data).await;
+        }
+        self.pending_len += data.len();
+        self.pending.push(data);
+        if self.pending_len > self.settings.chunk_size {
+            let mut upload = UploadSink::start(
+                self.store.clone(),
+                self.path.clone(),
+                self.settings.clone(),
+                None,
+            )
+            .await?;
+            self.pending_len = 0;
+            for chunk in std::mem::take(&mut self.pending) {
+                upload.write(chunk).await?;
+            }
+            self.upload = Some(upload);
+        }
+        Ok(())
+    }
+
+    async fn finish(self) -> ObstoreResult<()> {
+        match self.upload {
+            Some(upload) => {
+                upload.finish().await?;
+            }
+            None => {
+                let mut single = UploadSink::single(self.store, self.path, self.settings);
+                for chunk in self.pending {
+                    single.write(chunk).await?;
+                }
+                single.finish().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn abort(self) -> ObstoreResult<()> {
+        match self.upload {
+            Some(upload) => upload.abort().await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// The writer, or None once closed or aborted.
-type WriterSlot = Arc<tokio::sync::Mutex<Option<BufWriter>>>;
+type WriterSlot = Arc<tokio::sync::Mutex<Option<Writer>>>;
 
 async fn write(slot: WriterSlot, data: bytes::Bytes) -> ObstoreResult<usize> {
     let mut guard = slot.lock().await;
     let writer = guard.as_mut().ok_or_else(closed_error)?;
     let len = data.len();
-    if let Err(err) = writer.put(data).await {
+    if let Err(err) = writer.write(data).await {
         // A failed part leaves the upload unusable: abort it so nothing is left behind.
-        let _ = writer.abort().await;
-        *guard = None;
-        return Err(err.into());
+        if let Some(writer) = guard.take() {
+            let _ = writer.abort().await;
+        }
+        return Err(err);
     }
     Ok(len)
 }
 
 async fn flush(slot: WriterSlot) -> ObstoreResult<PyNone> {
-    let mut guard = slot.lock().await;
-    let writer = guard.as_mut().ok_or_else(closed_error)?;
-    writer.flush().await?;
+    // Parts are uploaded as soon as they fill; what stays buffered cannot be sent on its own.
+    let guard = slot.lock().await;
+    guard.as_ref().ok_or_else(closed_error)?;
     Ok(PyNone)
 }
 
 async fn close(slot: WriterSlot) -> ObstoreResult<PyNone> {
     let mut guard = slot.lock().await;
-    let Some(mut writer) = guard.take() else {
-        return Ok(PyNone);
-    };
-    if let Err(err) = writer.shutdown().await {
-        let _ = writer.abort().await;
-        return Err(err.into());
+    if let Some(writer) = guard.take() {
+        writer.finish().await?;
     }
     Ok(PyNone)
 }
 
 async fn abort(slot: WriterSlot) -> ObstoreResult<PyNone> {
     let mut guard = slot.lock().await;
-    if let Some(mut writer) = guard.take() {
+    if let Some(writer) = guard.take() {
         writer.abort().await?;
     }
     Ok(PyNone)
@@ -181,14 +238,23 @@ fn open(
             "buffer_size must be greater than 0",
         ));
     }
-    let mut writer = BufWriter::with_capacity(store.inner.clone(), path.0, buffer_size)
-        .with_max_concurrency(max_concurrency.max(1));
-    if let Some(attributes) = attributes {
-        writer = writer.with_attributes(attributes.0);
-    }
-    if let Some(tags) = tags {
-        writer = writer.with_tags(tags.0);
-    }
+    let settings = UploadSettings {
+        attributes: attributes.map(|a| a.0).unwrap_or_default(),
+        min_part_size: store.min_part_size(),
+        tags: tags.map(|t| t.0).unwrap_or_default(),
+        mode: object_store::PutMode::Overwrite,
+        use_multipart: Some(true),
+        chunk_size: buffer_size,
+        max_concurrency: max_concurrency.max(1),
+    };
+    let writer = Writer {
+        store: store.inner.clone(),
+        path: path.0,
+        settings,
+        pending: Vec::new(),
+        pending_len: 0,
+        upload: None,
+    };
     Ok(PyWritableFile {
         store,
         slot: Arc::new(tokio::sync::Mutex::new(Some(writer))),

@@ -12,10 +12,12 @@ use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use futures::FutureExt;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -25,6 +27,20 @@ use crate::runtime::runtime;
 
 /// Converts a finished operation's output to a Python object, on the event-loop thread.
 pub type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+/// Turns a caught panic into a Python exception for the awaiting future.
+fn deliver_panic(panic: Box<dyn std::any::Any + Send>) -> Deliver {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    Box::new(move |_py| {
+        Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "internal error in obstore (please report it): {message}"
+        )))
+    })
+}
 
 /// The Python `None`, for operations that return nothing (`()` would convert to an empty tuple).
 #[derive(Clone, Copy, Debug, Default)]
@@ -139,6 +155,22 @@ impl LoopWaker {
             }
         }
         crate::buffer::release_deferred(py);
+        Ok(())
+    }
+}
+
+/// Done-callback of a pending call's future: aborts the tokio task when the future was cancelled.
+#[pyclass(frozen, name = "_AbortOnCancel", module = "obstore._obstore")]
+struct AbortOnCancel {
+    task: tokio::task::AbortHandle,
+}
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, py: Python<'_>, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+            self.task.abort();
+        }
         Ok(())
     }
 }
@@ -258,13 +290,25 @@ where
         Poll::Pending => {
             let bridge = bridge_for(py, &event_loop)?;
             let handle = py_future.clone().unbind();
-            runtime().spawn(async move {
-                let result = boxed.await;
+            let task = runtime().spawn(async move {
+                // A panic must still resolve the asyncio future, or its awaiter would hang forever.
+                let delivered = match AssertUnwindSafe(boxed).catch_unwind().await {
+                    Ok(result) => deliver(result),
+                    Err(panic) => deliver_panic(panic),
+                };
                 bridge.push(Completion {
                     future: handle,
-                    deliver: deliver(result),
+                    deliver: delivered,
                 });
             });
+            // Cancelling the asyncio future (task.cancel(), wait_for timeouts) stops the Rust work.
+            let on_done = Bound::new(
+                py,
+                AbortOnCancel {
+                    task: task.abort_handle(),
+                },
+            )?;
+            py_future.call_method1(intern!(py, "add_done_callback"), (on_done,))?;
         }
     }
     Ok(py_future)

@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyDict, PySlice, PyTuple};
 use crate::buffer::PyBufferBytes;
 
 /// Immutable bytes owned by Rust, exposed to Python without copying.
-#[pyclass(name = "Bytes", module = "obstore", frozen, sequence)]
+#[pyclass(name = "Bytes", module = "obstore", frozen, sequence, subclass)]
 #[derive(Clone, Debug, Default)]
 pub struct PyBytesWrapper(Bytes);
 
@@ -204,6 +204,7 @@ impl PyBytesWrapper {
     }
 
     /// The bytes without `prefix` at the start, if present.
+    #[pyo3(signature = (prefix, /))]
     fn removeprefix(&self, prefix: PyBufferBytes) -> Self {
         match self.0.starts_with(&prefix.0) {
             true => Self(self.0.slice(prefix.0.len()..)),
@@ -212,6 +213,7 @@ impl PyBytesWrapper {
     }
 
     /// The bytes without `suffix` at the end, if present.
+    #[pyo3(signature = (suffix, /))]
     fn removesuffix(&self, suffix: PyBufferBytes) -> Self {
         match self.0.ends_with(&suffix.0) {
             true => Self(self.0.slice(..self.0.len() - suffix.0.len())),

@@ -11,9 +11,15 @@
 //! - [`url`]: `parse_scheme` and URL dispatch.
 
 pub mod asyncio;
+pub mod aws;
+pub mod azure;
 pub mod buffer;
 pub mod bytes;
+pub mod config;
+pub mod credential;
 pub mod error;
+pub mod gcp;
+pub mod http;
 pub mod local;
 pub mod memory;
 pub mod path;
@@ -31,6 +37,11 @@ use pyo3::prelude::*;
 pub fn register_store_module(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<memory::PyMemoryStore>()?;
     module.add_class::<local::PyLocalStore>()?;
+    module.add_class::<aws::PyS3Store>()?;
+    module.add_class::<gcp::PyGCSStore>()?;
+    module.add_class::<azure::PyAzureStore>()?;
+    module.add_class::<http::PyHTTPStore>()?;
+    config::register_hooks();
     module.add_function(wrap_pyfunction!(url::from_url, module)?)?;
     Ok(())
 }

@@ -28,17 +28,10 @@ impl PyMemoryStore {
 #[pymethods]
 impl PyMemoryStore {
     #[new]
-    #[pyo3(signature = (*args, **kwargs))]
-    fn new(
-        args: &Bound<'_, pyo3::types::PyTuple>,
-        kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
-    ) -> PyResult<Self> {
-        if !args.is_empty() || kwargs.is_some_and(|k| !k.is_empty()) {
-            return Err(PyTypeError::new_err("MemoryStore() takes no arguments"));
-        }
-        Ok(Self {
+    fn new() -> Self {
+        Self {
             inner: Arc::new(InMemory::new()),
-        })
+        }
     }
 
     fn __eq__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> bool {

@@ -91,6 +91,15 @@ impl AnyStore {
         future_into_py(py, FirstPoll::Runtime, future)
     }
 
+    /// The smallest part a multipart upload may use. S3 and GCS reject parts under 5 MiB (but the
+    /// last), so network stores never go below that, whatever `chunk_size` asks for.
+    pub fn min_part_size(&self) -> usize {
+        match self.executor {
+            Executor::Runtime => 5 * 1024 * 1024,
+            Executor::Inline | Executor::LocalFiles => 1,
+        }
+    }
+
     /// How the first poll of an async call runs.
     pub fn first_poll(&self, size_hint: Option<u64>) -> FirstPoll {
         match self.executor {

@@ -1,0 +1,192 @@
+//! `client_options` (`ClientConfig`): the HTTP client settings every network store accepts.
+//!
+//! Input keys are matched case-insensitively; values are `str`, `bool` or `timedelta` (timeouts),
+//! plus `default_headers` (`dict[str, str | bytes]`) and `root_certificate` (PEM `str | bytes`).
+//! The `.client_options` getter returns lower-cased keys and string values, with the headers and
+//! the certificate as `bytes`.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use object_store::{Certificate, ClientConfigKey, ClientOptions};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use super::config_value;
+
+/// One client option value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientValue {
+    /// A `ClientConfigKey` value, as text.
+    Text(String),
+    /// `default_headers`: name → raw value.
+    Headers(Vec<(String, Vec<u8>)>),
+    /// `root_certificate`: PEM bytes (one certificate or a bundle).
+    Pem(Vec<u8>),
+}
+
+/// Validated client options, by lower-cased key.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClientConfig {
+    entries: BTreeMap<String, ClientValue>,
+}
+
+fn bytes_or_str(key: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(s.to_str()?.as_bytes().to_vec());
+    }
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    Err(PyTypeError::new_err(format!(
+        "'{}' object is not an instance of 'str' or 'bytes' (client option '{key}')",
+        value.get_type().name()?
+    )))
+}
+
+fn parse_certificates(pem: &[u8]) -> PyResult<Vec<Certificate>> {
+    let certs = Certificate::from_pem_bundle(pem).map_err(|err| {
+        PyValueError::new_err(format!("Invalid PEM in `root_certificate` input: {err}"))
+    })?;
+    if certs.is_empty() {
+        return Err(PyValueError::new_err(
+            "No certificates found in `root_certificate` input; expected one or more PEM \
+             `-----BEGIN CERTIFICATE-----` blocks",
+        ));
+    }
+    Ok(certs)
+}
+
+fn header_map(headers: &[(String, Vec<u8>)]) -> PyResult<::http::HeaderMap> {
+    let mut map = ::http::HeaderMap::new();
+    for (name, value) in headers {
+        let name = ::http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|err| PyValueError::new_err(format!("Invalid header name {name:?}: {err}")))?;
+        let value = ::http::HeaderValue::from_bytes(value).map_err(|err| {
+            PyValueError::new_err(format!("Invalid value for header {name}: {err}"))
+        })?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+impl ClientConfig {
+    /// Parses the `client_options` argument (`None` → empty).
+    pub fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let mut out = Self::default();
+        let Some(value) = value.filter(|v| !v.is_none()) else {
+            return Ok(out);
+        };
+        let dict = value
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("client_options must be a dict"))?;
+        for (key, value) in dict.iter() {
+            let key: String = key
+                .extract()
+                .map_err(|_| PyTypeError::new_err("client_options keys must be str"))?;
+            let key = key.to_ascii_lowercase();
+            let parsed = match key.as_str() {
+                "default_headers" => {
+                    let headers = value.cast::<PyDict>().map_err(|_| {
+                        PyTypeError::new_err("client option 'default_headers' must be a dict")
+                    })?;
+                    let mut list = Vec::new();
+                    for (name, v) in headers.iter() {
+                        let name: String = name.extract().map_err(|_| {
+                            PyTypeError::new_err("default_headers names must be str")
+                        })?;
+                        list.push((name, bytes_or_str("default_headers", &v)?));
+                    }
+                    header_map(&list)?;
+                    ClientValue::Headers(list)
+                }
+                "root_certificate" => {
+                    let pem = bytes_or_str("root_certificate", &value)?;
+                    parse_certificates(&pem)?;
+                    ClientValue::Pem(pem)
+                }
+                other => {
+                    ClientConfigKey::from_str(other)
+                        .map_err(|_| PyValueError::new_err(format!("Invalid key: {other}.")))?;
+                    ClientValue::Text(config_value(other, &value)?)
+                }
+            };
+            out.entries.insert(key, parsed);
+        }
+        Ok(out)
+    }
+
+    /// Whether `key` (lower-cased) is set.
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// Sets `key` (lower-cased).
+    pub fn set(&mut self, key: String, value: ClientValue) {
+        self.entries.insert(key, value);
+    }
+
+    /// Whether no option is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The text value of `key`, if set.
+    pub fn text(&self, key: &str) -> Option<&str> {
+        match self.entries.get(key) {
+            Some(ClientValue::Text(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The options as a dict (the `client_options` getter, and pickling).
+    pub fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (key, value) in &self.entries {
+            match value {
+                ClientValue::Text(v) => dict.set_item(key, v)?,
+                ClientValue::Pem(pem) => dict.set_item(key, PyBytes::new(py, pem))?,
+                ClientValue::Headers(headers) => {
+                    let h = PyDict::new(py);
+                    for (name, v) in headers {
+                        h.set_item(name, PyBytes::new(py, v))?;
+                    }
+                    dict.set_item(key, h)?;
+                }
+            }
+        }
+        Ok(dict)
+    }
+
+    /// Applies the options on top of `options` (environment-derived ones, usually).
+    pub fn apply(&self, mut options: ClientOptions) -> PyResult<ClientOptions> {
+        for (key, value) in &self.entries {
+            options = match value {
+                ClientValue::Text(v) => {
+                    let key = ClientConfigKey::from_str(key)
+                        .map_err(|_| PyValueError::new_err(format!("Invalid key: {key}.")))?;
+                    options.with_config(key, v.clone())
+                }
+                ClientValue::Headers(headers) => options.with_default_headers(header_map(headers)?),
+                ClientValue::Pem(pem) => {
+                    let mut options = options;
+                    for cert in parse_certificates(pem)? {
+                        options = options.with_root_certificate(cert);
+                    }
+                    options
+                }
+            };
+        }
+        Ok(options)
+    }
+
+    /// The `ClientOptions` of a store: environment options first, then these.
+    pub fn build(&self, env: &[(ClientConfigKey, String)]) -> PyResult<ClientOptions> {
+        let mut options = ClientOptions::new();
+        for (key, value) in env {
+            options = options.with_config(*key, value.clone());
+        }
+        self.apply(options)
+    }
+}

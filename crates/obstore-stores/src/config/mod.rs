@@ -1,0 +1,519 @@
+//! Configuration of the network stores: the merge of `config`, positional and keyword settings,
+//! environment fallbacks, value conversion, and the fork-safe lazily built client.
+//!
+//! - [`client`]: `client_options` (`ClientConfig`) ↔ `object_store::ClientOptions`.
+//! - [`retry`]: `retry_config` (`RetryConfig` / `BackoffConfig`) ↔ `object_store::RetryConfig`.
+//!
+//! Keys are kept under their canonical `object_store` name (e.g. `aws_bucket`): that name is what
+//! duplicate-key errors report and what pickling passes back to the constructor. `.config` shows
+//! the short public names and masks secrets.
+
+pub mod client;
+pub mod cloud;
+pub mod retry;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use object_store::path::Path;
+use object_store::ClientConfigKey;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDelta, PyDict, PyString};
+
+use crate::error::{new_error, ExceptionKind, ObstoreError};
+use crate::runtime;
+
+/// What `.config` shows instead of a secret value.
+pub const MASK: &str = "********";
+
+/// Converts a configuration value: `str` as is, `bool` → `"true"`/`"false"`, `timedelta` →
+/// humantime text (`"1s 500ms"`); anything else is a `TypeError` naming the key.
+pub fn config_value(key: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(s.to_str()?.to_string());
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(if b.is_true() { "true" } else { "false" }.to_string());
+    }
+    if value.cast::<PyDelta>().is_ok() {
+        return Ok(humantime::format_duration(timedelta(key, value)?).to_string());
+    }
+    Err(PyTypeError::new_err(format!(
+        "'{}' object is not an instance of 'str' (configuration key '{key}' expects a str, bool or timedelta)",
+        value.get_type().name()?
+    )))
+}
+
+/// A non-negative `timedelta` as a `Duration`; `TypeError` naming `key` otherwise.
+pub fn timedelta(key: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    if value.cast::<PyDelta>().is_err() {
+        return Err(PyTypeError::new_err(format!(
+            "'{}' object is not an instance of 'timedelta' (key '{key}')",
+            value.get_type().name()?
+        )));
+    }
+    value
+        .extract::<Duration>()
+        .map_err(|_| PyValueError::new_err(format!("'{key}' must be a non-negative timedelta")))
+}
+
+/// One network store family: how its configuration keys are parsed and shown.
+pub trait StoreFamily: 'static {
+    /// The `object_store` key enum (its `FromStr` accepts every alias).
+    type Key: FromStr<Err = object_store::Error> + AsRef<str>;
+    /// The prefix of the environment variables read at construction (`"AWS_"`).
+    const ENV_PREFIX: &'static str;
+    /// The client option behind a key, when the key is a client option.
+    fn client_key(key: &Self::Key) -> Option<ClientConfigKey>;
+    /// The name `.config` shows for a canonical key.
+    fn public_name(canonical: &str) -> &str;
+    /// Whether `.config` must mask the value of a canonical key.
+    fn is_secret(canonical: &str) -> bool;
+}
+
+/// A parsed key: a store setting (canonical name) or a client option.
+pub enum ParsedKey {
+    /// A setting of the store itself, by canonical name.
+    Store(String),
+    /// A client option given among the store settings.
+    Client(ClientConfigKey),
+}
+
+/// Parses one key (case-insensitive, every alias) of family `F`.
+pub fn parse_key<F: StoreFamily>(raw: &str) -> PyResult<ParsedKey> {
+    let key = F::Key::from_str(&raw.to_ascii_lowercase())
+        .map_err(|err| new_error(ExceptionKind::UnknownConfigurationKeyError, err.to_string()))?;
+    Ok(match F::client_key(&key) {
+        Some(client) => ParsedKey::Client(client),
+        None => ParsedKey::Store(key.as_ref().to_string()),
+    })
+}
+
+fn duplicate(name: &str) -> PyErr {
+    new_error(
+        ExceptionKind::GenericError,
+        format!("Duplicate key {name} provided"),
+    )
+}
+
+/// The explicit settings of a store, merged from `config`, positional and keyword arguments.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreSettings {
+    /// Store settings by canonical key.
+    pub store: BTreeMap<String, String>,
+    /// Client options, from `client_options` and client keys given among the settings.
+    pub client: client::ClientConfig,
+}
+
+impl StoreSettings {
+    /// Adds one explicitly given setting; a key given twice is a `GenericError`.
+    pub fn insert<F: StoreFamily>(&mut self, raw: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        match parse_key::<F>(raw)? {
+            ParsedKey::Store(name) => {
+                let value = config_value(&name, value)?;
+                if self.store.insert(name.clone(), value).is_some() {
+                    return Err(duplicate(&name));
+                }
+            }
+            ParsedKey::Client(key) => {
+                let name = key.as_ref().to_string();
+                let value = config_value(&name, value)?;
+                if self.client.contains(&name) {
+                    return Err(duplicate(&name));
+                }
+                self.client.set(name, client::ClientValue::Text(value));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds every item of a mapping (`config=` or `**kwargs`).
+    pub fn insert_all<F: StoreFamily>(
+        &mut self,
+        mapping: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let Some(mapping) = mapping.filter(|m| !m.is_none()) else {
+            return Ok(());
+        };
+        let dict = mapping
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("config must be a dict"))?;
+        for (key, value) in dict.iter() {
+            let key: String = key
+                .extract()
+                .map_err(|_| PyTypeError::new_err("configuration keys must be str"))?;
+            self.insert::<F>(&key, &value)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the settings of a credential provider's `config` attribute where not already set.
+    pub fn fill_from<F: StoreFamily>(&mut self, mapping: &Bound<'_, PyAny>) -> PyResult<()> {
+        if mapping.is_none() {
+            return Ok(());
+        }
+        let dict = mapping
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("credential_provider.config must be a dict"))?;
+        for (key, value) in dict.iter() {
+            let key: String = key.extract()?;
+            match parse_key::<F>(&key)? {
+                ParsedKey::Store(name) => {
+                    if let std::collections::btree_map::Entry::Vacant(slot) = self.store.entry(name)
+                    {
+                        let value = config_value(slot.key(), &value)?;
+                        slot.insert(value);
+                    }
+                }
+                ParsedKey::Client(client_key) => {
+                    let name = client_key.as_ref().to_string();
+                    if !self.client.contains(&name) {
+                        let value = config_value(&name, &value)?;
+                        self.client.set(name, client::ClientValue::Text(value));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `.config`: public names, values as strings, secrets masked.
+    pub fn public_dict<'py, F: StoreFamily>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in &self.store {
+            let shown = if F::is_secret(name) {
+                MASK
+            } else {
+                value.as_str()
+            };
+            dict.set_item(F::public_name(name), shown)?;
+        }
+        Ok(dict)
+    }
+
+    /// The settings with their real values under canonical names (for pickling).
+    pub fn canonical_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in &self.store {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
+    }
+}
+
+/// The environment variables of family `F` (those whose lower-cased name is a key), split into
+/// store settings and client options. Read once, at construction.
+#[derive(Clone, Debug, Default)]
+pub struct EnvSettings {
+    /// Store settings by canonical key.
+    pub store: Vec<(String, String)>,
+    /// Client options.
+    pub client: Vec<(ClientConfigKey, String)>,
+}
+
+impl EnvSettings {
+    /// Reads the environment.
+    pub fn read<F: StoreFamily>() -> Self {
+        let mut out = Self::default();
+        for (key, value) in std::env::vars_os() {
+            let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
+                continue;
+            };
+            if !key.starts_with(F::ENV_PREFIX) {
+                continue;
+            }
+            match parse_key::<F>(key) {
+                Ok(ParsedKey::Store(name)) => out.store.push((name, value.to_string())),
+                Ok(ParsedKey::Client(client)) => out.client.push((client, value.to_string())),
+                Err(_) => {}
+            }
+        }
+        out
+    }
+
+    /// The value of a canonical store key from the environment.
+    pub fn get(&self, canonical: &str) -> Option<&str> {
+        self.store
+            .iter()
+            .rev()
+            .find(|(k, _)| k == canonical)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses a store prefix given from Python.
+pub fn parse_prefix(prefix: Option<&str>) -> PyResult<Option<Path>> {
+    match prefix {
+        None => Ok(None),
+        Some(p) => {
+            let path = Path::parse(p)
+                .map_err(|err| PyValueError::new_err(format!("Could not parse prefix: {err}")))?;
+            Ok((!path.as_ref().is_empty()).then_some(path))
+        }
+    }
+}
+
+/// `path` below `prefix`.
+pub fn join_prefix(prefix: Option<&Path>, path: &Path) -> Path {
+    match prefix {
+        Some(prefix) => prefix.parts().chain(path.parts()).collect(),
+        None => path.clone(),
+    }
+}
+
+/// The URL path of a store URL as a prefix (percent-decoded), skipping `skip` leading segments.
+pub fn url_prefix(url: &url::Url, skip: usize) -> PyResult<Option<String>> {
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|s| !s.is_empty()).skip(skip).collect())
+        .unwrap_or_default();
+    if segments.is_empty() {
+        return Ok(None);
+    }
+    let path = Path::from_url_path(segments.join("/")).map_err(|err| {
+        PyValueError::new_err(format!("Could not parse the URL path as a prefix: {err}"))
+    })?;
+    Ok((!path.as_ref().is_empty()).then(|| path.to_string()))
+}
+
+/// The settings a store URL implies (canonical or alias key, value), and the prefix from its path.
+pub type UrlSettings = (Vec<(&'static str, String)>, Option<String>);
+
+/// Error for a URL a store cannot use, saying why.
+pub fn bad_url(url: &str, why: impl std::fmt::Display) -> PyErr {
+    new_error(
+        ExceptionKind::GenericError,
+        format!("Unable to use URL \"{url}\": {why}"),
+    )
+}
+
+/// The error for a plain `http://` endpoint without `allow_http`.
+pub fn http_not_allowed(setting: &str, endpoint: &str) -> PyErr {
+    new_error(
+        ExceptionKind::GenericError,
+        format!(
+            "{setting} \"{endpoint}\" uses plain http://, which is refused unless allowed: pass \
+             client_options={{\"allow_http\": True}} (or set allow_http) to use it"
+        ),
+    )
+}
+
+/// A client built on first use and rebuilt after `os.fork()` (a forked child cannot use the
+/// parent's pooled connections, which belong to the parent's runtime).
+#[derive(Debug)]
+pub struct LazyClient<T> {
+    cell: Mutex<Option<(u64, Arc<T>)>>,
+}
+
+impl<T> Default for LazyClient<T> {
+    fn default() -> Self {
+        Self {
+            cell: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> LazyClient<T> {
+    /// A cell already holding `value` for the current generation.
+    pub fn with(value: T) -> Self {
+        Self {
+            cell: Mutex::new(Some((runtime::generation(), Arc::new(value)))),
+        }
+    }
+
+    /// The client of this process generation, built by `build` when missing or stale.
+    pub fn get(
+        &self,
+        build: impl FnOnce() -> Result<T, ObstoreError>,
+    ) -> Result<Arc<T>, ObstoreError> {
+        let generation = runtime::generation();
+        {
+            let cell = self.cell.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((built_in, client)) = cell.as_ref() {
+                if *built_in == generation {
+                    return Ok(client.clone());
+                }
+            }
+        }
+        // Built without holding the lock: a fork during a build must not leave it locked.
+        let client = Arc::new(build()?);
+        let mut cell = self.cell.lock().unwrap_or_else(|e| e.into_inner());
+        *cell = Some((generation, client.clone()));
+        Ok(client)
+    }
+}
+
+/// Whether two optional Python objects are equal (`==`), never raising.
+pub fn py_objects_equal(a: Option<&Py<PyAny>>, b: Option<&Py<PyAny>>, py: Python<'_>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.bind(py).eq(b.bind(py)).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// Registers the network stores with the operations (`AnyStore`) and with `from_url`.
+pub fn register_hooks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        crate::store::register_store_extractor(extract_network_store);
+        crate::store::register_cloud_from_url(network_from_url);
+    });
+}
+
+fn extract_network_store(obj: &Bound<'_, PyAny>) -> Option<PyResult<crate::AnyStore>> {
+    if let Ok(store) = obj.cast::<crate::aws::PyS3Store>() {
+        return Some(store.get().any_store(obj.py()).map_err(Into::into));
+    }
+    if let Ok(store) = obj.cast::<crate::gcp::PyGCSStore>() {
+        return Some(store.get().any_store(obj.py()).map_err(Into::into));
+    }
+    if let Ok(store) = obj.cast::<crate::azure::PyAzureStore>() {
+        return Some(store.get().any_store(obj.py()).map_err(Into::into));
+    }
+    if let Ok(store) = obj.cast::<crate::http::PyHTTPStore>() {
+        return Some(store.get().any_store().map_err(Into::into));
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn network_from_url<'py>(
+    py: Python<'py>,
+    scheme: &str,
+    url: &str,
+    config: Option<Bound<'py, PyAny>>,
+    client_options: Option<Bound<'py, PyAny>>,
+    retry_config: Option<Bound<'py, PyAny>>,
+    credential_provider: Option<Bound<'py, PyAny>>,
+    kwargs: Option<Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let call_kwargs = match &kwargs {
+        Some(k) => k.copy()?,
+        None => PyDict::new(py),
+    };
+    let class = match scheme {
+        "s3" => py.get_type::<crate::aws::PyS3Store>(),
+        "gcs" => py.get_type::<crate::gcp::PyGCSStore>(),
+        "azure" => py.get_type::<crate::azure::PyAzureStore>(),
+        "http" => {
+            let has_config = config
+                .as_ref()
+                .is_some_and(|c| !c.is_none() && c.is_truthy().unwrap_or(true));
+            if has_config
+                || !call_kwargs.is_empty()
+                || credential_provider.as_ref().is_some_and(|c| !c.is_none())
+            {
+                return Err(new_error(
+                    ExceptionKind::Base,
+                    "HTTPStore does not accept any configuration",
+                ));
+            }
+            let kw = PyDict::new(py);
+            kw.set_item("client_options", client_options)?;
+            kw.set_item("retry_config", retry_config)?;
+            return py.get_type::<crate::http::PyHTTPStore>().call_method(
+                "from_url",
+                (url,),
+                Some(&kw),
+            );
+        }
+        other => {
+            return Err(new_error(
+                ExceptionKind::GenericError,
+                format!("Unable to recognise URL \"{url}\" (scheme {other})"),
+            ))
+        }
+    };
+    call_kwargs.set_item("config", config)?;
+    call_kwargs.set_item("client_options", client_options)?;
+    call_kwargs.set_item("retry_config", retry_config)?;
+    call_kwargs.set_item("credential_provider", credential_provider)?;
+    class.call_method("from_url", (url,), Some(&call_kwargs))
+}
+
+/// Inserts URL-derived settings into a copy of `config` where `config` lacks them (compared by
+/// canonical key), for `from_url`.
+pub fn merge_url_settings<'py, F: StoreFamily>(
+    py: Python<'py>,
+    config: Option<&Bound<'py, PyAny>>,
+    url_settings: &[(&str, String)],
+) -> PyResult<Bound<'py, PyDict>> {
+    let merged = PyDict::new(py);
+    let mut present = std::collections::BTreeSet::new();
+    if let Some(config) = config.filter(|c| !c.is_none()) {
+        let dict = config
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("config must be a dict"))?;
+        for (key, value) in dict.iter() {
+            if let Ok(k) = key.extract::<String>() {
+                if let Ok(ParsedKey::Store(name)) = parse_key::<F>(&k) {
+                    present.insert(name);
+                }
+            }
+            merged.set_item(key, value)?;
+        }
+    }
+    for (key, value) in url_settings {
+        if let ParsedKey::Store(name) = parse_key::<F>(key)? {
+            if !present.contains(&name) {
+                merged.set_item(name, value)?;
+            }
+        }
+    }
+    Ok(merged)
+}
+
+/// The `config` and `prefix` attributes a credential provider may carry.
+pub fn provider_attr<'py>(
+    provider: Option<&Bound<'py, PyAny>>,
+    name: &str,
+) -> Option<Bound<'py, PyAny>> {
+    provider
+        .and_then(|p| p.getattr(name).ok())
+        .filter(|v| !v.is_none())
+}
+
+/// What `sign` needs from a store: its signer and its prefix.
+pub struct SignTarget {
+    /// The store's URL signer.
+    pub signer: Arc<dyn object_store::signer::Signer>,
+    /// The store prefix, prepended to every signed path.
+    pub prefix: Option<Path>,
+}
+
+/// The signer of an S3, GCS or Azure store object; `ValueError` for anything else.
+pub fn sign_target(obj: &Bound<'_, PyAny>) -> PyResult<SignTarget> {
+    let py = obj.py();
+    if let Ok(store) = obj.cast::<crate::aws::PyS3Store>() {
+        let store = store.get();
+        return Ok(SignTarget {
+            signer: store.client(py)?,
+            prefix: store.prefix_path().cloned(),
+        });
+    }
+    if let Ok(store) = obj.cast::<crate::gcp::PyGCSStore>() {
+        let store = store.get();
+        return Ok(SignTarget {
+            signer: store.client(py)?,
+            prefix: store.prefix_path().cloned(),
+        });
+    }
+    if let Ok(store) = obj.cast::<crate::azure::PyAzureStore>() {
+        let store = store.get();
+        return Ok(SignTarget {
+            signer: store.client(py)?,
+            prefix: store.prefix_path().cloned(),
+        });
+    }
+    Err(PyValueError::new_err(format!(
+        "Expected an S3Store, GCSStore, or AzureStore instance, got {}",
+        obj.repr()?
+    )))
+}

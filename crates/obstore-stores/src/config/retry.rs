@@ -1,0 +1,131 @@
+//! `retry_config` (`RetryConfig` / `BackoffConfig`) ↔ `object_store::RetryConfig`.
+//!
+//! Missing keys take the `object_store` defaults (backoff 100 ms → 15 s, base 2, 10 retries,
+//! 3 min retry timeout); unknown keys are ignored; wrong value types raise `TypeError`.
+
+use std::time::Duration;
+
+use object_store::{BackoffConfig, RetryConfig};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt};
+
+use super::timedelta;
+
+/// A complete retry configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PyRetryConfig {
+    /// First backoff delay.
+    pub init_backoff: Duration,
+    /// Largest backoff delay.
+    pub max_backoff: Duration,
+    /// Growth factor of the backoff.
+    pub base: f64,
+    /// Retries before giving up (0 disables retries).
+    pub max_retries: usize,
+    /// Time after which no retry is attempted.
+    pub retry_timeout: Duration,
+}
+
+impl Default for PyRetryConfig {
+    fn default() -> Self {
+        let retry = RetryConfig::default();
+        Self {
+            init_backoff: retry.backoff.init_backoff,
+            max_backoff: retry.backoff.max_backoff,
+            base: retry.backoff.base,
+            max_retries: retry.max_retries,
+            retry_timeout: retry.retry_timeout,
+        }
+    }
+}
+
+fn number(key: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if value.cast::<PyBool>().is_err()
+        && (value.cast::<PyInt>().is_ok() || value.cast::<PyFloat>().is_ok())
+    {
+        let v: f64 = value.extract()?;
+        if v.is_finite() && v >= 1.0 {
+            return Ok(v);
+        }
+        return Err(PyValueError::new_err(format!(
+            "'{key}' must be a finite number >= 1"
+        )));
+    }
+    Err(PyTypeError::new_err(format!(
+        "'{}' object is not an instance of 'int' or 'float' (key '{key}')",
+        value.get_type().name()?
+    )))
+}
+
+fn count(key: &str, value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if value.cast::<PyBool>().is_err() && value.cast::<PyInt>().is_ok() {
+        return value
+            .extract()
+            .map_err(|_| PyValueError::new_err(format!("'{key}' must be a non-negative int")));
+    }
+    Err(PyTypeError::new_err(format!(
+        "'{}' object is not an instance of 'int' (key '{key}')",
+        value.get_type().name()?
+    )))
+}
+
+impl PyRetryConfig {
+    /// Parses the `retry_config` argument; `None` → `None`.
+    pub fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Self>> {
+        let Some(value) = value.filter(|v| !v.is_none()) else {
+            return Ok(None);
+        };
+        let dict = value
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("retry_config must be a dict"))?;
+        let mut out = Self::default();
+        if let Some(backoff) = dict.get_item("backoff")? {
+            let backoff = backoff
+                .cast::<PyDict>()
+                .map_err(|_| PyTypeError::new_err("retry_config['backoff'] must be a dict"))?;
+            if let Some(v) = backoff.get_item("init_backoff")? {
+                out.init_backoff = timedelta("init_backoff", &v)?;
+            }
+            if let Some(v) = backoff.get_item("max_backoff")? {
+                out.max_backoff = timedelta("max_backoff", &v)?;
+            }
+            if let Some(v) = backoff.get_item("base")? {
+                out.base = number("base", &v)?;
+            }
+        }
+        if let Some(v) = dict.get_item("max_retries")? {
+            out.max_retries = count("max_retries", &v)?;
+        }
+        if let Some(v) = dict.get_item("retry_timeout")? {
+            out.retry_timeout = timedelta("retry_timeout", &v)?;
+        }
+        Ok(Some(out))
+    }
+
+    /// The `object_store` configuration.
+    pub fn to_object_store(&self) -> RetryConfig {
+        RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: self.init_backoff,
+                max_backoff: self.max_backoff,
+                base: self.base,
+            },
+            max_retries: self.max_retries,
+            retry_timeout: self.retry_timeout,
+        }
+    }
+
+    /// The complete dict (the `retry_config` getter, and pickling).
+    pub fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let backoff = PyDict::new(py);
+        backoff.set_item("init_backoff", self.init_backoff)?;
+        backoff.set_item("max_backoff", self.max_backoff)?;
+        backoff.set_item("base", self.base)?;
+        let dict = PyDict::new(py);
+        dict.set_item("backoff", backoff)?;
+        dict.set_item("max_retries", self.max_retries)?;
+        dict.set_item("retry_timeout", self.retry_timeout)?;
+        Ok(dict)
+    }
+}

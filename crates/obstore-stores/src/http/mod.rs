@@ -1,0 +1,150 @@
+//! `HTTPStore`: plain HTTP(S) servers (WebDAV for listing, copying and deleting). The URL's path
+//! is the prefix.
+
+use object_store::http::{HttpBuilder, HttpStore};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use crate::config::client::ClientConfig;
+use crate::config::cloud::{with_prefix, CloudCore};
+use crate::config::retry::PyRetryConfig;
+use crate::config::{bad_url, http_not_allowed, LazyClient};
+use crate::error::ObstoreError;
+use crate::store::{AnyStore, Executor};
+
+/// An HTTP server as an object store (the raw class of `obstore._store`).
+#[pyclass(name = "HTTPStore", module = "obstore._store", subclass, frozen)]
+#[derive(Debug)]
+pub struct PyHTTPStore {
+    url: url::Url,
+    prefix: Option<object_store::path::Path>,
+    client_options: ClientConfig,
+    retry: Option<PyRetryConfig>,
+    client: LazyClient<HttpStore>,
+}
+
+impl PyHTTPStore {
+    fn build(&self) -> Result<HttpStore, ObstoreError> {
+        let options = self.client_options.build(&[])?;
+        if self.url.scheme() == "http" && !CloudCore::allow_http(&options) {
+            return Err(http_not_allowed("The URL", self.url.as_str()).into());
+        }
+        // The client addresses the server root; the URL path is applied as a `PrefixStore`
+        // prefix, so listed paths come back relative to the store URL.
+        let mut root = self.url.clone();
+        root.set_path("/");
+        root.set_query(None);
+        let mut builder = HttpBuilder::new()
+            .with_url(root.as_str())
+            .with_client_options(options);
+        if let Some(retry) = &self.retry {
+            builder = builder.with_retry(retry.to_object_store());
+        }
+        Ok(builder.build()?)
+    }
+
+    /// The handle operations use (the client is rebuilt after a fork).
+    pub fn any_store(&self) -> Result<AnyStore, ObstoreError> {
+        Ok(AnyStore {
+            inner: with_prefix(self.client.get(|| self.build())?, self.prefix.as_ref()),
+            executor: Executor::Runtime,
+        })
+    }
+}
+
+#[pymethods]
+impl PyHTTPStore {
+    #[new]
+    #[pyo3(signature = (url, *, client_options=None, retry_config=None))]
+    fn new(
+        url: &str,
+        client_options: Option<Bound<'_, PyAny>>,
+        retry_config: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let parsed = url::Url::parse(url).map_err(|err| bad_url(url, err))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(bad_url(url, "HTTPStore needs an http:// or https:// URL"));
+        }
+        let prefix = object_store::path::Path::from_url_path(parsed.path())
+            .map_err(|err| bad_url(url, err))?;
+        let store = Self {
+            prefix: (!prefix.as_ref().is_empty()).then_some(prefix),
+            url: parsed,
+            client_options: ClientConfig::from_py(client_options.as_ref())?,
+            retry: PyRetryConfig::from_py(retry_config.as_ref())?,
+            client: LazyClient::default(),
+        };
+        let built = store.build()?;
+        Ok(Self {
+            client: LazyClient::with(built),
+            ..store
+        })
+    }
+
+    /// Same as the constructor.
+    #[classmethod]
+    #[pyo3(signature = (url, *, client_options=None, retry_config=None))]
+    fn from_url<'py>(
+        cls: &Bound<'py, PyType>,
+        url: &str,
+        client_options: Option<Bound<'py, PyAny>>,
+        retry_config: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = PyDict::new(cls.py());
+        kwargs.set_item("client_options", client_options)?;
+        kwargs.set_item("retry_config", retry_config)?;
+        cls.call((url,), Some(&kwargs))
+    }
+
+    /// The normalized base URL.
+    #[getter]
+    fn url(&self) -> String {
+        self.url.to_string()
+    }
+
+    /// The HTTP client options, if any were given.
+    #[getter]
+    fn client_options<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        if self.client_options.is_empty() {
+            return Ok(None);
+        }
+        self.client_options.to_py(py).map(Some)
+    }
+
+    /// The retry settings with defaults filled in, if given.
+    #[getter]
+    fn retry_config<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.retry.as_ref().map(|r| r.to_py(py)).transpose()
+    }
+
+    fn __getnewargs_ex__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        let kwargs = PyDict::new(py);
+        if !self.client_options.is_empty() {
+            kwargs.set_item("client_options", self.client_options.to_py(py)?)?;
+        }
+        if let Some(retry) = &self.retry {
+            kwargs.set_item("retry_config", retry.to_py(py)?)?;
+        }
+        Ok((PyTuple::new(py, [self.url.to_string()])?, kwargs))
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        match other.cast::<PyHTTPStore>() {
+            Ok(other) => {
+                let other = other.get();
+                self.url == other.url
+                    && self.client_options == other.client_options
+                    && self.retry == other.retry
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let name = slf.get_type().name()?;
+        Ok(format!("{name}(\"{}\")", slf.get().url))
+    }
+}
