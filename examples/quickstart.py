@@ -21,8 +21,9 @@ def tour(store: object, name: str) -> None:
 
 async def tour_async(store: MemoryStore) -> None:
     await asyncio.gather(*(obs.put_async(store, f"many/{i}", b"x" * i) for i in range(1000)))
-    sizes = await asyncio.gather(*(obs.get_async(store, f"many/{i}") for i in range(1000)))
-    total = sum(len(await r.bytes_async()) for r in sizes)
+    results = await asyncio.gather(*(obs.get_async(store, f"many/{i}") for i in range(1000)))
+    bodies = await asyncio.gather(*(r.bytes_async() for r in results))
+    total = sum(len(body) for body in bodies)
     print(f"async: 1000 puts and 1000 gets, {total} bytes read back")
 
 

@@ -49,6 +49,11 @@ class Backend:
     if_modified_since: bool = True
     #: objects carry a version id that get(options={"version": ...}) understands
     versions: bool = False
+    #: the server rejects a version id it never issued (Azurite and WebDAV ignore it)
+    rejects_unknown_version: bool = True
+    #: concurrent first writes into a new directory succeed (rclone WebDAV answers 423 Locked
+    #: to the racing MKCOLs that object_store's HTTP store sends to create the directory)
+    concurrent_new_directories: bool = True
     #: the server honours `If-Match: *` (moto 5.2 answers 412 to it; real S3 does not)
     if_match_star: bool = True
     #: class name in `obstore.store` of the stores built for this kind
@@ -112,8 +117,8 @@ BACKENDS: dict[str, Backend] = {
         copy_if_not_exists=True,
         multipart=True,
         delete_missing_raises=True,
-        list_offset=False,  # Azurite ignores startFrom
         if_modified_since=False,
+        rejects_unknown_version=False,
         store_class="AzureStore",
         server="azurite",
     ),
@@ -139,6 +144,8 @@ BACKENDS: dict[str, Backend] = {
         multipart=False,
         delete_missing_raises=True,
         if_modified_since=False,
+        rejects_unknown_version=False,
+        concurrent_new_directories=False,
         store_class="HTTPStore",
         server="webdav",
     ),
@@ -366,7 +373,8 @@ SERVER_API_VARIANTS = {"function-sync", "method-async"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         params = getattr(item, "callspec", None)
         params = params.params if params is not None else {}

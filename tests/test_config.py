@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from obstore.exceptions import GenericError, UnknownConfigurationKeyError
-from obstore.store import AzureStore, GCSStore, HTTPStore, S3Store
+from obstore.store import AzureConfig, AzureStore, GCSConfig, GCSStore, HTTPStore, S3Store
 
 AZURE_KEY = base64.b64encode(b"k" * 32).decode()
 
@@ -75,14 +75,14 @@ def test_s3_key_aliases(key: str, shown: str) -> None:
     "key", ["bucket", "aws_bucket", "aws_bucket_name", "bucket_name", "BUCKET"]
 )
 def test_s3_bucket_aliases(key: str) -> None:
-    store = S3Store(**{key: "bkt"})
+    store = S3Store(**{key: "bkt"})  # type: ignore[arg-type]
     assert store.config == {"bucket": "bkt"}
     assert repr(store) == 'S3Store(bucket="bkt")'
 
 
 def test_s3_session_token_aliases_shown_masked() -> None:
     for key in ["token", "aws_token", "session_token", "aws_session_token"]:
-        store = S3Store("b", access_key_id="a", secret_access_key="s", **{key: "TOKEN-VALUE"})
+        store = S3Store("b", access_key_id="a", secret_access_key="s", **{key: "TOKEN-VALUE"})  # type: ignore[arg-type]
         assert store.config["session_token"] != "TOKEN-VALUE"  # type: ignore[typeddict-item]
         assert "TOKEN-VALUE" not in repr(store)
 
@@ -102,9 +102,9 @@ def test_s3_stub_only_sts_endpoint_rejected() -> None:
     ],
 )
 def test_gcs_key_aliases(key: str, shown: str) -> None:
-    config = {"bucket": "b"} if "bucket" not in key else {}
+    config: GCSConfig = {"bucket": "b"} if "bucket" not in key else {}
     value = "https://gcs.example.com" if "url" in key else ("true" if "skip" in key else "v")
-    store = GCSStore(config=config, **{key: value})
+    store = GCSStore(config=config, **{key: value})  # type: ignore[arg-type]
     assert store.config[shown] == value  # type: ignore[literal-required]
 
 
@@ -126,7 +126,7 @@ def test_gcs_key_aliases(key: str, shown: str) -> None:
     ],
 )
 def test_azure_key_aliases(key: str, shown: str) -> None:
-    base: dict[str, str] = {"account_name": "acct"} if shown != "account_name" else {}
+    base: AzureConfig = {"account_name": "acct"} if shown != "account_name" else {}
     if shown != "container_name":
         base["container_name"] = "c"
     value = {"use_fabric_endpoint": "true", "credential_type": "auto"}.get(
@@ -137,20 +137,20 @@ def test_azure_key_aliases(key: str, shown: str) -> None:
         if "endpoint" in shown or "host" in shown
         else "v",
     )
-    store = AzureStore(config=base, **{key: value})
+    store = AzureStore(config=base, **{key: value})  # type: ignore[arg-type]
     assert store.config[shown] == value  # type: ignore[literal-required]
 
 
 def test_azure_secret_aliases_masked() -> None:
     for key in ["account_key", "access_key", "master_key", "azure_storage_account_key"]:
-        store = AzureStore("c", account_name="acct", **{key: AZURE_KEY})
+        store = AzureStore("c", account_name="acct", **{key: AZURE_KEY})  # type: ignore[arg-type]
         assert store.config["account_key"] not in (AZURE_KEY,)  # type: ignore[typeddict-item]
     for key, shown, value in [
         ("sas_token", "sas_key", "sv=2023&sig=SECRET-VALUE"),
         ("bearer_token", "token", "SECRET-VALUE"),
         ("client_secret", "client_secret", "SECRET-VALUE"),
     ]:
-        store = AzureStore("c", account_name="acct", **{key: value})
+        store = AzureStore("c", account_name="acct", **{key: value})  # type: ignore[arg-type]
         assert shown in store.config
         assert "SECRET-VALUE" not in str(store.config)
         assert "SECRET-VALUE" not in repr(store)
@@ -163,7 +163,7 @@ def test_unknown_keys_name_key_and_store() -> None:
     ):
         S3Store("b", bogus="x")  # type: ignore[call-arg]
     with pytest.raises(UnknownConfigurationKeyError, match="'bogus' is not valid for store 'GCS'"):
-        GCSStore("b", config={"bogus": "x"})  # type: ignore[typeddict-unknown-key]
+        GCSStore("b", config={"bogus": "x"})  # type: ignore[arg-type]
     with pytest.raises(
         UnknownConfigurationKeyError, match="'bogus' is not valid for store 'MicrosoftAzure'"
     ):
@@ -181,11 +181,11 @@ def test_duplicate_keys() -> None:
     with pytest.raises(GenericError, match="Duplicate key aws_region provided"):
         S3Store("b", config={"region": "x"}, region="y")
     with pytest.raises(GenericError, match="Duplicate key aws_region provided"):
-        S3Store("b", config={"region": "x", "AWS_REGION": "y"})  # type: ignore[typeddict-unknown-key]
+        S3Store("b", config={"region": "x", "AWS_REGION": "y"})  # type: ignore[arg-type]
     with pytest.raises(GenericError, match="Duplicate key google_bucket provided"):
         GCSStore("b", config={"bucket": "c"})
     with pytest.raises(GenericError, match="Duplicate key azure_storage_account_key provided"):
-        AzureStore("c", account_name="a", account_key=AZURE_KEY, config={"access_key": AZURE_KEY})
+        AzureStore("c", account_name="a", account_key=AZURE_KEY, config={"access_key": AZURE_KEY})  # type: ignore[arg-type]
     with pytest.raises(GenericError, match="Duplicate key timeout provided"):
         S3Store("b", timeout="1s", client_options={"timeout": "2s"})  # type: ignore[call-arg]
 
@@ -349,9 +349,9 @@ def test_client_options_roundtrip() -> None:
 
 def test_client_options_errors() -> None:
     with pytest.raises(ValueError, match=r"Invalid key: bogus\."):
-        S3Store("b", client_options={"bogus": "x"})  # type: ignore[typeddict-unknown-key]
+        S3Store("b", client_options={"bogus": "x"})  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        S3Store("b", client_options={"timeout": 5})  # type: ignore[typeddict-item]
+        S3Store("b", client_options={"timeout": 5})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="header"):
         S3Store("b", client_options={"default_headers": {"bad header": "x"}})
     with pytest.raises(ValueError, match="No certificates found in `root_certificate`"):
@@ -392,11 +392,11 @@ def test_retry_config_defaults() -> None:
 def test_retry_config_values_and_errors() -> None:
     store = GCSStore(
         "b",
-        retry_config={
+        retry_config={  # type: ignore[arg-type]
             "max_retries": 0,
             "retry_timeout": timedelta(seconds=5),
             "backoff": {"base": 3, "init_backoff": timedelta(seconds=1)},
-            "ignored": 1,  # type: ignore[typeddict-unknown-key]
+            "ignored": 1,
         },
     )
     got = store.retry_config
@@ -405,9 +405,9 @@ def test_retry_config_values_and_errors() -> None:
     assert got["backoff"]["base"] == 3.0
     assert got["backoff"]["max_backoff"] == timedelta(seconds=15)
     with pytest.raises(TypeError):
-        S3Store("b", retry_config={"max_retries": "3"})  # type: ignore[typeddict-item]
+        S3Store("b", retry_config={"max_retries": "3"})  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        S3Store("b", retry_config={"retry_timeout": 5})  # type: ignore[typeddict-item]
+        S3Store("b", retry_config={"retry_timeout": 5})  # type: ignore[arg-type]
 
 
 # --- plain http --------------------------------------------------------------------------------
@@ -471,15 +471,18 @@ def test_equality_compares_providers() -> None:
         def __eq__(self, other: object) -> bool:
             raise RuntimeError("boom")
 
-    assert S3Store("b", credential_provider=Provider("a")) == S3Store(
-        "b", credential_provider=Provider("a")
-    )  # type: ignore[arg-type]
-    assert S3Store("b", credential_provider=Provider("a")) != S3Store(
-        "b", credential_provider=Provider("z")
-    )  # type: ignore[arg-type]
-    assert S3Store("b", credential_provider=Raising()) != S3Store(
-        "b", credential_provider=Raising()
-    )  # type: ignore[arg-type]
+    assert S3Store("b", credential_provider=Provider("a")) == S3Store(  # type: ignore[arg-type]
+        "b",
+        credential_provider=Provider("a"),  # type: ignore[arg-type]
+    )
+    assert S3Store("b", credential_provider=Provider("a")) != S3Store(  # type: ignore[arg-type]
+        "b",
+        credential_provider=Provider("z"),  # type: ignore[arg-type]
+    )
+    assert S3Store("b", credential_provider=Raising()) != S3Store(  # type: ignore[arg-type]
+        "b",
+        credential_provider=Raising(),  # type: ignore[arg-type]
+    )
 
 
 # --- credential provider attributes -----------------------------------------------------------

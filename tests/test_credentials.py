@@ -18,7 +18,15 @@ import pytest
 
 import obstore
 from obstore.exceptions import UnauthenticatedError
-from obstore.store import AzureStore, GCSStore, S3Store
+from obstore.store import (
+    AzureCredential,
+    AzureStore,
+    ClientConfig,
+    GCSCredential,
+    GCSStore,
+    RetryConfig,
+    S3Store,
+)
 
 BODY = b"hello"
 
@@ -71,8 +79,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-CLIENT = {"allow_http": True, "timeout": "5s", "connect_timeout": "2s"}
-RETRY = {"max_retries": 0}
+CLIENT: ClientConfig = {"allow_http": True, "timeout": "5s", "connect_timeout": "2s"}
+RETRY: RetryConfig = {"max_retries": 0}
 
 
 class Counting:
@@ -263,7 +271,7 @@ def test_gcs_bearer_provider(server: tuple[str, list]) -> None:
     endpoint, seen = server
     calls = []
 
-    def provider() -> dict[str, Any]:
+    def provider() -> GCSCredential:
         calls.append(1)
         return {"token": "gcs-token", "expires_at": datetime.now(UTC) + timedelta(hours=1)}
 
@@ -282,7 +290,7 @@ def test_gcs_bearer_provider(server: tuple[str, list]) -> None:
 
 def test_azure_providers(server: tuple[str, list]) -> None:
     endpoint, seen = server
-    results = [
+    results: list[AzureCredential] = [
         {"token": "az-token", "expires_at": None},
         {"sas_token": "sv=2023&sig=abc%2Bdef", "expires_at": None},
         {"sas_token": [("sv", "2023"), ("sig", "xyz")], "expires_at": None},

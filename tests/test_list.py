@@ -67,7 +67,8 @@ def test_list_matches_head(tree: Any) -> None:
     for meta in tree.list().collect():
         head = tree.head(meta["path"])
         assert meta["size"] == head["size"]
-        assert meta["e_tag"] == head["e_tag"]
+        # Azure lists e_tags without the quotes its ETag header has.
+        assert meta["e_tag"].strip('"') == head["e_tag"].strip('"')
         # HTTP stores report Last-Modified to the second on HEAD, finer in listings.
         listed, headed = meta["last_modified"], head["last_modified"]
         assert listed.replace(microsecond=0) == headed.replace(microsecond=0)
@@ -208,8 +209,10 @@ def test_list_is_lazy_and_synchronous(store: Any) -> None:
     assert type(stream).__name__ == "ListStream"
 
 
-def test_list_large_listing(store: Any) -> None:
+def test_list_large_listing(store: Any, backend: Backend) -> None:
     paths = [f"p/{i:04}" for i in range(1200)]
+    if not backend.concurrent_new_directories:
+        store.put(paths[0], b"")  # create the directory before the concurrent writes
 
     async def fill() -> None:
         await asyncio.gather(*(obstore.put_async(store, path, b"") for path in paths))

@@ -71,9 +71,10 @@ INPUTS: dict[str, Callable[[bytes, Path], Any]] = {
 ITERABLE_INPUTS = {"list", "generator", "iterable", "iterator"}
 
 
-def _needs_multipart(input_kind: str) -> bool:
-    # Iterables always go through a multipart upload (API.md §7.3).
-    return input_kind in ITERABLE_INPUTS
+def _needs_multipart(input_kind: str, payload: bytes) -> bool:
+    # Iterables go through a multipart upload (API.md §7.3), started by their first chunk: an
+    # empty iterable becomes an empty object in one request, on every store.
+    return input_kind in ITERABLE_INPUTS and len(payload) > 0
 
 
 @pytest.mark.parametrize("input_kind", sorted(INPUTS))
@@ -82,7 +83,7 @@ def test_put_input_kinds_round_trip(
 ) -> None:
     source = INPUTS[input_kind](payload, tmp_path)
     try:
-        if _needs_multipart(input_kind) and not backend.multipart:
+        if _needs_multipart(input_kind, payload) and not backend.multipart:
             with pytest.raises(NotImplementedError):
                 api.put(store, "dir/object", source)
             return
@@ -183,7 +184,7 @@ def test_put_async_with_async_input(
 
     async def main() -> None:
         source = ASYNC_INPUTS[input_kind](_chunks(payload, 700))
-        if not backend.multipart:
+        if payload and not backend.multipart:
             with pytest.raises(NotImplementedError):
                 await put_async("obj", source)
             return
@@ -355,7 +356,7 @@ ATTRIBUTES_IN = {
     "Content-Disposition": "inline",
     "ContentEncoding": "identity",
     "content-language": "en",
-    "x-custom-key": "custom value",
+    "customkey": "custom value",  # Azure metadata names are identifiers
 }
 ATTRIBUTES_OUT = {
     "Content-Type": "text/plain",
@@ -363,7 +364,7 @@ ATTRIBUTES_OUT = {
     "Content-Disposition": "inline",
     "Content-Encoding": "identity",
     "Content-Language": "en",
-    "x-custom-key": "custom value",
+    "customkey": "custom value",
 }
 
 

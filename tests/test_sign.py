@@ -99,18 +99,29 @@ def test_sign_many_returns_list() -> None:
 
 def test_sign_all_methods_and_bad_method() -> None:
     store = s3()
-    for method in ["GET", "PUT", "POST", "HEAD", "PATCH", "TRACE", "DELETE", "OPTIONS", "CONNECT"]:
-        assert obstore.sign(store, method, "k", timedelta(seconds=10))  # type: ignore[arg-type]
+    methods: list[obstore.HTTP_METHOD] = [
+        "GET",
+        "PUT",
+        "POST",
+        "HEAD",
+        "PATCH",
+        "TRACE",
+        "DELETE",
+        "OPTIONS",
+        "CONNECT",
+    ]
+    for method in methods:
+        assert obstore.sign(store, method, "k", timedelta(seconds=10))
     with pytest.raises(ValueError, match="^Unsupported HTTP method get$"):
-        obstore.sign(store, "get", "k", timedelta(seconds=10))  # type: ignore[arg-type]
+        obstore.sign(store, "get", "k", timedelta(seconds=10))  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="Unsupported HTTP method FETCH"):
-        obstore.sign(store, "FETCH", "k", timedelta(seconds=10))  # type: ignore[arg-type]
+        obstore.sign(store, "FETCH", "k", timedelta(seconds=10))  # type: ignore[call-overload]
 
 
 def test_sign_bad_arguments() -> None:
     store = s3()
     with pytest.raises(TypeError):
-        obstore.sign(store, "GET", "k", 60)  # type: ignore[arg-type]
+        obstore.sign(store, "GET", "k", 60)  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="Could not parse path"):
         obstore.sign(store, "GET", "a//b", timedelta(seconds=10))
     with pytest.raises(TypeError):
@@ -140,7 +151,7 @@ def test_sign_async() -> None:
     assert isinstance(one, str) and urlsplit(one).path == "/bucket/k"
     assert isinstance(many, list) and len(many) == 2
     with pytest.raises(RuntimeError):
-        obstore.sign_async(store, "GET", "k", timedelta(seconds=30))
+        obstore.sign_async(store, "GET", "k", timedelta(seconds=30))  # type: ignore[unused-coroutine]
 
 
 def test_azure_sign_with_account_key() -> None:

@@ -10,7 +10,7 @@ import pytest
 import obstore
 from obstore import _store
 from obstore.exceptions import BaseError, GenericError, UnknownConfigurationKeyError
-from obstore.store import AzureStore, GCSStore, HTTPStore, S3Store, from_url
+from obstore.store import AzureStore, GCSStore, HTTPStore, S3Credential, S3Store, from_url
 
 KEY = base64.b64encode(b"k" * 32).decode()
 
@@ -159,6 +159,7 @@ def test_http_urls() -> None:
         client_options={"allow_http": True},
         retry_config={"max_retries": 1},
     )
+    assert isinstance(store, HTTPStore)
     assert store.client_options == {"allow_http": "true"}
 
 
@@ -172,7 +173,7 @@ def test_raw_from_url_returns_raw_classes() -> None:
 def test_url_config_precedence() -> None:
     # config wins over the URL
     assert S3Store.from_url("s3://b", config={"bucket": "c"}).config == {"bucket": "c"}
-    assert S3Store.from_url("s3://b", config={"aws_bucket_name": "c"}).config == {"bucket": "c"}
+    assert S3Store.from_url("s3://b", config={"aws_bucket_name": "c"}).config == {"bucket": "c"}  # type: ignore[arg-type]
     # a URL-derived key also given as a keyword is a duplicate
     with pytest.raises(GenericError, match="Duplicate key aws_bucket provided"):
         S3Store.from_url("s3://b", bucket="c")
@@ -181,6 +182,7 @@ def test_url_config_precedence() -> None:
     store = from_url(
         "s3://b/p", region="eu-west-2", client_options={"timeout": "3s"}, retry_config={}
     )
+    assert isinstance(store, S3Store)
     assert store.config == {"bucket": "b", "region": "eu-west-2"}
     assert store.client_options == {"timeout": "3s"}
     assert store.retry_config is not None
@@ -193,10 +195,10 @@ def test_from_url_rejects_prefix_keyword() -> None:
 
 
 def test_from_url_credential_provider() -> None:
-    def provider() -> dict:
+    def provider() -> S3Credential:
         return {"access_key_id": "a", "secret_access_key": "b", "expires_at": None}
 
-    store = from_url("s3://b", credential_provider=provider)  # type: ignore[arg-type]
+    store = from_url("s3://b", credential_provider=provider)
     assert store.credential_provider is provider  # type: ignore[union-attr]
 
 
@@ -212,11 +214,16 @@ def test_from_url_credential_provider() -> None:
     ],
 )
 def test_bad_urls_say_why(url: str, match: str) -> None:
-    cls = {"az": AzureStore, "abfs": AzureStore, "gs": GCSStore}.get(url.split(":")[0], S3Store)
+    classes: dict[str, type[S3Store] | type[GCSStore] | type[AzureStore]] = {
+        "az": AzureStore,
+        "abfs": AzureStore,
+        "gs": GCSStore,
+    }
+    cls = classes.get(url.split(":")[0], S3Store)
     if "windows.net" in url:
         cls = AzureStore
     with pytest.raises(GenericError, match=match):
-        cls.from_url(url)  # type: ignore[attr-defined]
+        cls.from_url(url)
 
 
 def test_unrecognised_urls() -> None:

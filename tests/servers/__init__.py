@@ -156,13 +156,14 @@ class ServerStartError(RuntimeError):
 # --------------------------------------------------------------------------- binaries
 def _binaries(kind: str) -> list[Path | str]:
     c = CACHE_DIR
-    return {
+    table: dict[str, list[Path | str]] = {
         "minio": [c / "bin" / "minio"],
         "moto": [c / "venv" / "bin" / "moto_server"],
         "azurite": [c / "node_modules" / ".bin" / "azurite-blob"],
         "gcs": [c / "bin" / "fake-gcs-server"],
         "webdav": [shutil.which("rclone") or "rclone"],
-    }[kind]
+    }
+    return table[kind]
 
 
 def available(kind: str) -> bool:
@@ -417,7 +418,7 @@ def _start_minio(workdir: Path, bucket: str, log: Path, deadline: float) -> Serv
     }
     proc, logf = _spawn(
         [
-            _binaries("minio")[0],
+            str(_binaries("minio")[0]),
             "server",
             str(data),
             "--address",
@@ -464,7 +465,7 @@ def _start_minio(workdir: Path, bucket: str, log: Path, deadline: float) -> Serv
 def _start_moto(workdir: Path, bucket: str, log: Path, deadline: float) -> Server:
     port = _free_port()
     proc, logf = _spawn(
-        [_binaries("moto")[0], "-H", "127.0.0.1", "-p", str(port)],
+        [str(_binaries("moto")[0]), "-H", "127.0.0.1", "-p", str(port)],
         log,
         env={"MOTO_ALLOW_NONEXISTENT_REGION": "true", "PYTHONUNBUFFERED": "1"},
         cwd=workdir,
@@ -491,7 +492,7 @@ def _start_azurite(workdir: Path, bucket: str, log: Path, deadline: float) -> Se
     loc.mkdir(parents=True, exist_ok=True)
     proc, logf = _spawn(
         [
-            _binaries("azurite")[0],
+            str(_binaries("azurite")[0]),
             "--blobHost",
             "127.0.0.1",
             "--blobPort",
@@ -571,7 +572,7 @@ def _start_gcs(workdir: Path, bucket: str, log: Path, deadline: float) -> Server
     gcs_dir.mkdir(parents=True, exist_ok=True)
     up_proc, up_log = _spawn(
         [
-            _binaries("gcs")[0],
+            str(_binaries("gcs")[0]),
             "-scheme",
             "http",
             "-host",
@@ -670,7 +671,7 @@ def _start_webdav(workdir: Path, bucket: str, log: Path, deadline: float) -> Ser
     conf.touch()
     proc, logf = _spawn(
         [
-            _binaries("webdav")[0],
+            str(_binaries("webdav")[0]),
             "serve",
             "webdav",
             str(root),

@@ -31,6 +31,8 @@ def request(
     Raises ``OSError`` (incl. ``ConnectionRefusedError``) on transport errors.
     """
     u = urllib.parse.urlsplit(url)
+    if u.hostname is None:
+        raise ValueError(f"no host in URL {url!r}")
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
         target = u.path or "/"

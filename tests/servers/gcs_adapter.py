@@ -52,6 +52,7 @@ import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
+from typing import BinaryIO
 
 HOP_BY_HOP = {
     "connection",
@@ -107,7 +108,7 @@ class _ConcatReader:
 
     def __init__(self, paths: list[str]):
         self.paths = list(paths)
-        self.cur = None
+        self.cur: BinaryIO | None = None
 
     def read(self, size: int = -1) -> bytes:
         while True:

@@ -306,7 +306,23 @@ async fn get_inner(
     path: PyPath,
     options: GetOptions,
 ) -> ObstoreResult<PyGetResult> {
-    let result = store.inner.get_opts(&path.0, options).await?;
+    let suffix = match options.range {
+        Some(GetRange::Suffix(n)) => Some(n),
+        _ => None,
+    };
+    let result = match (store.inner.get_opts(&path.0, options.clone()).await, suffix) {
+        // Azure has no suffix ranges: emulate one with the object's size.
+        (Err(object_store::Error::NotSupported { .. }), Some(suffix)) => {
+            let size = store.inner.head(&path.0).await?.size;
+            let start = size.saturating_sub(suffix);
+            let bounded = GetOptions {
+                range: Some(GetRange::Bounded(start..size.max(start + 1))),
+                ..options
+            };
+            store.inner.get_opts(&path.0, bounded).await?
+        }
+        (other, _) => other?,
+    };
     Ok(PyGetResult::new(store, result))
 }
 

@@ -131,6 +131,13 @@ impl UploadSettings {
 
 /// Receives the chunks of one upload: collects them for a single request, or streams them as parts.
 pub enum UploadSink {
+    /// A multipart upload not started yet: it starts with the first non-empty chunk, so a source
+    /// that fails at once (or is empty) never creates an upload on the server.
+    PendingMultipart {
+        store: Arc<dyn ObjectStore>,
+        path: Path,
+        settings: UploadSettings,
+    },
     Single {
         store: Arc<dyn ObjectStore>,
         path: Path,
@@ -152,15 +159,10 @@ impl UploadSink {
         size: Option<u64>,
     ) -> ObstoreResult<Self> {
         if settings.multipart_for(size) {
-            let upload = store
-                .put_multipart_opts(&path, settings.multipart_options())
-                .await?;
-            Ok(UploadSink::Multipart {
-                writer: WriteMultipart::new_with_chunk_size(
-                    upload,
-                    settings.chunk_size.max(settings.min_part_size).max(1),
-                ),
-                max_concurrency: settings.max_concurrency.max(1),
+            Ok(UploadSink::PendingMultipart {
+                store,
+                path,
+                settings,
             })
         } else {
             Ok(UploadSink::Single {
@@ -182,9 +184,38 @@ impl UploadSink {
         }
     }
 
+    async fn begin_multipart(
+        store: &Arc<dyn ObjectStore>,
+        path: &Path,
+        settings: &UploadSettings,
+    ) -> ObstoreResult<Self> {
+        let upload = store
+            .put_multipart_opts(path, settings.multipart_options())
+            .await?;
+        Ok(UploadSink::Multipart {
+            writer: WriteMultipart::new_with_chunk_size(
+                upload,
+                settings.chunk_size.max(settings.min_part_size).max(1),
+            ),
+            max_concurrency: settings.max_concurrency.max(1),
+        })
+    }
+
     /// Adds a chunk; waits while `max_concurrency` parts are in flight.
     pub async fn write(&mut self, chunk: Bytes) -> ObstoreResult<()> {
+        if let UploadSink::PendingMultipart {
+            store,
+            path,
+            settings,
+        } = self
+        {
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            *self = Self::begin_multipart(store, path, settings).await?;
+        }
         match self {
+            UploadSink::PendingMultipart { .. } => unreachable!("started above"),
             UploadSink::Single { chunks, .. } => {
                 if !chunk.is_empty() {
                     chunks.push(chunk);
@@ -204,6 +235,14 @@ impl UploadSink {
     /// Completes the upload: the object appears only now.
     pub async fn finish(self) -> ObstoreResult<PutResult> {
         match self {
+            // Nothing was written: an empty object, in one request.
+            UploadSink::PendingMultipart {
+                store,
+                path,
+                settings,
+            } => Ok(store
+                .put_opts(&path, PutPayload::new(), settings.put_options())
+                .await?),
             UploadSink::Single {
                 store,
                 path,
@@ -222,7 +261,7 @@ impl UploadSink {
     /// Cancels the upload, removing any uploaded parts.
     pub async fn abort(self) -> ObstoreResult<()> {
         match self {
-            UploadSink::Single { .. } => Ok(()),
+            UploadSink::PendingMultipart { .. } | UploadSink::Single { .. } => Ok(()),
             UploadSink::Multipart { writer, .. } => Ok(writer.abort().await?),
         }
     }
@@ -401,8 +440,11 @@ fn extract_source(file: &Bound<'_, PyAny>, allow_async: bool) -> PyResult<Option
         let path: PathBuf = file.extract()?;
         return Ok(Some(Source::File(path)));
     }
-    if let Ok(bytes) = PyBufferBytes::from_object(file) {
-        return Ok(Some(Source::Buffer(bytes)));
+    match PyBufferBytes::from_object(file) {
+        Ok(bytes) => return Ok(Some(Source::Buffer(bytes))),
+        // A buffer that cannot be used as-is (not contiguous) is an error, not an iterable.
+        Err(err) if err.is_instance_of::<PyValueError>(py) => return Err(err),
+        Err(_) => {}
     }
     if file.hasattr(intern!(py, "read"))? && file.hasattr(intern!(py, "seek"))? {
         let position: u64 = file.call_method0(intern!(py, "tell"))?.extract()?;

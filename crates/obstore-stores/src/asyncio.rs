@@ -257,8 +257,12 @@ pub enum FirstPoll {
     /// Poll once on the calling thread without a tokio context (memory, local filesystem: the
     /// work then happens inline and the call usually completes without a thread hop).
     Inline,
-    /// Poll once inside the runtime context (network stores, and anything that spawns tasks).
+    /// Poll once inside the runtime context, on the calling thread (local transfers and uploads
+    /// that spawn tasks: the first poll is cheap and may finish the work).
     Runtime,
+    /// Hand the future to the runtime without polling it here (network stores): request signing
+    /// and the first send then happen on a worker, not on the event-loop thread under the GIL.
+    Spawn,
 }
 
 /// Returns an `asyncio.Future` for `future`, which must be called on the event-loop thread.
@@ -282,6 +286,7 @@ where
             let _guard = runtime().enter();
             boxed.as_mut().poll(&mut cx)
         }
+        FirstPoll::Spawn => Poll::Pending,
     };
     match first {
         Poll::Ready(result) => {

@@ -77,7 +77,8 @@ impl AnyStore {
         future_into_py(py, self.first_poll(size_hint), future)
     }
 
-    /// Like [`Self::into_py_future`] for operations that spawn tasks: always in the runtime context.
+    /// Like [`Self::into_py_future`] for operations that spawn tasks: always in the runtime context
+    /// (network stores: entirely on the runtime).
     pub fn into_py_future_runtime<'py, F, T, E>(
         &self,
         py: Python<'py>,
@@ -88,7 +89,11 @@ impl AnyStore {
         T: for<'a> IntoPyObject<'a> + Send + 'static,
         E: Into<PyErr> + Send + 'static,
     {
-        future_into_py(py, FirstPoll::Runtime, future)
+        let first_poll = match self.executor {
+            Executor::Runtime => FirstPoll::Spawn,
+            Executor::Inline | Executor::LocalFiles => FirstPoll::Runtime,
+        };
+        future_into_py(py, first_poll, future)
     }
 
     /// The smallest part a multipart upload may use. S3 and GCS reject parts under 5 MiB (but the
@@ -107,7 +112,8 @@ impl AnyStore {
             Executor::LocalFiles if size_hint.is_some_and(|n| n <= INLINE_IO_LIMIT) => {
                 FirstPoll::Inline
             }
-            Executor::LocalFiles | Executor::Runtime => FirstPoll::Runtime,
+            Executor::LocalFiles => FirstPoll::Runtime,
+            Executor::Runtime => FirstPoll::Spawn,
         }
     }
 }
