@@ -3,7 +3,9 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/obstore-target
-TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff
+TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff \
+	fsspec zarr pandas "dask[distributed]" boto3 google-auth azure-identity requests aiohttp \
+	aiohttp-retry python-dotenv
 
 .PHONY: demo test test-fast build check lint stubtest servers bench clean
 

@@ -354,7 +354,7 @@ def is_reference() -> bool:
     except importlib.metadata.PackageNotFoundError:
         return False
     return metadata["Version"] == "0.12.1" and "developmentseed.org" in (
-        metadata["Home-Page"] or ""
+        metadata.json.get("home_page") or ""
     )
 
 

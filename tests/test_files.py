@@ -80,7 +80,7 @@ def _choose_operation(rng: random.Random, position: int, size: int, buffer: int)
     return (kind,)
 
 
-def _expected(reference: io.BufferedReader, size: int, operation: tuple[Any, ...]) -> Any:
+def _expected(reference: io.BufferedReader[Any], size: int, operation: tuple[Any, ...]) -> Any:
     name, *args = operation
     if name == "size":
         return size

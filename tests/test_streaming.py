@@ -184,9 +184,9 @@ def _close(source: Any) -> None:
         source.close()
 
 
-def _put(store: Any, via: str, path: str, source: Any, **kwargs: Any) -> dict[str, Any]:
+def _put(store: Any, via: str, path: str, source: Any, **kwargs: Any) -> Any:
     if via == "put":
-        return obstore.put(store, path, source, **kwargs)  # type: ignore[no-any-return]
+        return obstore.put(store, path, source, **kwargs)
     return run(lambda: obstore.put_async(store, path, source, **kwargs))  # type: ignore[no-any-return]
 
 
@@ -511,3 +511,46 @@ def test_large_object_bytes(store: Any, backend: Backend, big_data: bytes) -> No
         return await (await store.get_async("large")).bytes_async()
 
     assert _sha(run(main)) == _sha(big_data)
+
+
+# --------------------------------------------------------------------------------------------------
+# Buffers reused by the caller
+
+
+def test_put_iterator_that_refills_one_bytearray(store: Any, backend: Backend) -> None:
+    # A generator that refills one bytearray (readinto-style) must not corrupt the upload: items
+    # are held until a part is full, so mutable buffers are copied when they are taken.
+    buffer = bytearray(1000)
+    expected = b"".join(bytes([i]) * 1000 for i in range(5))
+
+    def refill() -> Any:
+        for i in range(5):
+            buffer[:] = bytes([i]) * 1000
+            yield buffer
+
+    if not backend.multipart:
+        with pytest.raises(NotImplementedError):
+            store.put("obj", refill())
+        return
+    store.put("obj", refill())
+    assert bytes(store.get("obj").bytes()) == expected
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_writer_does_not_keep_views_of_mutable_buffers(store: Any, mode: str) -> None:
+    buffer = bytearray(b"aaaa")
+
+    def write_sync() -> None:
+        with obstore.open_writer(store, "obj") as writer:
+            writer.write(buffer)
+            buffer[:] = b"bbbb"  # the caller reuses its buffer, as pyarrow's streams do
+            writer.write(buffer)
+
+    async def write_async() -> None:
+        async with obstore.open_writer_async(store, "obj") as writer:
+            await writer.write(buffer)
+            buffer[:] = b"bbbb"
+            await writer.write(buffer)
+
+    write_sync() if mode == "sync" else run(write_async)
+    assert bytes(store.get("obj").bytes()) == b"aaaabbbb"

@@ -344,7 +344,7 @@ class WritableFile(AbstractContextManager[WritableFile]):
         """Close the writer, or abort it if an exception is propagating."""
 
     def close(self) -> None:
-        """Flush and complete the upload. Raises ``OSError`` if already closed."""
+        """Complete the upload: the object appears now. Closing again does nothing."""
 
     def closed(self) -> bool:
         """Whether the writer is closed (a method, not a property)."""
@@ -378,7 +378,7 @@ class AsyncWritableFile(AbstractAsyncContextManager[AsyncWritableFile]):
         """Close the writer, or abort it if an exception is propagating."""
 
     async def close(self) -> None:
-        """Flush and complete the upload. Raises ``OSError`` if already closed."""
+        """Complete the upload: the object appears now. Closing again does nothing."""
 
     async def closed(self) -> bool:
         """Whether the writer is closed."""

@@ -12,7 +12,7 @@ use object_store::{
     TagSet, UpdateVersion, WriteMultipart,
 };
 use obstore_stores::asyncio::PyNone;
-use obstore_stores::buffer::PyBufferBytes;
+use obstore_stores::buffer::{PyBufferBytes, PyOwnedBytes};
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopIteration, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -330,7 +330,7 @@ fn next_python_chunk(
         let source = source.bind(py);
         if is_file {
             let data = source.call_method1(intern!(py, "read"), (chunk_size,))?;
-            let bytes = PyBufferBytes::from_object(&data).map_err(|_| {
+            let bytes = PyBufferBytes::owned_from_object(&data).map_err(|_| {
                 PyTypeError::new_err(format!(
                     "the file object's read() returned '{}', expected bytes (open the file in binary mode)",
                     data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
@@ -339,7 +339,7 @@ fn next_python_chunk(
             return Ok((!bytes.is_empty()).then_some(bytes));
         }
         match source.call_method0(intern!(py, "__next__")) {
-            Ok(item) => PyBufferBytes::from_object(&item)
+            Ok(item) => PyBufferBytes::owned_from_object(&item)
                 .map(Some)
                 .map_err(|_| iterator_error(&item)),
             Err(err) if err.is_instance_of::<PyStopIteration>(py) => Ok(None),
@@ -590,7 +590,7 @@ async fn with_sink<T>(
 
 #[pymethods]
 impl PyUploadSink {
-    fn write<'py>(&self, py: Python<'py>, chunk: PyBufferBytes) -> PyResult<Bound<'py, PyAny>> {
+    fn write<'py>(&self, py: Python<'py>, chunk: PyOwnedBytes) -> PyResult<Bound<'py, PyAny>> {
         let sink = self.sink.clone();
         self.store.into_py_future_runtime(py, async move {
             with_sink(sink, async move |sink| match sink.as_mut() {

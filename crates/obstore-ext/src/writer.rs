@@ -7,7 +7,7 @@ use std::sync::Arc;
 use object_store::path::Path;
 use object_store::ObjectStore;
 use obstore_stores::asyncio::PyNone;
-use obstore_stores::buffer::PyBufferBytes;
+use obstore_stores::buffer::PyOwnedBytes;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 
@@ -144,7 +144,7 @@ macro_rules! writer_call {
 #[pymethods]
 impl PyWritableFile {
     /// Buffers `buffer` (uploading full parts in the background); returns its length.
-    fn write<'py>(&self, py: Python<'py>, buffer: PyBufferBytes) -> PyResult<Bound<'py, PyAny>> {
+    fn write<'py>(&self, py: Python<'py>, buffer: PyOwnedBytes) -> PyResult<Bound<'py, PyAny>> {
         writer_call!(self, py, write(self.slot.clone(), buffer.0))
     }
 

@@ -136,6 +136,32 @@ impl PyBufferBytes {
     }
 }
 
+impl PyBufferBytes {
+    /// Bytes of `obj` that stay valid whatever the caller does next: immutable `bytes` and
+    /// `obstore.Bytes` are shared without copying, a mutable buffer (bytearray, memoryview,
+    /// numpy array) is copied. For data held after the call returns: iterator items (a generator
+    /// may refill the same bytearray), file-object reads, writer writes.
+    pub fn owned_from_object(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+        if obj.cast::<PyBytesWrapper>().is_ok() || obj.cast::<PyBytes>().is_ok() {
+            return Self::from_object(obj);
+        }
+        let view = Self::from_object(obj)?;
+        Ok(Bytes::copy_from_slice(&view))
+    }
+}
+
+/// Like [`PyBufferBytes`], but copies mutable buffers (see [`PyBufferBytes::owned_from_object`]).
+#[derive(Clone, Debug)]
+pub struct PyOwnedBytes(pub Bytes);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyOwnedBytes {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        PyBufferBytes::owned_from_object(&obj).map(PyOwnedBytes)
+    }
+}
+
 impl<'a, 'py> FromPyObject<'a, 'py> for PyBufferBytes {
     type Error = PyErr;
 

@@ -202,7 +202,9 @@ impl<C> PyCredentialProvider<C> {
                          through the async API (e.g. get_async) called from a running event loop",
                     ));
                 };
-                if !gil_held_on_entry && thread_ident(py)? == loop_thread {
+                let loop_blocked = crate::runtime::is_blocked_in_sync_call(loop_thread)
+                    || (!gil_held_on_entry && thread_ident(py)? == loop_thread);
+                if loop_blocked {
                     let _ = coroutine.call_method0("close");
                     return Err(PyRuntimeError::new_err(
                         "an async credential provider cannot be awaited by a synchronous call made \

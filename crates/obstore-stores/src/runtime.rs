@@ -89,36 +89,100 @@ fn is_main_thread() -> bool {
 }
 
 /// Runs `future` on the shared runtime from sync code: the GIL is released while waiting, and on the
-/// main thread a pending KeyboardInterrupt (or any exception raised by a signal handler) stops the wait.
+/// main thread a pending KeyboardInterrupt (or any exception raised by a signal handler) stops the wait
+/// and cancels the work.
+///
+/// The future runs as a task on a worker thread, next to the I/O driver, and the calling thread
+/// sleeps until it is done: one cross-thread wake-up per call, where driving the future on the
+/// calling thread would cost one per I/O event.
 pub fn block_on<F, T, E>(py: Python<'_>, future: F) -> Result<T, E>
 where
-    F: Future<Output = Result<T, E>> + Send,
-    T: Send,
-    E: From<PyErr> + Send,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: From<PyErr> + Send + 'static,
 {
     let runtime = runtime();
-    let result = if !is_main_thread() {
-        py.detach(|| runtime.block_on(future))
+    let task = runtime.spawn(future);
+    let abort = task.abort_handle();
+    let _blocked = BlockedThread::enter();
+    let result = if is_main_thread() {
+        wait_on_main_thread(py, runtime, task)
     } else {
-        block_on_main_thread(py, runtime, future)
+        py.detach(|| runtime.block_on(task))
+            .unwrap_or_else(|err| Err(E::from(join_error(err))))
     };
+    if result.is_err() {
+        abort.abort();
+    }
     crate::buffer::release_deferred(py);
     result
 }
 
-fn block_on_main_thread<F, T, E>(py: Python<'_>, runtime: &Runtime, future: F) -> Result<T, E>
+/// Threads (by Python thread ident) currently waiting in [`block_on`]. An event loop running on
+/// such a thread cannot make progress until the call returns, so work that needs that loop (an
+/// async credential provider) must fail at once instead of waiting forever.
+static BLOCKED_THREADS: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// The Python thread ident of the calling thread (`threading.get_ident()`).
+pub fn current_thread_ident() -> u64 {
+    // SAFETY: trivial libc call; CPython's thread ident is pthread_self() on POSIX.
+    unsafe { libc::pthread_self() as u64 }
+}
+
+/// Whether the thread with this Python ident is blocked in a sync obstore call.
+pub fn is_blocked_in_sync_call(thread_ident: u64) -> bool {
+    BLOCKED_THREADS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&thread_ident)
+}
+
+struct BlockedThread(u64);
+
+impl BlockedThread {
+    fn enter() -> Self {
+        let ident = current_thread_ident();
+        BLOCKED_THREADS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ident);
+        Self(ident)
+    }
+}
+
+impl Drop for BlockedThread {
+    fn drop(&mut self) {
+        let mut blocked = BLOCKED_THREADS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(index) = blocked.iter().position(|t| *t == self.0) {
+            blocked.swap_remove(index);
+        }
+    }
+}
+
+fn join_error(err: tokio::task::JoinError) -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err(format!(
+        "internal error in obstore (please report it): {err}"
+    ))
+}
+
+fn wait_on_main_thread<T, E>(
+    py: Python<'_>,
+    runtime: &Runtime,
+    task: tokio::task::JoinHandle<Result<T, E>>,
+) -> Result<T, E>
 where
-    F: Future<Output = Result<T, E>> + Send,
     T: Send,
     E: From<PyErr> + Send,
 {
     py.detach(|| {
         runtime.block_on(async move {
-            let mut future = std::pin::pin!(future);
+            let mut task = std::pin::pin!(task);
             loop {
                 tokio::select! {
                     biased;
-                    result = &mut future => return result,
+                    result = &mut task => {
+                        return result.unwrap_or_else(|err| Err(E::from(join_error(err))));
+                    }
                     _ = tokio::time::sleep(SIGNAL_CHECK_INTERVAL) => {
                         Python::attach(|py| py.check_signals()).map_err(E::from)?;
                     }

@@ -41,9 +41,9 @@ impl AnyStore {
     /// the calling thread (local I/O inline, no thread hop); network futures on the runtime.
     pub fn block_on<F, T, E>(&self, py: Python<'_>, future: F) -> Result<T, E>
     where
-        F: Future<Output = Result<T, E>> + Send,
-        T: Send,
-        E: From<PyErr> + Send,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<PyErr> + Send + 'static,
     {
         match self.executor {
             Executor::Inline | Executor::LocalFiles => runtime::block_on_inline(py, future),
@@ -54,9 +54,9 @@ impl AnyStore {
     /// Runs an operation that spawns tasks (multipart uploads) from sync code, on the runtime.
     pub fn block_on_runtime<F, T, E>(&self, py: Python<'_>, future: F) -> Result<T, E>
     where
-        F: Future<Output = Result<T, E>> + Send,
-        T: Send,
-        E: From<PyErr> + Send,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<PyErr> + Send + 'static,
     {
         runtime::block_on(py, future)
     }
