@@ -340,3 +340,44 @@ def test_forked_child_rebuilds_client(server: tuple[str, list]) -> None:
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert len(seen) == 2
     obstore.head(store, "x")  # the parent's client still works
+
+
+def test_skip_signature_sends_no_authorization(server: tuple[str, list]) -> None:
+    endpoint, seen = server
+    store = S3Store(
+        "bucket",
+        endpoint=endpoint,
+        skip_signature=True,
+        client_options=CLIENT,
+        retry_config=RETRY,
+    )
+    assert bytes(store.get("obj").bytes()) == BODY
+    assert seen and all(authorization == "" for _, _, authorization in seen)
+
+
+def test_static_keys_sign_requests(server: tuple[str, list]) -> None:
+    endpoint, seen = server
+    store = S3Store(
+        "bucket",
+        endpoint=endpoint,
+        region="us-east-1",
+        access_key_id="STATICKEY",
+        secret_access_key="secret",
+        client_options=CLIENT,
+        retry_config=RETRY,
+    )
+    assert bytes(store.get("obj").bytes()) == BODY
+    assert seen[-1][2].startswith("AWS4-HMAC-SHA256 Credential=STATICKEY/")
+
+
+def test_environment_credentials_sign_requests(
+    server: tuple[str, list], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint, seen = server
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ENVKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    store = S3Store("bucket", endpoint=endpoint, client_options=CLIENT, retry_config=RETRY)
+    assert bytes(store.get("obj").bytes()) == BODY
+    assert "Credential=ENVKEY/" in seen[-1][2]
+    assert "/eu-west-1/s3/aws4_request" in seen[-1][2]
