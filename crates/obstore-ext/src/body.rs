@@ -110,32 +110,6 @@ impl Body {
     }
 }
 
-/// Buffers at least this large ask the kernel for huge pages.
-const HUGE_PAGE_THRESHOLD: usize = 8 * 1024 * 1024;
-const HUGE_PAGE: usize = 2 * 1024 * 1024;
-
-/// Asks the kernel to back the buffer's spare capacity with huge pages: filling a 1 GiB buffer
-/// otherwise takes 262,144 page faults, about half the CPU of a large download (bench/README.md).
-fn advise_huge_pages(buffer: &mut Vec<u8>) {
-    if buffer.capacity() < HUGE_PAGE_THRESHOLD {
-        return;
-    }
-    let start = buffer.as_mut_ptr() as usize;
-    let end = start + buffer.capacity();
-    let aligned_start = (start + HUGE_PAGE - 1) & !(HUGE_PAGE - 1);
-    let aligned_end = end & !(HUGE_PAGE - 1);
-    if aligned_end > aligned_start {
-        // SAFETY: advice on memory this Vec owns; it changes how pages are backed, not their content.
-        unsafe {
-            libc::madvise(
-                aligned_start as *mut libc::c_void,
-                aligned_end - aligned_start,
-                libc::MADV_HUGEPAGE,
-            );
-        }
-    }
-}
-
 /// Collects a body into one buffer allocated at its final size (no copy when it comes as one chunk).
 async fn collect_stream(
     mut stream: BoxStream<'static, object_store::Result<Bytes>>,
@@ -150,8 +124,8 @@ async fn collect_stream(
     let capacity = usize::try_from(size_hint)
         .unwrap_or(0)
         .max(first.len() + second.len());
+    // madvise(MADV_HUGEPAGE) on this buffer was measured 3x slower (bench/README.md).
     let mut buffer: Vec<u8> = Vec::with_capacity(capacity);
-    advise_huge_pages(&mut buffer);
     buffer.extend_from_slice(&first);
     buffer.extend_from_slice(&second);
     drop((first, second));
