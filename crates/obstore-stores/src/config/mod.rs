@@ -21,7 +21,7 @@ use object_store::path::Path;
 use object_store::ClientConfigKey;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDelta, PyDict, PyString};
+use pyo3::types::{PyBool, PyDelta, PyDict, PyString, PyType};
 
 use crate::error::{new_error, ExceptionKind, ObstoreError};
 use crate::runtime;
@@ -468,6 +468,48 @@ pub fn merge_url_settings<'py, F: StoreFamily>(
         }
     }
     Ok(merged)
+}
+
+/// The arguments of a cloud store's `from_url`, besides the URL.
+pub struct FromUrlArgs<'py> {
+    pub config: Option<Bound<'py, PyAny>>,
+    pub client_options: Option<Bound<'py, PyAny>>,
+    pub retry_config: Option<Bound<'py, PyAny>>,
+    pub credential_provider: Option<Bound<'py, PyAny>>,
+    pub kwargs: Option<Bound<'py, PyDict>>,
+}
+
+/// The body of every cloud `from_url`: a `prefix` keyword is rejected (the URL path is the
+/// prefix), the URL is parsed with `parse`, its settings are merged under `config`, and `cls(...)`
+/// is called so that Python subclasses are preserved.
+pub fn call_from_url<'py, F: StoreFamily>(
+    cls: &Bound<'py, PyType>,
+    url: &str,
+    parse: fn(&str) -> PyResult<UrlSettings>,
+    args: FromUrlArgs<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    if args
+        .kwargs
+        .as_ref()
+        .is_some_and(|k| k.contains("prefix").unwrap_or(false))
+    {
+        parse_key::<F>("prefix")?;
+    }
+    let (settings, prefix) = parse(url)?;
+    let call_kwargs = match &args.kwargs {
+        Some(k) => k.copy()?,
+        None => PyDict::new(py),
+    };
+    call_kwargs.set_item("prefix", prefix)?;
+    call_kwargs.set_item(
+        "config",
+        merge_url_settings::<F>(py, args.config.as_ref(), &settings)?,
+    )?;
+    call_kwargs.set_item("client_options", args.client_options)?;
+    call_kwargs.set_item("retry_config", args.retry_config)?;
+    call_kwargs.set_item("credential_provider", args.credential_provider)?;
+    cls.call((), Some(&call_kwargs))
 }
 
 /// The `config` and `prefix` attributes a credential provider may carry.

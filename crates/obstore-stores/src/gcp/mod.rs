@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::config::cloud::{with_prefix, CloudCore, CoreArgs};
 use crate::config::{
-    bad_url, http_not_allowed, merge_url_settings, parse_key, url_prefix, LazyClient, StoreFamily,
+    bad_url, call_from_url, http_not_allowed, url_prefix, FromUrlArgs, LazyClient, StoreFamily,
     UrlSettings,
 };
 use crate::credential::{required_str, PyCredentialProvider};
@@ -183,27 +183,14 @@ impl PyGCSStore {
         credential_provider: Option<Bound<'py, PyAny>>,
         kwargs: Option<Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let py = cls.py();
-        if kwargs
-            .as_ref()
-            .is_some_and(|k| k.contains("prefix").unwrap_or(false))
-        {
-            parse_key::<GcsFamily>("prefix")?;
-        }
-        let (settings, prefix) = parse_gcs_url(url)?;
-        let call_kwargs = match &kwargs {
-            Some(k) => k.copy()?,
-            None => PyDict::new(py),
+        let args = FromUrlArgs {
+            config,
+            client_options,
+            retry_config,
+            credential_provider,
+            kwargs,
         };
-        call_kwargs.set_item("prefix", prefix)?;
-        call_kwargs.set_item(
-            "config",
-            merge_url_settings::<GcsFamily>(py, config.as_ref(), &settings)?,
-        )?;
-        call_kwargs.set_item("client_options", client_options)?;
-        call_kwargs.set_item("retry_config", retry_config)?;
-        call_kwargs.set_item("credential_provider", credential_provider)?;
-        cls.call((), Some(&call_kwargs))
+        call_from_url::<GcsFamily>(cls, url, parse_gcs_url, args)
     }
 
     /// The key prefix prepended to every path, if any.
