@@ -21,6 +21,9 @@ FUNCTIONS = [
     "delete_async",
     "get",
     "get_async",
+    # ours: not in obstore 0.12 (a parallel download; see README "Beyond obstore 0.12")
+    "get_parallel",
+    "get_parallel_async",
     "get_range",
     "get_range_async",
     "get_ranges",

@@ -73,6 +73,8 @@ if TYPE_CHECKING:
         "delete_async",
         "delete",
         "get_async",
+        "get_parallel",
+        "get_parallel_async",
         "get_range_async",
         "get_range",
         "get_ranges_async",

@@ -133,6 +133,40 @@ class ObjectStoreMethods:
         """Asynchronous ``get``; see ``obstore.get_async``."""
         return await obstore.get_async(_raw(self), path, options=options)
 
+    def get_parallel(
+        self,
+        path: str,
+        *,
+        options: GetOptions | None = None,
+        chunk_size: int = 16 * 1024 * 1024,
+        max_concurrency: int = 12,
+    ) -> Bytes:
+        """Download through concurrent ranged GETs; see ``obstore.get_parallel``."""
+        return obstore.get_parallel(
+            _raw(self),
+            path,
+            options=options,
+            chunk_size=chunk_size,
+            max_concurrency=max_concurrency,
+        )
+
+    async def get_parallel_async(
+        self,
+        path: str,
+        *,
+        options: GetOptions | None = None,
+        chunk_size: int = 16 * 1024 * 1024,
+        max_concurrency: int = 12,
+    ) -> Bytes:
+        """Asynchronous ``get_parallel``; see ``obstore.get_parallel_async``."""
+        return await obstore.get_parallel_async(
+            _raw(self),
+            path,
+            options=options,
+            chunk_size=chunk_size,
+            max_concurrency=max_concurrency,
+        )
+
     def get_range(
         self,
         path: str,

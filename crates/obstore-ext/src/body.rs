@@ -10,6 +10,8 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use obstore_stores::{ObstoreError, ObstoreResult};
 
+use crate::download_buffer::DownloadBuffer;
+
 /// What is left to read of an object.
 pub enum Body {
     /// Bytes arriving from a store.
@@ -124,7 +126,9 @@ async fn collect_stream(
     let capacity = usize::try_from(size_hint)
         .unwrap_or(0)
         .max(first.len() + second.len());
-    // madvise(MADV_HUGEPAGE) on this buffer was measured 3x slower (bench/README.md).
+    if capacity >= LARGE_BODY {
+        return collect_large(stream, capacity, first, second).await;
+    }
     let mut buffer: Vec<u8> = Vec::with_capacity(capacity);
     buffer.extend_from_slice(&first);
     buffer.extend_from_slice(&second);
@@ -133,6 +137,45 @@ async fn collect_stream(
         buffer.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(buffer))
+}
+
+/// Bodies from this size on land in a [`DownloadBuffer`] (pages populated ahead of the copy).
+/// madvise(MADV_HUGEPAGE) on such buffers was measured 3x slower (bench/README.md).
+const LARGE_BODY: usize = 32 * 1024 * 1024;
+
+async fn collect_large(
+    mut stream: BoxStream<'static, object_store::Result<Bytes>>,
+    capacity: usize,
+    first: Bytes,
+    second: Bytes,
+) -> ObstoreResult<Bytes> {
+    let buffer = DownloadBuffer::new(capacity)
+        .map_err(|err| ObstoreError::generic(format!("cannot allocate {capacity} bytes: {err}")))?;
+    let mut filled = 0usize;
+    let mut pending = Some(first).into_iter().chain(Some(second));
+    loop {
+        let chunk = match pending.next() {
+            Some(chunk) => chunk,
+            None => match stream.next().await.transpose()? {
+                Some(chunk) => chunk,
+                None => break,
+            },
+        };
+        if filled + chunk.len() > capacity {
+            // More than the announced size: finish in a growable buffer.
+            let mut rest = Vec::with_capacity(filled + chunk.len());
+            rest.extend_from_slice(&buffer.into_bytes(filled));
+            rest.extend_from_slice(&chunk);
+            while let Some(chunk) = stream.next().await.transpose()? {
+                rest.extend_from_slice(&chunk);
+            }
+            return Ok(Bytes::from(rest));
+        }
+        // SAFETY: this function is the buffer's only writer; in bounds (checked above).
+        unsafe { buffer.write_at(filled, &chunk) };
+        filled += chunk.len();
+    }
+    Ok(buffer.into_bytes(filled))
 }
 
 /// Reads `[start, end)` of a file: inline when there is no tokio context (sync calls), otherwise on

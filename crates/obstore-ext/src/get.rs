@@ -301,28 +301,38 @@ impl PyBytesStream {
     }
 }
 
+/// A get with the caller's options. Azure has no suffix ranges: one is emulated with the size.
+pub(crate) async fn get_result(
+    store: &AnyStore,
+    path: &PyPath,
+    options: GetOptions,
+) -> ObstoreResult<object_store::GetResult> {
+    let suffix = match options.range {
+        Some(GetRange::Suffix(n)) => Some(n),
+        _ => None,
+    };
+    Ok(
+        match (store.inner.get_opts(&path.0, options.clone()).await, suffix) {
+            (Err(object_store::Error::NotSupported { .. }), Some(suffix)) => {
+                let size = store.inner.head(&path.0).await?.size;
+                let start = size.saturating_sub(suffix);
+                let bounded = GetOptions {
+                    range: Some(GetRange::Bounded(start..size.max(start + 1))),
+                    ..options
+                };
+                store.inner.get_opts(&path.0, bounded).await?
+            }
+            (other, _) => other?,
+        },
+    )
+}
+
 async fn get_inner(
     store: AnyStore,
     path: PyPath,
     options: GetOptions,
 ) -> ObstoreResult<PyGetResult> {
-    let suffix = match options.range {
-        Some(GetRange::Suffix(n)) => Some(n),
-        _ => None,
-    };
-    let result = match (store.inner.get_opts(&path.0, options.clone()).await, suffix) {
-        // Azure has no suffix ranges: emulate one with the object's size.
-        (Err(object_store::Error::NotSupported { .. }), Some(suffix)) => {
-            let size = store.inner.head(&path.0).await?.size;
-            let start = size.saturating_sub(suffix);
-            let bounded = GetOptions {
-                range: Some(GetRange::Bounded(start..size.max(start + 1))),
-                ..options
-            };
-            store.inner.get_opts(&path.0, bounded).await?
-        }
-        (other, _) => other?,
-    };
+    let result = get_result(&store, &path, options).await?;
     Ok(PyGetResult::new(store, result))
 }
 

@@ -8,6 +8,8 @@ mod body;
 mod convert;
 mod copy;
 mod delete;
+mod download;
+mod download_buffer;
 mod get;
 mod head;
 mod list;
@@ -41,6 +43,8 @@ const ALL: &[&str] = &[
     "delete_async",
     "delete",
     "get_async",
+    "get_parallel",
+    "get_parallel_async",
     "get_range_async",
     "get_range",
     "get_ranges_async",
@@ -111,6 +115,8 @@ fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(get::get_range_async, module)?)?;
     module.add_function(wrap_pyfunction!(get::get_ranges, module)?)?;
     module.add_function(wrap_pyfunction!(get::get_ranges_async, module)?)?;
+    module.add_function(wrap_pyfunction!(download::get_parallel, module)?)?;
+    module.add_function(wrap_pyfunction!(download::get_parallel_async, module)?)?;
     module.add_function(wrap_pyfunction!(head::head, module)?)?;
     module.add_function(wrap_pyfunction!(head::head_async, module)?)?;
     module.add_function(wrap_pyfunction!(put::put, module)?)?;

@@ -1,0 +1,210 @@
+//! `get_parallel`: one object into memory through concurrent ranged GETs, every part written
+//! straight into its place in one buffer of the final size.
+//!
+//! The first request is an ordinary GET with the caller's options (conditions, version, range):
+//! it tells the object's size, ETag and version, and its body supplies the first part. The other
+//! parts are ranged GETs pinned to that ETag (`If-Match`) and version, so every byte comes from
+//! the same object version or the call fails with `PreconditionError`. Each part runs as its own
+//! runtime task (the copies spread over the worker threads); at most `max_concurrency` at a time.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::{GetOptions, GetRange, GetResultPayload};
+use obstore_stores::bytes::PyBytesWrapper;
+use obstore_stores::store::Executor;
+use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use tokio::task::JoinSet;
+
+use crate::body::Body;
+use crate::download_buffer::DownloadBuffer;
+use crate::get::{get_result, PyGetOptions};
+
+
+/// The options every part after the first is fetched with: the same object version as the first.
+fn part_options(
+    first: &GetOptions,
+    meta: &object_store::ObjectMeta,
+    range: Range<u64>,
+) -> GetOptions {
+    GetOptions {
+        if_match: meta.e_tag.clone().or_else(|| first.if_match.clone()),
+        if_unmodified_since: first.if_unmodified_since,
+        version: first.version.clone().or_else(|| meta.version.clone()),
+        range: Some(GetRange::Bounded(range)),
+        ..GetOptions::default()
+    }
+}
+
+/// Copies a body stream into `buffer[offset..offset + len]`; fails unless exactly `len` bytes come.
+/// With `truncate`, stops after `len` bytes and drops the rest of the stream (the first request's
+/// body, which runs on to the end of the object).
+async fn fill(
+    mut stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    buffer: DownloadBuffer,
+    offset: usize,
+    len: usize,
+    truncate: bool,
+) -> ObstoreResult<()> {
+    let mut filled = 0usize;
+    while filled < len {
+        let Some(chunk) = stream.next().await.transpose()? else {
+            break;
+        };
+        let take = chunk.len().min(len - filled);
+        if take < chunk.len() && !truncate {
+            return Err(ObstoreError::generic(format!(
+                "get_parallel: the server sent more than the {len} bytes asked for at offset {offset}"
+            )));
+        }
+        // SAFETY: parts are disjoint ranges of the buffer, each written by one task only.
+        unsafe { buffer.write_at(offset + filled, &chunk[..take]) };
+        filled += take;
+    }
+    if filled != len {
+        return Err(ObstoreError::generic(format!(
+            "get_parallel: received {filled} of the {len} bytes at offset {offset}"
+        )));
+    }
+    Ok(())
+}
+
+/// Fetches one part with a ranged GET and writes it into its place.
+async fn fetch_part(
+    store: AnyStore,
+    path: object_store::path::Path,
+    options: GetOptions,
+    buffer: DownloadBuffer,
+    offset: usize,
+) -> ObstoreResult<()> {
+    let Some(GetRange::Bounded(range)) = options.range.clone() else {
+        unreachable!("parts are bounded ranges");
+    };
+    let result = store.inner.get_opts(&path, options).await?;
+    if result.range != range {
+        return Err(ObstoreError::generic(format!(
+            "get_parallel: asked for bytes {range:?} of {path}, the server sent {:?}",
+            result.range
+        )));
+    }
+    let len = (range.end - range.start) as usize;
+    match result.payload {
+        GetResultPayload::Stream(stream) => fill(stream, buffer, offset, len, false).await,
+        GetResultPayload::File(..) => unreachable!("network stores stream"),
+    }
+}
+
+async fn get_parallel_inner(
+    store: AnyStore,
+    path: PyPath,
+    options: GetOptions,
+    chunk_size: usize,
+    max_concurrency: usize,
+) -> ObstoreResult<Bytes> {
+    let first = get_result(&store, &path, options.clone()).await?;
+    let range = first.range.clone();
+    let total = range.end - range.start;
+    // In-process stores (nothing to overlap) and objects of one part: the plain read.
+    if store.executor != Executor::Runtime || total <= chunk_size as u64 {
+        return Body::new(first).read_all(total).await;
+    }
+    let size = usize::try_from(total)
+        .map_err(|_| ObstoreError::value("object too large for this platform's memory"))?;
+    let buffer = DownloadBuffer::new(size)
+        .map_err(|err| ObstoreError::generic(format!("cannot allocate {size} bytes: {err}")))?;
+    let meta = first.meta.clone();
+    let location = meta.location.clone();
+
+    let mut tasks = JoinSet::new();
+    match first.payload {
+        GetResultPayload::Stream(stream) => {
+            tasks.spawn(fill(stream, buffer.clone(), 0, chunk_size, true));
+        }
+        GetResultPayload::File(..) => unreachable!("network stores stream"),
+    }
+    let mut next = range.start + chunk_size as u64;
+    loop {
+        while next < range.end && tasks.len() < max_concurrency {
+            let end = (next + chunk_size as u64).min(range.end);
+            let offset = (next - range.start) as usize;
+            tasks.spawn(fetch_part(
+                store.clone(),
+                location.clone(),
+                part_options(&options, &meta, next..end),
+                buffer.clone(),
+                offset,
+            ));
+            next = end;
+        }
+        match tasks.join_next().await {
+            None => break,
+            Some(Ok(Ok(()))) => {}
+            // Dropping the set aborts the other parts.
+            Some(Ok(Err(err))) => return Err(err),
+            Some(Err(err)) => return Err(ObstoreError::Store(object_store::Error::from(err))),
+        }
+    }
+    Ok(buffer.into_bytes(size))
+}
+
+fn check_sizes(chunk_size: usize, max_concurrency: usize) -> PyResult<()> {
+    if chunk_size == 0 {
+        return Err(PyValueError::new_err("chunk_size must be at least 1"));
+    }
+    if max_concurrency == 0 {
+        return Err(PyValueError::new_err("max_concurrency must be at least 1"));
+    }
+    Ok(())
+}
+
+fn checked_options(options: Option<PyGetOptions>) -> PyResult<GetOptions> {
+    let options = options.unwrap_or_default().0;
+    if options.head {
+        return Err(PyValueError::new_err(
+            "get_parallel reads the body: GetOptions[\"head\"] must not be True",
+        ));
+    }
+    Ok(options)
+}
+
+/// An object (or the range in `options`) into one `Bytes`, through up to `max_concurrency`
+/// ranged GETs of `chunk_size` bytes, all pinned to the version the first response returned.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12))]
+pub fn get_parallel(
+    py: Python<'_>,
+    store: AnyStore,
+    path: PyPath,
+    options: Option<PyGetOptions>,
+    chunk_size: usize,
+    max_concurrency: usize,
+) -> PyResult<PyBytesWrapper> {
+    check_sizes(chunk_size, max_concurrency)?;
+    let options = checked_options(options)?;
+    let future = get_parallel_inner(store.clone(), path, options, chunk_size, max_concurrency);
+    Ok(PyBytesWrapper::new(store.block_on(py, future)?))
+}
+
+/// `get_parallel` from asyncio.
+#[pyfunction]
+#[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12))]
+pub fn get_parallel_async<'py>(
+    py: Python<'py>,
+    store: AnyStore,
+    path: PyPath,
+    options: Option<PyGetOptions>,
+    chunk_size: usize,
+    max_concurrency: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    check_sizes(chunk_size, max_concurrency)?;
+    let options = checked_options(options)?;
+    let future = get_parallel_inner(store.clone(), path, options, chunk_size, max_concurrency);
+    store.into_py_future(
+        py,
+        None,
+        async move { future.await.map(PyBytesWrapper::new) },
+    )
+}
