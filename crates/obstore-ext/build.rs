@@ -1,7 +1,9 @@
 //! Records the version and source of the `object_store` crate this build links, from Cargo.lock.
 
 fn main() {
-    let lock_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
+    // Read at run time (not `env!`): a build script compiled in another checkout is reused by Cargo.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let lock_path = std::path::Path::new(&manifest_dir).join("../../Cargo.lock");
     println!("cargo:rerun-if-changed={}", lock_path.display());
     let lock = std::fs::read_to_string(&lock_path).unwrap_or_default();
     let mut version = String::from("unknown");

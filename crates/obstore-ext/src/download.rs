@@ -23,7 +23,6 @@ use crate::body::Body;
 use crate::download_buffer::DownloadBuffer;
 use crate::get::{get_result, PyGetOptions};
 
-
 /// The options every part after the first is fetched with: the same object version as the first.
 fn part_options(
     first: &GetOptions,
@@ -185,7 +184,9 @@ pub fn get_parallel(
     check_sizes(chunk_size, max_concurrency)?;
     let options = checked_options(options)?;
     let future = get_parallel_inner(store.clone(), path, options, chunk_size, max_concurrency);
-    Ok(PyBytesWrapper::new(store.block_on(py, future)?))
+    Ok(PyBytesWrapper::new(
+        store.block_on_transfer(py, None, future)?,
+    ))
 }
 
 /// `get_parallel` from asyncio.

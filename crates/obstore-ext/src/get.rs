@@ -160,7 +160,9 @@ impl PyGetResult {
     fn bytes(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
         let body = self.take_body()?;
         let len = self.len();
-        let bytes = self.store.block_on(py, body.read_all(len))?;
+        let bytes = self
+            .store
+            .block_on_transfer(py, Some(len), body.read_all(len))?;
         Ok(PyBytesWrapper::new(bytes))
     }
 
@@ -278,9 +280,11 @@ impl PyBytesStream {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let chunk = self
-            .store
-            .block_on(py, next_chunk(self.body.clone(), self.min_chunk_size))?;
+        let chunk = self.store.block_on_transfer(
+            py,
+            Some(self.min_chunk_size as u64),
+            next_chunk(self.body.clone(), self.min_chunk_size),
+        )?;
         match chunk {
             Some(chunk) => Ok(PyBytes::new(py, &chunk)),
             None => Err(PyStopIteration::new_err("stream exhausted")),
