@@ -472,6 +472,28 @@ def test_stream_min_chunk_size(store: Any, streamed: bytes, min_chunk_size: int)
     _assert_chunking(chunks, streamed, min_chunk_size)
 
 
+def test_stream_chunk_cancelled_while_filling(store: Any, streamed: bytes) -> None:
+    """Chunks are Python bytes filled in place; a cancelled __anext__ drops its unfinished one."""
+
+    async def main() -> bytes:
+        result = await obstore.get_async(store, "big")
+        stream = result.stream(min_chunk_size=MiB)
+        first: bytes = await stream.__anext__()
+        pending = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0)
+        pending.cancel()
+        try:
+            await pending
+        except asyncio.CancelledError:
+            pass
+        return first
+
+    first = run(main)
+    assert len(first) == MiB
+    assert first == streamed[:MiB]
+    assert _sha(bytes(store.get("big").bytes())) == _sha(streamed)
+
+
 @pytest.mark.parametrize("min_chunk_size", MIN_CHUNK_SIZES)
 def test_stream_min_chunk_size_async(store: Any, streamed: bytes, min_chunk_size: int) -> None:
     async def main() -> list[bytes]:

@@ -14,8 +14,11 @@ use crate::download_buffer::DownloadBuffer;
 
 /// What is left to read of an object.
 pub enum Body {
-    /// Bytes arriving from a store.
-    Stream(BoxStream<'static, object_store::Result<Bytes>>),
+    /// Bytes arriving from a store; `leftover` is the unread end of a chunk split by `fill`.
+    Stream {
+        stream: BoxStream<'static, object_store::Result<Bytes>>,
+        leftover: Option<Bytes>,
+    },
     /// A local file, read directly (inline from sync code, on the blocking pool from asyncio).
     File {
         file: Arc<File>,
@@ -36,14 +39,22 @@ impl Body {
                 position: range.start,
                 end: range.end,
             },
-            object_store::GetResultPayload::Stream(stream) => Body::Stream(stream),
+            object_store::GetResultPayload::Stream(stream) => Body::Stream {
+                stream,
+                leftover: None,
+            },
         }
     }
 
     /// Reads everything left into one buffer, allocated once at its final size when the size is known.
     pub async fn read_all(self, size_hint: u64) -> ObstoreResult<Bytes> {
         match self {
-            Body::Stream(stream) => collect_stream(stream, size_hint).await,
+            Body::Stream { stream, leftover } => {
+                let stream = futures::stream::iter(leftover.map(Ok))
+                    .chain(stream)
+                    .boxed();
+                collect_stream(stream, size_hint).await
+            }
             Body::File {
                 file,
                 path,
@@ -53,46 +64,40 @@ impl Body {
         }
     }
 
-    /// The next chunk of at least `min_chunk_size` bytes (the last may be shorter), or None at the end.
+    /// The next chunk of at least `min_chunk_size` bytes (the last may be shorter), or None at the
+    /// end: network chunks as they come when large enough, else joined.
     pub async fn next_chunk(&mut self, min_chunk_size: usize) -> ObstoreResult<Option<Bytes>> {
         let min_chunk_size = min_chunk_size.max(1);
         match self {
-            Body::Stream(stream) => {
-                let mut buffer: Option<BytesMut> = None;
-                let mut first: Option<Bytes> = None;
-                while let Some(next) = stream.next().await {
-                    let next = next?;
+            Body::Stream { stream, leftover } => {
+                let mut joined: Option<BytesMut> = None;
+                loop {
+                    let next = match leftover.take() {
+                        Some(chunk) => chunk,
+                        None => match stream.next().await.transpose()? {
+                            Some(chunk) => chunk,
+                            None => break,
+                        },
+                    };
                     if next.is_empty() {
                         continue;
                     }
-                    match (&mut first, &mut buffer) {
-                        (None, None) => {
-                            if next.len() >= min_chunk_size {
-                                return Ok(Some(next));
-                            }
-                            first = Some(next);
+                    match joined.as_mut() {
+                        None if next.len() >= min_chunk_size => return Ok(Some(next)),
+                        None => {
+                            let mut buffer = BytesMut::with_capacity(min_chunk_size);
+                            buffer.extend_from_slice(&next);
+                            joined = Some(buffer);
                         }
-                        (Some(head), None) => {
-                            let mut joined = BytesMut::with_capacity(
-                                min_chunk_size.max(head.len() + next.len()),
-                            );
-                            joined.extend_from_slice(head);
-                            joined.extend_from_slice(&next);
-                            first = None;
-                            if joined.len() >= min_chunk_size {
-                                return Ok(Some(joined.freeze()));
-                            }
-                            buffer = Some(joined);
-                        }
-                        (_, Some(joined)) => {
-                            joined.extend_from_slice(&next);
-                            if joined.len() >= min_chunk_size {
-                                return Ok(buffer.map(BytesMut::freeze));
+                        Some(buffer) => {
+                            buffer.extend_from_slice(&next);
+                            if buffer.len() >= min_chunk_size {
+                                break;
                             }
                         }
                     }
                 }
-                Ok(first.or_else(|| buffer.map(BytesMut::freeze)))
+                Ok(joined.map(BytesMut::freeze))
             }
             Body::File {
                 file,
@@ -107,6 +112,48 @@ impl Body {
                 let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
                 *position = stop;
                 Ok(Some(chunk))
+            }
+        }
+    }
+
+    /// Fills `dest` with the next bytes of the body; fewer only at its end (0: nothing left).
+    pub async fn fill(&mut self, dest: &mut [u8]) -> ObstoreResult<usize> {
+        match self {
+            Body::Stream { stream, leftover } => {
+                let mut filled = 0;
+                while filled < dest.len() {
+                    let chunk = match leftover.take() {
+                        Some(chunk) => chunk,
+                        None => match stream.next().await.transpose()? {
+                            Some(chunk) => chunk,
+                            None => break,
+                        },
+                    };
+                    let take = chunk.len().min(dest.len() - filled);
+                    dest[filled..filled + take].copy_from_slice(&chunk[..take]);
+                    filled += take;
+                    if take < chunk.len() {
+                        *leftover = Some(chunk.slice(take..));
+                    }
+                }
+                Ok(filled)
+            }
+            Body::File {
+                file,
+                path,
+                position,
+                end,
+            } => {
+                let stop = (*position + dest.len() as u64).min(*end);
+                if stop <= *position {
+                    return Ok(0);
+                }
+                // Read into a buffer of our own (a blocking read on the pool must not write into
+                // memory the caller may drop), then copy.
+                let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
+                dest[..chunk.len()].copy_from_slice(&chunk);
+                *position = stop;
+                Ok(chunk.len())
             }
         }
     }

@@ -148,6 +148,7 @@ impl PyGetResult {
             store: self.store.clone(),
             body: Arc::new(tokio::sync::Mutex::new(Some(self.take_body()?))),
             min_chunk_size,
+            remaining: Arc::new(std::sync::atomic::AtomicU64::new(self.len())),
         })
     }
 }
@@ -227,45 +228,166 @@ impl PyGetResult {
     }
 }
 
-/// A chunk handed to Python as a `bytes` copy.
-struct PyBytesCopy(Bytes);
+/// A Python `bytes` object allocated (uninitialised) with the GIL, then filled without it by the
+/// future that owns it. It is never seen by Python before it is filled; if the future is dropped,
+/// the object goes with it (the decref is deferred to the next GIL holder).
+struct ChunkBuffer {
+    object: Py<PyBytes>,
+    ptr: *mut u8,
+    len: usize,
+}
 
-impl<'py> IntoPyObject<'py> for PyBytesCopy {
+// SAFETY: the object is owned by this value alone until it is handed to Python (see above), and
+// `ptr` points into it.
+unsafe impl Send for ChunkBuffer {}
+
+impl ChunkBuffer {
+    fn new(py: Python<'_>, len: usize) -> PyResult<Self> {
+        let size = pyo3::ffi::Py_ssize_t::try_from(len)
+            .map_err(|_| PyValueError::new_err("min_chunk_size is too large"))?;
+        // SAFETY: a new bytes object with uninitialised contents (null source), owned here.
+        let object = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size),
+            )?
+            .cast_into_unchecked::<PyBytes>()
+        };
+        // SAFETY: `object` is a bytes object; its buffer has `len` bytes.
+        let ptr = unsafe { pyo3::ffi::PyBytes_AsString(object.as_ptr()) }.cast::<u8>();
+        Ok(Self {
+            object: object.unbind(),
+            ptr,
+            len,
+        })
+    }
+
+    /// The buffer to fill.
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr`/`len` describe the object's buffer, kept alive by `object`, and nothing
+        // else reads or writes it until the chunk is handed out.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+/// What one step of a stream produced.
+enum Chunk {
+    /// A buffer filled in place: whole, or a shorter last piece; 0 bytes at the end.
+    InPlace { buffer: ChunkBuffer, filled: usize },
+    /// A small chunk as it came from the network (copied into a `bytes` with the GIL).
+    Copied(Option<Bytes>),
+}
+
+/// A chunk and whether it ends an `async for` (StopAsyncIteration) or a `for` (StopIteration).
+struct StreamStep(Chunk, bool);
+
+impl<'py> IntoPyObject<'py> for StreamStep {
     type Target = PyBytes;
     type Output = Bound<'py, PyBytes>;
     type Error = PyErr;
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        Ok(PyBytes::new(py, &self.0))
+        let StreamStep(chunk, is_async) = self;
+        let end = || {
+            if is_async {
+                PyStopAsyncIteration::new_err("stream exhausted")
+            } else {
+                PyStopIteration::new_err("stream exhausted")
+            }
+        };
+        match chunk {
+            Chunk::InPlace { filled: 0, .. } | Chunk::Copied(None) => Err(end()),
+            Chunk::Copied(Some(bytes)) => Ok(PyBytes::new(py, &bytes)),
+            // The body ended before the size announced: hand out what came.
+            Chunk::InPlace { mut buffer, filled } if filled < buffer.len => {
+                Ok(PyBytes::new(py, &buffer.as_mut_slice()[..filled]))
+            }
+            Chunk::InPlace { buffer, .. } => Ok(buffer.object.into_bound(py)),
+        }
     }
 }
 
-/// A stream of body chunks, iterable from sync code and from asyncio.
+/// From this `min_chunk_size` on, chunks are filled in place at exactly that size; below it, chunks
+/// are handed out as the network delivers them (at least `min_chunk_size`, copied once).
+const IN_PLACE_MIN: usize = 1024 * 1024;
+
+/// A stream of body chunks, iterable from sync code and from asyncio. Each chunk is one Python
+/// `bytes` of `min_chunk_size` bytes (the last may be shorter), filled in place from the network.
 #[pyclass(name = "BytesStream", frozen)]
 pub struct PyBytesStream {
     store: AnyStore,
     body: Arc<tokio::sync::Mutex<Option<Body>>>,
     min_chunk_size: usize,
+    /// Bytes of the body not handed out yet.
+    remaining: Arc<std::sync::atomic::AtomicU64>,
 }
 
-async fn next_chunk(
-    body: Arc<tokio::sync::Mutex<Option<Body>>>,
-    min_chunk_size: usize,
-) -> ObstoreResult<Option<Bytes>> {
-    let mut guard = body.lock().await;
-    let Some(current) = guard.as_mut() else {
-        return Ok(None);
-    };
-    match current.next_chunk(min_chunk_size).await {
-        Ok(Some(chunk)) => Ok(Some(chunk)),
-        Ok(None) => {
-            *guard = None;
-            Ok(None)
-        }
-        Err(err) => {
-            *guard = None;
-            Err(err)
-        }
+impl PyBytesStream {
+    /// The next step: a buffer filled in place (allocated here, with the GIL) or a network chunk.
+    fn step(
+        &self,
+        py: Python<'_>,
+        is_async: bool,
+    ) -> PyResult<(
+        u64,
+        impl std::future::Future<Output = ObstoreResult<StreamStep>> + Send + 'static,
+    )> {
+        let body = self.body.clone();
+        let remaining = self.remaining.clone();
+        let min_chunk_size = self.min_chunk_size.max(1);
+        let buffer = if min_chunk_size >= IN_PLACE_MIN {
+            let left = remaining.load(std::sync::atomic::Ordering::Acquire);
+            Some(ChunkBuffer::new(
+                py,
+                (min_chunk_size as u64).min(left) as usize,
+            )?)
+        } else {
+            None
+        };
+        let size = buffer.as_ref().map_or(min_chunk_size, |b| b.len) as u64;
+        let future = async move {
+            let mut guard = body.lock().await;
+            let Some(current) = guard.as_mut() else {
+                let chunk = match buffer {
+                    Some(buffer) => Chunk::InPlace { buffer, filled: 0 },
+                    None => Chunk::Copied(None),
+                };
+                return Ok(StreamStep(chunk, is_async));
+            };
+            let result = match buffer {
+                None => current.next_chunk(min_chunk_size).await.map(Chunk::Copied),
+                Some(mut buffer) => {
+                    let mut probe = [0u8; 1];
+                    let filled = if buffer.len == 0 {
+                        // Everything announced was handed out: check that nothing more comes.
+                        current.fill(&mut probe).await
+                    } else {
+                        current.fill(buffer.as_mut_slice()).await
+                    };
+                    match filled {
+                        Ok(n) if buffer.len == 0 && n > 0 => Err(ObstoreError::generic(
+                            "the body is longer than the size the server announced",
+                        )),
+                        Ok(filled) => Ok(Chunk::InPlace { buffer, filled }),
+                        Err(err) => Err(err),
+                    }
+                }
+            };
+            let handed = match &result {
+                Ok(Chunk::InPlace { filled, .. }) => *filled,
+                Ok(Chunk::Copied(chunk)) => chunk.as_ref().map_or(0, Bytes::len),
+                Err(_) => 0,
+            };
+            if handed == 0 {
+                *guard = None; // the end, or an error: the body is done
+            }
+            remaining.fetch_sub(
+                (handed as u64).min(remaining.load(std::sync::atomic::Ordering::Acquire)),
+                std::sync::atomic::Ordering::AcqRel,
+            );
+            result.map(|chunk| StreamStep(chunk, is_async))
+        };
+        Ok((size, future))
     }
 }
 
@@ -280,28 +402,15 @@ impl PyBytesStream {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let chunk = self.store.block_on_transfer(
-            py,
-            Some(self.min_chunk_size as u64),
-            next_chunk(self.body.clone(), self.min_chunk_size),
-        )?;
-        match chunk {
-            Some(chunk) => Ok(PyBytes::new(py, &chunk)),
-            None => Err(PyStopIteration::new_err("stream exhausted")),
-        }
+        let (size, future) = self.step(py, false)?;
+        self.store
+            .block_on_transfer(py, Some(size), future)?
+            .into_pyobject(py)
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let body = self.body.clone();
-        let min_chunk_size = self.min_chunk_size;
-        self.store
-            .into_py_future(py, Some(min_chunk_size as u64), async move {
-                match next_chunk(body, min_chunk_size).await {
-                    Ok(Some(chunk)) => Ok(PyBytesCopy(chunk)),
-                    Ok(None) => Err(PyStopAsyncIteration::new_err("stream exhausted")),
-                    Err(err) => Err(err.into()),
-                }
-            })
+        let (size, future) = self.step(py, true)?;
+        self.store.into_py_future(py, Some(size), future)
     }
 }
 
