@@ -184,9 +184,7 @@ pub fn get_parallel(
     check_sizes(chunk_size, max_concurrency)?;
     let options = checked_options(options)?;
     let future = get_parallel_inner(store.clone(), path, options, chunk_size, max_concurrency);
-    Ok(PyBytesWrapper::new(
-        store.block_on_transfer(py, None, future)?,
-    ))
+    Ok(PyBytesWrapper::new(store.block_on(py, future)?))
 }
 
 /// `get_parallel` from asyncio.

@@ -161,9 +161,7 @@ impl PyGetResult {
     fn bytes(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
         let body = self.take_body()?;
         let len = self.len();
-        let bytes = self
-            .store
-            .block_on_transfer(py, Some(len), body.read_all(len))?;
+        let bytes = self.store.block_on(py, body.read_all(len))?;
         Ok(PyBytesWrapper::new(bytes))
     }
 
@@ -402,10 +400,8 @@ impl PyBytesStream {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let (size, future) = self.step(py, false)?;
-        self.store
-            .block_on_transfer(py, Some(size), future)?
-            .into_pyobject(py)
+        let (_, future) = self.step(py, false)?;
+        self.store.block_on(py, future)?.into_pyobject(py)
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -180,11 +180,10 @@ macro_rules! reader_call {
                 .store
                 .into_py_future($py, $hint, async move { $body.await })
         } else {
-            let value =
-                $self
-                    .reader
-                    .store
-                    .block_on_transfer($py, $hint, async move { $body.await })?;
+            let value = $self
+                .reader
+                .store
+                .block_on($py, async move { $body.await })?;
             pyo3::IntoPyObjectExt::into_bound_py_any(value, $py)
         }
     }};

@@ -1,17 +1,14 @@
 //! The process-wide tokio runtime, recreated after `os.fork()`, and blocking on futures with the GIL released.
 //!
-//! Sync calls run their future on the calling thread (`block_on`), or as a task for large transfers
-//! (`block_on_spawned`), with the GIL released; the main thread
+//! Sync calls run their future on the calling thread (`block_on`) with the GIL released; the main thread
 //! wakes every [`SIGNAL_CHECK_INTERVAL`] to run Python's signal handlers, so Ctrl-C interrupts a call that
 //! waits on a slow server.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
-use futures::FutureExt;
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -95,35 +92,10 @@ fn is_main_thread() -> bool {
 /// main thread a pending KeyboardInterrupt (or any exception raised by a signal handler) stops the wait
 /// and cancels the work.
 ///
-/// The future is driven on the calling thread, inside the runtime's context: the request goes out
-/// from this thread without waking a worker, and the worker that owns the connection wakes this
-/// thread when the response arrives. Right for calls that exchange a few messages (a ranged read,
-/// a head, a small put): measured cheaper than a task under many threads (bench/README.md). Large
-/// bodies use [`block_on_spawned`], where each network read would otherwise wake this thread.
+/// The future runs as a task on a worker thread, next to the I/O driver, and the calling thread
+/// sleeps until it is done: one cross-thread wake-up per call, where driving the future on the
+/// calling thread would cost one per I/O event.
 pub fn block_on<F, T, E>(py: Python<'_>, future: F) -> Result<T, E>
-where
-    F: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: From<PyErr> + Send + 'static,
-{
-    let runtime = runtime();
-    let future = AssertUnwindSafe(future)
-        .catch_unwind()
-        .map(|result| result.unwrap_or_else(|panic| Err(E::from(panic_error(&*panic)))));
-    let _blocked = BlockedThread::enter();
-    let result = if is_main_thread() {
-        wait_on_main_thread(py, runtime, future)
-    } else {
-        py.detach(|| runtime.block_on(future))
-    };
-    crate::buffer::release_deferred(py);
-    result
-}
-
-/// Like [`block_on`], but the future runs as a task on a worker thread, next to the I/O driver, and
-/// the calling thread sleeps until it is done: one cross-thread wake-up per call, where driving the
-/// future here would cost one per network read. For large transfers.
-pub fn block_on_spawned<F, T, E>(py: Python<'_>, future: F) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>> + Send + 'static,
     T: Send + 'static,
@@ -132,29 +104,18 @@ where
     let runtime = runtime();
     let task = runtime.spawn(future);
     let abort = task.abort_handle();
-    let task = task.map(|joined| joined.unwrap_or_else(|err| Err(E::from(join_error(err)))));
     let _blocked = BlockedThread::enter();
     let result = if is_main_thread() {
         wait_on_main_thread(py, runtime, task)
     } else {
         py.detach(|| runtime.block_on(task))
+            .unwrap_or_else(|err| Err(E::from(join_error(err))))
     };
     if result.is_err() {
         abort.abort();
     }
     crate::buffer::release_deferred(py);
     result
-}
-
-fn panic_error(panic: &(dyn std::any::Any + Send)) -> PyErr {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_string());
-    pyo3::exceptions::PyRuntimeError::new_err(format!(
-        "internal error in obstore (please report it): {message}"
-    ))
 }
 
 /// Threads (by Python thread ident) currently waiting in [`block_on`]. An event loop running on
@@ -204,19 +165,24 @@ fn join_error(err: tokio::task::JoinError) -> PyErr {
     ))
 }
 
-fn wait_on_main_thread<F, T, E>(py: Python<'_>, runtime: &Runtime, future: F) -> Result<T, E>
+fn wait_on_main_thread<T, E>(
+    py: Python<'_>,
+    runtime: &Runtime,
+    task: tokio::task::JoinHandle<Result<T, E>>,
+) -> Result<T, E>
 where
-    F: Future<Output = Result<T, E>> + Send,
     T: Send,
     E: From<PyErr> + Send,
 {
     py.detach(|| {
         runtime.block_on(async move {
-            let mut future = std::pin::pin!(future);
+            let mut task = std::pin::pin!(task);
             loop {
                 tokio::select! {
                     biased;
-                    result = &mut future => return result,
+                    result = &mut task => {
+                        return result.unwrap_or_else(|err| Err(E::from(join_error(err))));
+                    }
                     _ = tokio::time::sleep(SIGNAL_CHECK_INTERVAL) => {
                         Python::attach(|py| py.check_signals()).map_err(E::from)?;
                     }

@@ -58,28 +58,7 @@ impl AnyStore {
         T: Send + 'static,
         E: From<PyErr> + Send + 'static,
     {
-        runtime::block_on_spawned(py, future)
-    }
-
-    /// Like [`Self::block_on`] for an operation that moves `size` bytes (unknown: `None`). Large
-    /// network transfers run as a runtime task: the calling thread is woken once, not per read.
-    pub fn block_on_transfer<F, T, E>(
-        &self,
-        py: Python<'_>,
-        size: Option<u64>,
-        future: F,
-    ) -> Result<T, E>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-        E: From<PyErr> + Send + 'static,
-    {
-        match self.executor {
-            Executor::Runtime if size.is_none_or(|n| n > INLINE_IO_LIMIT) => {
-                runtime::block_on_spawned(py, future)
-            }
-            _ => self.block_on(py, future),
-        }
+        runtime::block_on(py, future)
     }
 
     /// Runs an operation from asyncio: returns an `asyncio.Future`. `size_hint` is the number of
