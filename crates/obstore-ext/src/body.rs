@@ -71,14 +71,7 @@ impl Body {
         match self {
             Body::Stream { stream, leftover } => {
                 let mut joined: Option<BytesMut> = None;
-                loop {
-                    let next = match leftover.take() {
-                        Some(chunk) => chunk,
-                        None => match stream.next().await.transpose()? {
-                            Some(chunk) => chunk,
-                            None => break,
-                        },
-                    };
+                while let Some(next) = next_piece(stream, leftover).await? {
                     if next.is_empty() {
                         continue;
                     }
@@ -120,23 +113,10 @@ impl Body {
     pub async fn fill(&mut self, dest: &mut [u8]) -> ObstoreResult<usize> {
         match self {
             Body::Stream { stream, leftover } => {
-                let mut filled = 0;
-                while filled < dest.len() {
-                    let chunk = match leftover.take() {
-                        Some(chunk) => chunk,
-                        None => match stream.next().await.transpose()? {
-                            Some(chunk) => chunk,
-                            None => break,
-                        },
-                    };
-                    let take = chunk.len().min(dest.len() - filled);
-                    dest[filled..filled + take].copy_from_slice(&chunk[..take]);
-                    filled += take;
-                    if take < chunk.len() {
-                        *leftover = Some(chunk.slice(take..));
-                    }
-                }
-                Ok(filled)
+                copy_pieces(stream, leftover, dest.len(), |offset, piece| {
+                    dest[offset..offset + piece.len()].copy_from_slice(piece)
+                })
+                .await
             }
             Body::File {
                 file,
@@ -191,38 +171,69 @@ async fn collect_stream(
 const LARGE_BODY: usize = 32 * 1024 * 1024;
 
 async fn collect_large(
-    mut stream: BoxStream<'static, object_store::Result<Bytes>>,
+    stream: BoxStream<'static, object_store::Result<Bytes>>,
     capacity: usize,
     first: Bytes,
     second: Bytes,
 ) -> ObstoreResult<Bytes> {
     let buffer = DownloadBuffer::new(capacity)
         .map_err(|err| ObstoreError::generic(format!("cannot allocate {capacity} bytes: {err}")))?;
-    let mut filled = 0usize;
-    let mut pending = Some(first).into_iter().chain(Some(second));
-    loop {
-        let chunk = match pending.next() {
-            Some(chunk) => chunk,
-            None => match stream.next().await.transpose()? {
-                Some(chunk) => chunk,
-                None => break,
-            },
-        };
-        if filled + chunk.len() > capacity {
-            // More than the announced size: finish in a growable buffer.
-            let mut rest = Vec::with_capacity(filled + chunk.len());
-            rest.extend_from_slice(&buffer.into_bytes(filled));
-            rest.extend_from_slice(&chunk);
-            while let Some(chunk) = stream.next().await.transpose()? {
-                rest.extend_from_slice(&chunk);
-            }
-            return Ok(Bytes::from(rest));
-        }
-        // SAFETY: this function is the buffer's only writer; in bounds (checked above).
-        unsafe { buffer.write_at(filled, &chunk) };
-        filled += chunk.len();
+    let mut stream = futures::stream::iter([Ok(first), Ok(second)]).chain(stream);
+    let mut rest = None;
+    // SAFETY: this function is the buffer's only writer; `copy_pieces` stays within `capacity`.
+    let filled = copy_pieces(&mut stream, &mut rest, capacity, |offset, piece| unsafe {
+        buffer.write_at(offset, piece)
+    })
+    .await?;
+    let Some(rest) = rest else {
+        return Ok(buffer.into_bytes(filled));
+    };
+    // More than the announced size: finish in a growable buffer.
+    let mut all = Vec::with_capacity(filled + rest.len());
+    all.extend_from_slice(&buffer.into_bytes(filled));
+    all.extend_from_slice(&rest);
+    while let Some(chunk) = stream.next().await.transpose()? {
+        all.extend_from_slice(&chunk);
     }
-    Ok(buffer.into_bytes(filled))
+    Ok(Bytes::from(all))
+}
+
+/// The unread end of the last chunk if there is one, else the next chunk of `stream`.
+async fn next_piece<S>(stream: &mut S, leftover: &mut Option<Bytes>) -> ObstoreResult<Option<Bytes>>
+where
+    S: futures::Stream<Item = object_store::Result<Bytes>> + Unpin,
+{
+    match leftover.take() {
+        Some(piece) => Ok(Some(piece)),
+        None => Ok(stream.next().await.transpose()?),
+    }
+}
+
+/// Hands the next `len` bytes of a body (`leftover` first, then `stream`) to `write(offset,
+/// piece)`, in order; stops early at the end of the stream. A chunk that runs past `len` is split
+/// and its unwritten end left in `leftover`. Returns the number of bytes written.
+pub async fn copy_pieces<S>(
+    stream: &mut S,
+    leftover: &mut Option<Bytes>,
+    len: usize,
+    mut write: impl FnMut(usize, &[u8]),
+) -> ObstoreResult<usize>
+where
+    S: futures::Stream<Item = object_store::Result<Bytes>> + Unpin,
+{
+    let mut filled = 0;
+    while filled < len {
+        let Some(chunk) = next_piece(stream, leftover).await? else {
+            break;
+        };
+        let take = chunk.len().min(len - filled);
+        write(filled, &chunk[..take]);
+        filled += take;
+        if take < chunk.len() {
+            *leftover = Some(chunk.slice(take..));
+        }
+    }
+    Ok(filled)
 }
 
 /// Reads `[start, end)` of a file: inline when there is no tokio context (sync calls), otherwise on

@@ -10,8 +10,8 @@
 use std::ops::Range;
 
 use bytes::Bytes;
-use futures::StreamExt;
-use object_store::{GetOptions, GetRange, GetResultPayload};
+use futures::stream::BoxStream;
+use object_store::{GetOptions, GetRange};
 use obstore_stores::bytes::PyBytesWrapper;
 use obstore_stores::store::Executor;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
@@ -19,7 +19,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use tokio::task::JoinSet;
 
-use crate::body::Body;
+use crate::body::{copy_pieces, Body};
 use crate::download_buffer::DownloadBuffer;
 use crate::get::{get_result, PyGetOptions};
 
@@ -38,30 +38,27 @@ fn part_options(
     }
 }
 
-/// Copies a body stream into `buffer[offset..offset + len]`; fails unless exactly `len` bytes come.
-/// With `truncate`, stops after `len` bytes and drops the rest of the stream (the first request's
-/// body, which runs on to the end of the object).
+/// Copies a body into `buffer[offset..offset + len]`; fails unless exactly `len` bytes come.
+/// With `truncate`, stops after `len` bytes and drops the rest of the body (the first request's,
+/// which runs on to the end of the object).
 async fn fill(
-    mut stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    mut stream: BoxStream<'static, object_store::Result<Bytes>>,
     buffer: DownloadBuffer,
     offset: usize,
     len: usize,
     truncate: bool,
 ) -> ObstoreResult<()> {
-    let mut filled = 0usize;
-    while filled < len {
-        let Some(chunk) = stream.next().await.transpose()? else {
-            break;
-        };
-        let take = chunk.len().min(len - filled);
-        if take < chunk.len() && !truncate {
-            return Err(ObstoreError::generic(format!(
-                "get_parallel: the server sent more than the {len} bytes asked for at offset {offset}"
-            )));
-        }
-        // SAFETY: parts are disjoint ranges of the buffer, each written by one task only.
-        unsafe { buffer.write_at(offset + filled, &chunk[..take]) };
-        filled += take;
+    let mut rest = None;
+    // SAFETY: parts are disjoint ranges of the buffer, each written by one task only;
+    // `copy_pieces` writes at most `len` bytes.
+    let filled = copy_pieces(&mut stream, &mut rest, len, |at, piece| unsafe {
+        buffer.write_at(offset + at, piece)
+    })
+    .await?;
+    if rest.is_some() && !truncate {
+        return Err(ObstoreError::generic(format!(
+            "get_parallel: the server sent more than the {len} bytes asked for at offset {offset}"
+        )));
     }
     if filled != len {
         return Err(ObstoreError::generic(format!(
@@ -71,17 +68,15 @@ async fn fill(
     Ok(())
 }
 
-/// Fetches one part with a ranged GET and writes it into its place.
+/// Fetches the bytes `range` (at `offset` in the buffer) with a ranged GET pinned like `options`.
 async fn fetch_part(
     store: AnyStore,
     path: object_store::path::Path,
     options: GetOptions,
+    range: Range<u64>,
     buffer: DownloadBuffer,
     offset: usize,
 ) -> ObstoreResult<()> {
-    let Some(GetRange::Bounded(range)) = options.range.clone() else {
-        unreachable!("parts are bounded ranges");
-    };
     let result = store.inner.get_opts(&path, options).await?;
     if result.range != range {
         return Err(ObstoreError::generic(format!(
@@ -90,10 +85,7 @@ async fn fetch_part(
         )));
     }
     let len = (range.end - range.start) as usize;
-    match result.payload {
-        GetResultPayload::Stream(stream) => fill(stream, buffer, offset, len, false).await,
-        GetResultPayload::File(..) => unreachable!("network stores stream"),
-    }
+    fill(result.into_stream(), buffer, offset, len, false).await
 }
 
 async fn get_parallel_inner(
@@ -118,12 +110,13 @@ async fn get_parallel_inner(
     let location = meta.location.clone();
 
     let mut tasks = JoinSet::new();
-    match first.payload {
-        GetResultPayload::Stream(stream) => {
-            tasks.spawn(fill(stream, buffer.clone(), 0, chunk_size, true));
-        }
-        GetResultPayload::File(..) => unreachable!("network stores stream"),
-    }
+    tasks.spawn(fill(
+        first.into_stream(),
+        buffer.clone(),
+        0,
+        chunk_size,
+        true,
+    ));
     let mut next = range.start + chunk_size as u64;
     loop {
         while next < range.end && tasks.len() < max_concurrency {
@@ -133,6 +126,7 @@ async fn get_parallel_inner(
                 store.clone(),
                 location.clone(),
                 part_options(&options, &meta, next..end),
+                next..end,
                 buffer.clone(),
                 offset,
             ));
