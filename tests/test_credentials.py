@@ -381,3 +381,42 @@ def test_environment_credentials_sign_requests(
     assert bytes(store.get("obj").bytes()) == BODY
     assert "Credential=ENVKEY/" in seen[-1][2]
     assert "/eu-west-1/s3/aws4_request" in seen[-1][2]
+
+
+@pytest.mark.parametrize("outer", ["sync", "async"])
+def test_sync_provider_may_itself_make_sync_calls(server: tuple[str, list], outer: str) -> None:
+    # A provider that reads its credentials through obstore (a sync call made while obstore
+    # runs the outer call, on whichever thread it polls the provider from).
+    endpoint, seen = server
+    plain = S3Store(
+        "bucket",
+        endpoint=endpoint,
+        region="us-east-1",
+        access_key_id="plain",
+        secret_access_key="plain",
+        client_options=CLIENT,
+        retry_config=RETRY,
+    )
+
+    def provider() -> dict[str, Any]:
+        size = obstore.head(plain, "token")["size"]
+        return {
+            "access_key_id": f"nested-{size}",
+            "secret_access_key": "s",
+            "token": None,
+            "expires_at": None,
+        }
+
+    store = s3_store(endpoint, provider)
+    if outer == "sync":
+        meta = obstore.head(store, "x")
+    else:
+
+        async def head() -> Any:
+            # The future is made inside the running loop (it needs one when called).
+            return await obstore.head_async(store, "x")
+
+        meta = asyncio.run(head())
+    assert meta["size"] == len(BODY)
+    assert [path for _, path, _ in seen] == ["/bucket/token", "/bucket/x"]
+    assert f"Credential=nested-{len(BODY)}/" in seen[1][2]

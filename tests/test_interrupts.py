@@ -19,7 +19,7 @@ from obstore.store import HTTPStore
 
 
 class SlowServer:
-    """Answers HEAD at once and GET with a body that trickles out one byte per 50 ms."""
+    """Answers GET (ranged or not) with a body that trickles out one byte per 50 ms."""
 
     def __init__(self) -> None:
         self.disconnected = threading.Event()
@@ -30,7 +30,11 @@ class SlowServer:
                 pass
 
             def do_GET(self) -> None:
-                self.send_response(200)
+                if self.headers.get("Range"):  # any range: the whole body, as a 206
+                    self.send_response(206)
+                    self.send_header("Content-Range", "bytes 0-999/1000")
+                else:
+                    self.send_response(200)
                 self.send_header("Content-Length", "1000")
                 self.send_header("Last-Modified", "Wed, 25 Nov 2026 00:00:00 GMT")
                 self.send_header("ETag", '"x"')
@@ -83,15 +87,19 @@ CHILD = textwrap.dedent(
     from obstore.store import HTTPStore
     store = HTTPStore(sys.argv[1], client_options={"allow_http": True})
     print("ready", flush=True)
-    obs.get(store, "slow").bytes()
+    if sys.argv[2] == "get":  # the body is read after the call, on the runtime
+        obs.get(store, "slow").bytes()
+    else:  # get_range reads the whole body inside the call, on the calling thread (a lane)
+        obs.get_range(store, "slow", start=0, length=1000)
     print("finished without interruption", flush=True)
     """
 )
 
 
-def test_ctrl_c_interrupts_a_blocked_sync_call(slow_server: SlowServer) -> None:
+@pytest.mark.parametrize("call", ["get", "get_range"])
+def test_ctrl_c_interrupts_a_blocked_sync_call(slow_server: SlowServer, call: str) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, slow_server.url],
+        [sys.executable, "-c", CHILD, slow_server.url, call],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

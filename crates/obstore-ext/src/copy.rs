@@ -41,7 +41,7 @@ pub fn copy(
     to: PyPath,
     overwrite: bool,
 ) -> PyResult<()> {
-    store.block_on(py, copy_inner(store.clone(), from_, to, overwrite))?;
+    store.block_on_complete(py, copy_inner(store.clone(), from_, to, overwrite))?;
     Ok(())
 }
 
@@ -68,7 +68,7 @@ pub fn rename(
     to: PyPath,
     overwrite: bool,
 ) -> PyResult<()> {
-    store.block_on(py, rename_inner(store.clone(), from_, to, overwrite))?;
+    store.block_on_complete(py, rename_inner(store.clone(), from_, to, overwrite))?;
     Ok(())
 }
 

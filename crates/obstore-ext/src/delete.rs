@@ -58,7 +58,7 @@ async fn delete_inner(store: AnyStore, paths: Paths) -> ObstoreResult<PyNone> {
 /// Deletes one object or many.
 #[pyfunction]
 pub fn delete(py: Python<'_>, store: AnyStore, paths: Paths) -> PyResult<()> {
-    store.block_on(py, delete_inner(store.clone(), paths))?;
+    store.block_on_complete(py, delete_inner(store.clone(), paths))?;
     Ok(())
 }
 

@@ -516,7 +516,7 @@ pub fn get_range(
     length: Option<u64>,
 ) -> PyResult<PyBytesWrapper> {
     let range = byte_range(start, end, length)?;
-    Ok(store.block_on(py, get_range_inner(store.clone(), path, range))?)
+    Ok(store.block_on_complete(py, get_range_inner(store.clone(), path, range))?)
 }
 
 /// One byte range of an object, from asyncio.
@@ -646,7 +646,7 @@ pub fn get_ranges(
     coalesce: u64,
 ) -> PyResult<Vec<PyBytesWrapper>> {
     let ranges = byte_ranges(starts, ends, lengths)?;
-    Ok(store.block_on(py, get_ranges_inner(store.clone(), path, ranges, coalesce))?)
+    Ok(store.block_on_complete(py, get_ranges_inner(store.clone(), path, ranges, coalesce))?)
 }
 
 /// Many byte ranges of one object, from asyncio.

@@ -13,7 +13,7 @@ async fn head_inner(store: AnyStore, path: PyPath) -> ObstoreResult<PyObjectMeta
 /// The metadata of one object.
 #[pyfunction]
 pub fn head(py: Python<'_>, store: AnyStore, path: PyPath) -> PyResult<PyObjectMeta> {
-    Ok(store.block_on(py, head_inner(store.clone(), path))?)
+    Ok(store.block_on_complete(py, head_inner(store.clone(), path))?)
 }
 
 /// The metadata of one object, from asyncio.

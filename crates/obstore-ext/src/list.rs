@@ -237,7 +237,7 @@ pub fn list_with_delimiter(
     return_arrow: bool,
 ) -> PyResult<PyListResult> {
     let prefix = optional_path(prefix);
-    Ok(store.block_on(
+    Ok(store.block_on_complete(
         py,
         list_with_delimiter_inner(store.clone(), prefix, return_arrow),
     )?)

@@ -531,7 +531,7 @@ pub fn put(
     let result = if needs_runtime {
         store.block_on_runtime(py, future)
     } else {
-        store.block_on(py, future)
+        store.block_on_complete(py, future)
     };
     Ok(result?)
 }

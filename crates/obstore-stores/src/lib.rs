@@ -20,6 +20,7 @@ pub mod credential;
 pub mod error;
 pub mod gcp;
 pub mod http;
+pub mod lane;
 pub mod local;
 pub mod memory;
 pub mod path;

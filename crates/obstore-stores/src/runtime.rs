@@ -1,8 +1,9 @@
 //! The process-wide tokio runtime, recreated after `os.fork()`, and blocking on futures with the GIL released.
 //!
-//! Sync calls run their future on the calling thread (`block_on`) with the GIL released; the main thread
-//! wakes every [`SIGNAL_CHECK_INTERVAL`] to run Python's signal handlers, so Ctrl-C interrupts a call that
-//! waits on a slow server.
+//! Sync calls wait for their future (a task on this runtime, see [`block_on`]) with the GIL released;
+//! the main thread wakes every [`SIGNAL_CHECK_INTERVAL`] to run Python's signal handlers, so Ctrl-C
+//! interrupts a call that waits on a slow server. Sync calls that finish their requests within the
+//! call may instead run on the calling thread: see [`crate::lane`].
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -83,7 +84,7 @@ fn build_runtime(generation: u64) -> &'static Runtime {
     result
 }
 
-fn is_main_thread() -> bool {
+pub(crate) fn is_main_thread() -> bool {
     // SAFETY: trivial libc calls.
     unsafe { libc::getpid() == libc::gettid() }
 }
@@ -105,7 +106,10 @@ where
     let task = runtime.spawn(future);
     let abort = task.abort_handle();
     let _blocked = BlockedThread::enter();
-    let result = if is_main_thread() {
+    let result = if tokio::runtime::Handle::try_current().is_ok() {
+        py.detach(|| wait_inside_runtime(runtime, task))
+            .unwrap_or_else(|err| Err(E::from(join_error(err))))
+    } else if is_main_thread() {
         wait_on_main_thread(py, runtime, task)
     } else {
         py.detach(|| runtime.block_on(task))
@@ -116,6 +120,27 @@ where
     }
     crate::buffer::release_deferred(py);
     result
+}
+
+/// Waits for `task` from a thread that is inside a runtime already: a sync call made by code that
+/// obstore itself runs, such as a credential provider polled by another call. A runtime cannot be
+/// blocked on there, so a runtime worker hands its other work over (`block_in_place`) and a lane's
+/// thread waits on a helper thread.
+fn wait_inside_runtime<T: Send>(
+    runtime: &'static Runtime,
+    task: tokio::task::JoinHandle<T>,
+) -> Result<T, tokio::task::JoinError> {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| runtime.block_on(task))
+        }
+        _ => std::thread::scope(|scope| {
+            scope
+                .spawn(|| runtime.block_on(task))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }),
+    }
 }
 
 /// Threads (by Python thread ident) currently waiting in [`block_on`]. An event loop running on
@@ -137,10 +162,10 @@ pub fn is_blocked_in_sync_call(thread_ident: u64) -> bool {
         .contains(&thread_ident)
 }
 
-struct BlockedThread(u64);
+pub(crate) struct BlockedThread(u64);
 
 impl BlockedThread {
-    fn enter() -> Self {
+    pub(crate) fn enter() -> Self {
         let ident = current_thread_ident();
         BLOCKED_THREADS
             .lock()

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use crate::asyncio::{future_into_py, FirstPoll};
 use crate::local::PyLocalStore;
 use crate::memory::PyMemoryStore;
-use crate::runtime;
+use crate::{lane, runtime};
 
 /// Where a store's futures do their work, which decides how calls are executed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +48,26 @@ impl AnyStore {
         match self.executor {
             Executor::Inline | Executor::LocalFiles => runtime::block_on_inline(py, future),
             Executor::Runtime => runtime::block_on(py, future),
+        }
+    }
+
+    /// Like [`Self::block_on`], for operations whose requests finish (bodies included) before the
+    /// future completes: network futures then run on a lane, on the calling thread (see
+    /// [`crate::lane`]), instead of as runtime tasks, while no more such calls than cores are in flight.
+    pub fn block_on_complete<F, T, E>(&self, py: Python<'_>, future: F) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<PyErr> + Send + 'static,
+    {
+        if self.executor != Executor::Runtime {
+            return self.block_on(py, future);
+        }
+        let slot = lane::slot();
+        if slot.lane {
+            lane::block_on(py, slot, future)
+        } else {
+            runtime::block_on(py, future)
         }
     }
 

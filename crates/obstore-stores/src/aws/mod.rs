@@ -153,7 +153,9 @@ impl PyS3Store {
         let core = &self.core;
         let options = core.client_options()?;
         let allow_http = CloudCore::allow_http(&options);
-        let mut builder = AmazonS3Builder::new().with_client_options(options);
+        let mut builder = AmazonS3Builder::new()
+            .with_client_options(options)
+            .with_http_connector(crate::lane::LaneConnector);
         for (key, value) in core
             .env
             .store

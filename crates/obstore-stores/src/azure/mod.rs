@@ -192,7 +192,9 @@ impl PyAzureStore {
         let core = &self.core;
         let options = core.client_options()?;
         let allow_http = CloudCore::allow_http(&options);
-        let mut builder = MicrosoftAzureBuilder::new().with_client_options(options);
+        let mut builder = MicrosoftAzureBuilder::new()
+            .with_client_options(options)
+            .with_http_connector(crate::lane::LaneConnector);
         for (key, value) in core
             .env
             .store

@@ -1,0 +1,268 @@
+//! Lanes: sync network calls done entirely on the calling thread.
+//!
+//! A lane is a single-threaded tokio runtime with its own HTTP connection pools (one per store
+//! client). A sync call whose requests finish within the call (`head`, `get_range`, `put`, ...)
+//! checks a lane out of a process-wide pool, drives its future on the calling thread, and puts the
+//! lane back. Request, connection task and response then all live on one thread: no wake-up of a
+//! runtime worker and back per request, which is what a pool of Python threads pays otherwise.
+//!
+//! Store clients are built with [`LaneConnector`]: their HTTP service sends through the lane's own
+//! client when called inside a lane, and through the shared client (the multi-threaded runtime's)
+//! everywhere else. Lanes are not used for calls that hand back a body to read later (`get`,
+//! readers, list streams): a connection owned by a lane makes progress only while a call drives
+//! that lane.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use async_trait::async_trait;
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
+    ReqwestConnector,
+};
+use object_store::ClientOptions;
+use pyo3::prelude::*;
+use tokio::runtime::Runtime;
+
+use crate::runtime;
+
+/// Idle lanes kept for reuse; a lane returned beyond this is dropped.
+const MAX_IDLE_LANES: usize = 64;
+
+/// A single-threaded runtime and the HTTP clients built on it, one per store client.
+struct Lane {
+    runtime: Runtime,
+    clients: RefCell<HashMap<usize, (Weak<()>, HttpClient)>>,
+}
+
+// SAFETY: a lane is used by one thread at a time (checked out of the pool, or the thread-local
+// pointer while that thread drives it); `RefCell` is only touched during that use.
+unsafe impl Send for Lane {}
+
+impl Lane {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+            clients: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// This lane's client for `service`, built on first use.
+    fn client(&self, service: &LaneService) -> Result<HttpClient, HttpError> {
+        let key = Arc::as_ptr(&service.identity) as usize;
+        let mut clients = self.clients.borrow_mut();
+        if let Some((identity, client)) = clients.get(&key) {
+            if identity.strong_count() > 0 {
+                return Ok(client.clone());
+            }
+        }
+        clients.retain(|_, (identity, _)| identity.strong_count() > 0);
+        let client = ReqwestConnector::default()
+            .connect(&service.options)
+            .map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))?;
+        clients.insert(key, (Arc::downgrade(&service.identity), client.clone()));
+        Ok(client)
+    }
+}
+
+/// The idle lanes of one process generation (a forked child starts a new pool: the parent's
+/// connections are not its own).
+struct Pool {
+    generation: u64,
+    idle: Mutex<Vec<Box<Lane>>>,
+}
+
+static POOL: AtomicPtr<Pool> = AtomicPtr::new(std::ptr::null_mut());
+
+fn pool() -> &'static Pool {
+    let generation = runtime::generation();
+    let current = POOL.load(Ordering::Acquire);
+    // SAFETY: pools are leaked, never freed.
+    if let Some(pool) = unsafe { current.as_ref() } {
+        if pool.generation == generation {
+            return pool;
+        }
+    }
+    let fresh: &'static Pool = Box::leak(Box::new(Pool {
+        generation,
+        idle: Mutex::new(Vec::new()),
+    }));
+    let fresh_ptr = fresh as *const Pool as *mut Pool;
+    match POOL.compare_exchange(current, fresh_ptr, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => fresh,
+        // Another thread installed a pool first: use it (the unused one is a few words, leaked).
+        // SAFETY: as above.
+        Err(winner) => unsafe { &*winner },
+    }
+}
+
+impl Pool {
+    fn checkout(&self) -> std::io::Result<Box<Lane>> {
+        // A plain lock is fork-safe here: a child never locks its parent's pool (see `pool`).
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match idle {
+            Some(lane) => Ok(lane),
+            None => Lane::new().map(Box::new),
+        }
+    }
+
+    fn checkin(&self, lane: Box<Lane>) {
+        if runtime::generation() != self.generation {
+            // Forked during the call: the lane's connections are shared with the parent.
+            std::mem::forget(lane);
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE_LANES {
+            idle.push(lane);
+        }
+    }
+}
+
+thread_local! {
+    /// The lane this thread is driving, if any.
+    static CURRENT: Cell<*const Lane> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Marks the calling thread as driving `lane` until dropped.
+struct Driving(*const Lane);
+
+impl Driving {
+    fn enter(lane: &Lane) -> Self {
+        Self(CURRENT.with(|current| current.replace(lane)))
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(self.0));
+    }
+}
+
+/// Sync network calls in flight that could have used a lane (driving one or not).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Lanes are used while at most this many such calls are in flight: the number of cores. Beyond
+/// that, threads doing their own I/O compete for the cores with each other, and runtime tasks
+/// (whose workers batch the I/O of many calls) measured faster; see bench/README.md.
+fn max_in_flight() -> usize {
+    static MAX: OnceLock<usize> = OnceLock::new();
+    *MAX.get_or_init(|| match std::env::var("OBSTORE_SYNC_LANES") {
+        Ok(v) => v.trim().parse().unwrap_or(0),
+        Err(_) => std::thread::available_parallelism().map_or(2, |n| n.get()),
+    })
+}
+
+/// One sync call counted in [`IN_FLIGHT`] until dropped; `lane` says whether it may drive a lane.
+pub struct Slot {
+    /// Whether few enough calls are in flight for this one to drive a lane.
+    pub lane: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Counts a sync call from this thread, and says whether it may drive a lane: not inside a tokio
+/// runtime (a nested runtime cannot be driven there), not with `OBSTORE_SYNC_LANES=0`, and not
+/// while more calls than cores are in flight.
+pub fn slot() -> Slot {
+    let in_flight = IN_FLIGHT.fetch_add(1, Ordering::AcqRel) + 1;
+    Slot {
+        lane: in_flight <= max_in_flight() && tokio::runtime::Handle::try_current().is_err(),
+    }
+}
+
+/// Drives `future` to completion on a lane, on the calling thread, with the GIL released. On the
+/// main thread, a pending KeyboardInterrupt (or any exception raised by a signal handler) stops
+/// the call. The future must finish its requests (bodies included) before it completes.
+pub fn block_on<F, T, E>(py: Python<'_>, _slot: Slot, future: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>> + Send,
+    T: Send,
+    E: From<PyErr> + Send,
+{
+    let pool = pool();
+    let lane = match pool.checkout() {
+        Ok(lane) => lane,
+        Err(err) => {
+            return Err(E::from(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "could not start a runtime for this call: {err}"
+            ))))
+        }
+    };
+    let on_main_thread = runtime::is_main_thread();
+    let blocked = runtime::BlockedThread::enter();
+    let (lane, result) = py.detach(move || {
+        let _driving = Driving::enter(&lane);
+        let result = lane.runtime.block_on(async {
+            // Let the lane's connection tasks see what happened since its last call (a server
+            // that closed an idle connection) before a request picks a connection.
+            tokio::task::yield_now().await;
+            if !on_main_thread {
+                return future.await;
+            }
+            let mut future = std::pin::pin!(future);
+            loop {
+                tokio::select! {
+                    biased;
+                    result = &mut future => return result,
+                    _ = tokio::time::sleep(runtime::SIGNAL_CHECK_INTERVAL) => {
+                        Python::attach(|py| py.check_signals()).map_err(E::from)?;
+                    }
+                }
+            }
+        });
+        drop(_driving);
+        (lane, result)
+    });
+    drop(blocked);
+    pool.checkin(lane);
+    crate::buffer::release_deferred(py);
+    result
+}
+
+/// An [`HttpConnector`] whose clients send through the calling lane's own client inside a lane,
+/// and through one shared client otherwise.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LaneConnector;
+
+impl HttpConnector for LaneConnector {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(HttpClient::new(LaneService {
+            shared: ReqwestConnector::default().connect(options)?,
+            options: options.clone(),
+            identity: Arc::new(()),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct LaneService {
+    shared: HttpClient,
+    options: ClientOptions,
+    /// Identifies this service in the lanes' client maps (and tells them when it is gone).
+    identity: Arc<()>,
+}
+
+#[async_trait]
+impl HttpService for LaneService {
+    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let lane = CURRENT.with(Cell::get);
+        let client = if lane.is_null() {
+            self.shared.clone()
+        } else {
+            // SAFETY: the pointer is set only while this thread drives the lane (see `block_on`),
+            // and this poll runs inside that drive.
+            unsafe { &*lane }.client(self)?
+        };
+        client.execute(req).await
+    }
+}

@@ -1,0 +1,143 @@
+"""Sync network calls that finish their requests within the call (head, get_range, put, ...) run
+on the calling thread with connections of their own ("lanes"). These tests check what that must
+not break: a connection the server closed while idle, and connections released with their store.
+Correctness under many threads is covered on every backend by test_concurrency_runtime.py."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+import obstore as obs
+from obstore.store import HTTPStore
+
+BODY = bytes(range(256)) * 4
+NO_RETRIES = {"max_retries": 0, "retry_timeout": timedelta(seconds=1)}
+
+
+class KeepAliveServer:
+    """An HTTP/1.1 server that counts connections. With `close_after_response`, it closes each
+    connection right after answering, without announcing it (no `Connection: close`): the
+    client finds out only from the socket, as with a server's idle keep-alive timeout."""
+
+    def __init__(self, close_after_response: bool) -> None:
+        self.lock = threading.Lock()
+        self.opened = 0
+        self.open_now = 0
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # one write per response (flushed after each request)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                with outer.lock:
+                    outer.opened += 1
+                    outer.open_now += 1
+
+            def finish(self) -> None:
+                with outer.lock:
+                    outer.open_now -= 1
+                super().finish()
+
+            def _headers(self, status: int, length: int, content_range: str = "") -> None:
+                with outer.lock:
+                    outer.requests += 1
+                self.send_response(status)
+                if content_range:
+                    self.send_header("Content-Range", content_range)
+                self.send_header("Content-Length", str(length))
+                self.send_header("Last-Modified", "Wed, 25 Nov 2026 00:00:00 GMT")
+                self.send_header("ETag", '"v1"')
+                self.end_headers()
+                self.close_connection = close_after_response
+
+            def do_HEAD(self) -> None:
+                self._headers(200, len(BODY))
+
+            def do_GET(self) -> None:
+                spec = self.headers.get("Range", "")
+                if spec.startswith("bytes="):
+                    first, last = (int(x) for x in spec[len("bytes=") :].split("-"))
+                    part = BODY[first : last + 1]
+                    self._headers(206, len(part), f"bytes {first}-{last}/{len(BODY)}")
+                    self.wfile.write(part)
+                else:
+                    self._headers(200, len(BODY))
+                    self.wfile.write(BODY)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def closing_server() -> Iterator[KeepAliveServer]:
+    server = KeepAliveServer(close_after_response=True)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def keepalive_server() -> Iterator[KeepAliveServer]:
+    server = KeepAliveServer(close_after_response=False)
+    yield server
+    server.close()
+
+
+def test_connection_closed_by_server_between_calls(closing_server: KeepAliveServer) -> None:
+    # The server closes each connection after answering; the pause lets the close reach the
+    # client's socket before the next call, as an idle timeout would. (A close racing a request
+    # that is being sent is another matter: any client needs a retry for that.) Without
+    # retries, a request sent on the closed connection would fail.
+    store = HTTPStore(
+        closing_server.url, client_options={"allow_http": True}, retry_config=NO_RETRIES
+    )
+    pause = threading.Event()
+    for i in range(20):
+        assert obs.head(store, "file")["size"] == len(BODY)
+        pause.wait(0.02)
+        assert obs.get_range(store, "file", start=i, length=100) == BODY[i : i + 100]
+        pause.wait(0.02)
+    assert closing_server.requests == 40
+    assert closing_server.opened == 40
+
+
+def test_sequential_calls_reuse_one_connection(keepalive_server: KeepAliveServer) -> None:
+    store = HTTPStore(keepalive_server.url, client_options={"allow_http": True})
+    for i in range(50):
+        assert obs.get_range(store, "file", start=i, length=10) == BODY[i : i + 10]
+    assert keepalive_server.requests == 50
+    assert keepalive_server.opened == 1
+
+
+def test_connections_released_with_their_store(keepalive_server: KeepAliveServer) -> None:
+    for i in range(30):
+        store = HTTPStore(keepalive_server.url, client_options={"allow_http": True})
+        assert obs.get_range(store, "file", start=i, length=10) == BODY[i : i + 10]
+        del store
+        gc.collect()
+    assert keepalive_server.opened == 30
+    # Connections of dropped stores are closed once the calling thread's lane is next used by
+    # another store; a few may linger until then, never one per store.
+    deadline_checks = 100
+    while keepalive_server.open_now > 3 and deadline_checks:
+        threading.Event().wait(0.05)
+        deadline_checks -= 1
+    assert keepalive_server.open_now <= 3
