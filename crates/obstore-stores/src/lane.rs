@@ -74,6 +74,8 @@ impl Lane {
 /// connections are not its own).
 struct Pool {
     generation: u64,
+    /// Boxed: a lane (a runtime and its clients) moves in and out of the pool as one pointer.
+    #[allow(clippy::vec_box)]
     idle: Mutex<Vec<Box<Lane>>>,
 }
 
