@@ -51,9 +51,6 @@ class Backend:
     versions: bool = False
     #: the server rejects a version id it never issued (Azurite and WebDAV ignore it)
     rejects_unknown_version: bool = True
-    #: concurrent first writes into a new directory succeed (rclone WebDAV answers 423 Locked
-    #: to the racing MKCOLs that object_store's HTTP store sends to create the directory)
-    concurrent_new_directories: bool = True
     #: the server honours `If-Match: *` (moto 5.2 answers 412 to it; real S3 does not)
     if_match_star: bool = True
     #: class name in `obstore.store` of the stores built for this kind
@@ -145,7 +142,6 @@ BACKENDS: dict[str, Backend] = {
         delete_missing_raises=True,
         if_modified_since=False,
         rejects_unknown_version=False,
-        concurrent_new_directories=False,
         store_class="HTTPStore",
         server="webdav",
     ),

@@ -19,7 +19,7 @@ import pytest
 import obstore
 from obstore.store import LocalStore, MemoryStore
 
-from .conftest import Backend, reference_bug, run
+from .conftest import reference_bug, run
 
 
 def _payload(worker: int, op: int) -> bytes:
@@ -71,10 +71,8 @@ def test_threads_share_one_object(store: Any, big_data: bytes) -> None:
         assert all(pool.map(read, range(64)))
 
 
-def test_asyncio_gather_put_and_get(store: Any, backend: Backend) -> None:
+def test_asyncio_gather_put_and_get(store: Any) -> None:
     count = 500
-    if not backend.concurrent_new_directories:
-        store.put("a/seed", b"")  # create the directory before the concurrent writes
 
     async def one(index: int) -> bytes:
         path = f"a/{index}"
@@ -89,10 +87,8 @@ def test_asyncio_gather_put_and_get(store: Any, backend: Backend) -> None:
     assert results == [_payload(i, 0) for i in range(count)]
 
 
-def test_asyncio_gather_methods(store: Any, backend: Backend) -> None:
+def test_asyncio_gather_methods(store: Any) -> None:
     count = 250
-    if not backend.concurrent_new_directories:
-        store.put("m/0", b"")  # create the directory before the concurrent writes
 
     async def main() -> None:
         await asyncio.gather(*(store.put_async(f"m/{i}", _payload(i, 1)) for i in range(count)))
@@ -106,6 +102,24 @@ def test_asyncio_gather_methods(store: Any, backend: Backend) -> None:
         assert await store.list("m").collect_async() == []
 
     run(main)
+
+
+def test_concurrent_first_writes_into_new_directories(store: Any) -> None:
+    # Every writer races to create the same new directories (WebDAV: MKCOL of each level);
+    # none may fail, and every object must arrive whole.
+    paths = [f"race/{i % 3}/deep/{i}" for i in range(48)]
+
+    async def main() -> None:
+        await asyncio.gather(
+            *(obstore.put_async(store, path, _payload(i, 2)) for i, path in enumerate(paths))
+        )
+
+    run(main)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda p: obstore.put(store, p + "-sync", b"x"), paths))
+    for i, path in enumerate(paths):
+        assert bytes(store.get(path).bytes()) == _payload(i, 2)
+    assert len(store.list("race").collect()) == 2 * len(paths)
 
 
 def test_async_and_threads_together(store: Any) -> None:

@@ -78,8 +78,10 @@ put e_tag == head e_tag == list e_tag             yes    yes    no¹¹     yes  
    GenericError (``MissingVersion``: "Version required for conditional update").
 7. WebDAV stores no attributes; Content-Type comes back as rclone's guess
    (``text/plain; charset=utf-8``), other attributes are absent.
-8. Concurrent *first* writes into a new WebDAV directory race on MKCOL (rclone answers
-   ``423 Locked``, a GenericError); write one object first, then go concurrent.
+8. With 0.12.1, concurrent *first* writes into a new WebDAV directory race on MKCOL (rclone
+   answers ``423 Locked``, or ``405`` once another writer made it: a GenericError). Our
+   HTTPStore retries the first and takes the second as success
+   (``crates/obstore-stores/src/http/webdav.rs``), so the suite writes concurrently at once.
 9. An Azure signed PUT must carry ``x-ms-blob-type: BlockBlob`` (else 400), like real Azure.
 10. GCS versions are generations; ``get(options={"version": old})`` on this non-versioned
     bucket is FNF, the current generation works (as on real GCS).

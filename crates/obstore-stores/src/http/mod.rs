@@ -1,6 +1,8 @@
 //! `HTTPStore`: plain HTTP(S) servers (WebDAV for listing, copying and deleting). The URL's path
 //! is the prefix.
 
+mod webdav;
+
 use object_store::http::{HttpBuilder, HttpStore};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -36,7 +38,8 @@ impl PyHTTPStore {
         root.set_query(None);
         let mut builder = HttpBuilder::new()
             .with_url(root.as_str())
-            .with_client_options(options);
+            .with_client_options(options)
+            .with_http_connector(webdav::WebDavConnector);
         if let Some(retry) = &self.retry {
             builder = builder.with_retry(retry.to_object_store());
         }
