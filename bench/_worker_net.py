@@ -15,6 +15,7 @@ of the C client). Every loop is bounded by a request count and by ``spec["time_c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import hashlib
 import io
@@ -317,6 +318,13 @@ def s2_sync(spec: dict) -> dict:
                 raise RuntimeError(f"HTTP {r.status}")
             return len(r.data)
 
+    elif impl == "gil-release":
+        # What any call that releases the GIL once costs in this harness, with no I/O at all:
+        # the hand-off of the GIL between the pool's threads (the floor of scenario 2).
+        def one(key, off):
+            time.sleep(0)
+            return rng
+
     else:
         raise SystemExit(f"s2: unknown impl {impl}")
 
@@ -331,8 +339,12 @@ def s2_sync(spec: dict) -> dict:
             except Exception as e:
                 return repr(e)[:300]
 
-        with ThreadPoolExecutor(threads) as ex:
-            for res in ex.map(task, reqs):
+        with contextlib.ExitStack() as stack:
+            if threads == 1:  # a single-threaded script: a plain loop, no pool
+                results = map(task, reqs)
+            else:
+                results = stack.enter_context(ThreadPoolExecutor(threads)).map(task, reqs)
+            for res in results:
                 if res is None:
                     st["ok"] += 1
                 else:
