@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 import obstore as obs
-from obstore.store import HTTPStore
+from obstore.store import HTTPStore, RetryConfig
 
 BODY = bytes(range(256)) * 4
-NO_RETRIES = {"max_retries": 0, "retry_timeout": timedelta(seconds=1)}
+NO_RETRIES: RetryConfig = {"max_retries": 0, "retry_timeout": timedelta(seconds=1)}
 
 
 class KeepAliveServer:
