@@ -9,13 +9,15 @@ import gc
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 import obstore as obs
 from obstore.store import HTTPStore, RetryConfig
+
+from .local_http import LocalHTTPServer
 
 BODY = bytes(range(256)) * 4
 NO_RETRIES: RetryConfig = {"max_retries": 0, "retry_timeout": timedelta(seconds=1)}
@@ -77,14 +79,11 @@ class KeepAliveServer:
                     self._headers(200, len(BODY))
                     self.wfile.write(BODY)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._server = LocalHTTPServer(Handler)
+        self.url = self._server.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.close()
 
 
 @pytest.fixture
