@@ -6,6 +6,10 @@ Correctness under many threads is covered on every backend by test_concurrency_r
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -140,3 +144,46 @@ def test_connections_released_with_their_store(keepalive_server: KeepAliveServer
         threading.Event().wait(0.05)
         deadline_checks -= 1
     assert keepalive_server.open_now <= 3
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OBSTORE_SYNC_LANES", "many"),
+        ("OBSTORE_SYNC_LANES", "-1"),
+        ("OBSTORE_WORKER_THREADS", "0"),
+        ("OBSTORE_WORKER_THREADS", "2.5"),
+    ],
+)
+def test_bad_tuning_variable_fails_the_import(name: str, value: str) -> None:
+    env = {**os.environ, name: value}
+    result = subprocess.run(
+        [sys.executable, "-c", "import obstore"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "ValueError" in result.stderr
+    assert f"{name} must be a whole number" in result.stderr
+    assert f'got "{value}"' in result.stderr
+
+
+def test_good_tuning_variables_import_and_work() -> None:
+    # OBSTORE_SYNC_LANES=0 turns the lanes off: sync calls still work (as runtime tasks).
+    code = textwrap.dedent(
+        """
+        import obstore
+        from obstore.store import MemoryStore
+        store = MemoryStore()
+        obstore.put(store, "a", b"x")
+        print(bytes(obstore.get(store, "a").bytes()).decode())
+        """
+    )
+    env = {**os.environ, "OBSTORE_SYNC_LANES": "0", "OBSTORE_WORKER_THREADS": " 1 "}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "x"

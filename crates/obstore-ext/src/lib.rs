@@ -101,6 +101,7 @@ fn add_submodule(
 #[pymodule]
 fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
     tune_allocator();
+    obstore_stores::runtime::check_environment()?;
     let py = module.py();
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add("_object_store_version", env!("OBJECT_STORE_VERSION"))?;

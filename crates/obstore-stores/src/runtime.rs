@@ -29,11 +29,36 @@ extern "C" fn after_fork_in_child() {
     BUILDING.store(false, Ordering::SeqCst);
 }
 
+/// Reads a whole-number tuning variable: `Ok(None)` when unset, an error naming the variable and
+/// the value when it is not a whole number of at least `min`.
+pub fn count_from_env(name: &str, min: usize) -> Result<Option<usize>, String> {
+    let Ok(raw) = std::env::var(name) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n >= min => Ok(Some(n)),
+        _ => Err(format!(
+            "{name} must be a whole number >= {min}, got {raw:?}"
+        )),
+    }
+}
+
+/// Checks the environment variables that tune the runtime (`OBSTORE_WORKER_THREADS`) and the
+/// sync-call lanes (`OBSTORE_SYNC_LANES`), so that a bad value fails `import obstore` with a
+/// message instead of being ignored.
+pub fn check_environment() -> PyResult<()> {
+    count_from_env("OBSTORE_WORKER_THREADS", 1)
+        .and(count_from_env("OBSTORE_SYNC_LANES", 0))
+        .map(|_| ())
+        .map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
 fn worker_threads() -> usize {
-    std::env::var("OBSTORE_WORKER_THREADS")
+    // Checked at import (`check_environment`); a value changed later that does not parse counts
+    // as unset.
+    count_from_env("OBSTORE_WORKER_THREADS", 1)
         .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
+        .flatten()
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
