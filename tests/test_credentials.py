@@ -102,7 +102,7 @@ class Counting:
         }
 
 
-def s3_store(endpoint: str, provider: Any) -> S3Store:
+def s3_store(endpoint: str, provider: Any = None, **config: Any) -> S3Store:
     return S3Store(
         "bucket",
         endpoint=endpoint,
@@ -110,6 +110,7 @@ def s3_store(endpoint: str, provider: Any) -> S3Store:
         client_options=CLIENT,
         retry_config=RETRY,
         credential_provider=provider,
+        **config,
     )
 
 
@@ -357,15 +358,7 @@ def test_skip_signature_sends_no_authorization(server: tuple[str, list]) -> None
 
 def test_static_keys_sign_requests(server: tuple[str, list]) -> None:
     endpoint, seen = server
-    store = S3Store(
-        "bucket",
-        endpoint=endpoint,
-        region="us-east-1",
-        access_key_id="STATICKEY",
-        secret_access_key="secret",
-        client_options=CLIENT,
-        retry_config=RETRY,
-    )
+    store = s3_store(endpoint, access_key_id="STATICKEY", secret_access_key="secret")
     assert bytes(store.get("obj").bytes()) == BODY
     assert seen[-1][2].startswith("AWS4-HMAC-SHA256 Credential=STATICKEY/")
 
@@ -388,15 +381,7 @@ def test_sync_provider_may_itself_make_sync_calls(server: tuple[str, list], oute
     # A provider that reads its credentials through obstore (a sync call made while obstore
     # runs the outer call, on whichever thread it polls the provider from).
     endpoint, seen = server
-    plain = S3Store(
-        "bucket",
-        endpoint=endpoint,
-        region="us-east-1",
-        access_key_id="plain",
-        secret_access_key="plain",
-        client_options=CLIENT,
-        retry_config=RETRY,
-    )
+    plain = s3_store(endpoint, access_key_id="plain", secret_access_key="secret")
 
     def provider() -> dict[str, Any]:
         size = obstore.head(plain, "token")["size"]

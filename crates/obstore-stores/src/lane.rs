@@ -212,18 +212,10 @@ where
             // Let the lane's connection tasks see what happened since its last call (a server
             // that closed an idle connection) before a request picks a connection.
             tokio::task::yield_now().await;
-            if !on_main_thread {
-                return future.await;
-            }
-            let mut future = std::pin::pin!(future);
-            loop {
-                tokio::select! {
-                    biased;
-                    result = &mut future => return result,
-                    _ = tokio::time::sleep(runtime::SIGNAL_CHECK_INTERVAL) => {
-                        Python::attach(|py| py.check_signals()).map_err(E::from)?;
-                    }
-                }
+            if on_main_thread {
+                runtime::interruptible(future).await
+            } else {
+                future.await
             }
         });
         drop(_driving);

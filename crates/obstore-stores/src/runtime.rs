@@ -225,21 +225,31 @@ where
     E: From<PyErr> + Send,
 {
     py.detach(|| {
-        runtime.block_on(async move {
-            let mut task = std::pin::pin!(task);
-            loop {
-                tokio::select! {
-                    biased;
-                    result = &mut task => {
-                        return result.unwrap_or_else(|err| Err(E::from(join_error(err))));
-                    }
-                    _ = tokio::time::sleep(SIGNAL_CHECK_INTERVAL) => {
-                        Python::attach(|py| py.check_signals()).map_err(E::from)?;
-                    }
-                }
-            }
-        })
+        runtime.block_on(interruptible(async move {
+            task.await
+                .unwrap_or_else(|err| Err(E::from(join_error(err))))
+        }))
     })
+}
+
+/// `future`, woken every [`SIGNAL_CHECK_INTERVAL`] to run Python's signal handlers: an exception
+/// they raise (KeyboardInterrupt) ends the wait with that error. Polled inside a runtime on the
+/// main thread, with the GIL released.
+pub(crate) async fn interruptible<F, T, E>(future: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    E: From<PyErr>,
+{
+    let mut future = std::pin::pin!(future);
+    loop {
+        tokio::select! {
+            biased;
+            result = &mut future => return result,
+            _ = tokio::time::sleep(SIGNAL_CHECK_INTERVAL) => {
+                Python::attach(|py| py.check_signals()).map_err(E::from)?;
+            }
+        }
+    }
 }
 
 /// Runs `future` to completion on the calling thread without a tokio context, with the GIL released.
