@@ -44,6 +44,12 @@ def main() -> int:
     ap.add_argument("--tool", default="perf", choices=["perf", "py-spy"])
     ap.add_argument("--top", type=int, default=45)
     ap.add_argument("--out", default=None, help="keep the raw profile here")
+    ap.add_argument(
+        "--call-graph",
+        default="fp",
+        choices=["fp", "dwarf"],
+        help="perf unwinding: fp (cheap; Rust and mimalloc frames are cut short) or dwarf",
+    )
     args = ap.parse_args()
 
     if args.impl == "ours":
@@ -85,7 +91,20 @@ def main() -> int:
         if args.tool == "perf":
             data = args.out or os.path.join(tmp, "perf.data")
             p = subprocess.run(
-                ["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", data, "--", *cmd],
+                [
+                    "perf",
+                    "record",
+                    "-e",
+                    "cpu-clock",
+                    "-F",
+                    "1999",
+                    "--call-graph",
+                    "dwarf,16384" if args.call_graph == "dwarf" else "fp",
+                    "-o",
+                    data,
+                    "--",
+                    *cmd,
+                ],
                 capture_output=True,
                 text=True,
                 env=wenv,

@@ -641,6 +641,10 @@ def open_writer_async(
 ) -> AsyncWritableFile:
     """Open an asynchronous writer; this call itself is synchronous."""
 
+def _allocator_settings() -> dict[str, int | bool]:
+    """The allocator settings in effect (private; for tests and bug reports):
+    ``purge_delay_ms`` and ``allow_thp``."""
+
 def parse_scheme(
     url: str,
 ) -> Literal["s3", "gcs", "http", "local", "memory", "azure"]:

@@ -23,24 +23,60 @@ mod writer;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's defaults favour speed over footprint in ways that hurt here: freed memory is kept
-/// for a while (peak RSS of a 1 GiB `bytes()` +66 MiB instead of +35), and transparent huge
-/// pages (on this kind of VM a huge-page fault can stall for seconds in compaction). Return
-/// freed memory at once and keep to 4 KiB pages. The option numbers are those of mimalloc v3.
+/// Two mimalloc settings, pinned here rather than left to the vendored version's defaults:
+/// - freed memory goes back to the OS after 1 s (`purge_delay`, mimalloc v3's own default).
+///   Returning it at once (0, our earlier setting) made every reuse fault the pages in again:
+///   ~2 page faults and `madvise` calls per small ranged GET, 2,048 faults per 8 MiB read
+///   buffer; LocalStore streaming and reads of large objects ran 5–7x slower. The peak RSS this
+///   costs was measured small: the same on a 1 GiB `bytes()` and on streaming, +9 MiB at 256
+///   requests in flight, +14–70 MiB for a multipart `put` of a file (bench/README.md, "Fourth
+///   round");
+/// - no transparent huge pages (on this kind of VM a huge-page fault can stall for seconds in
+///   compaction, and free huge pages are handed back to the host).
+///
+/// The option numbers are those of mimalloc v3. An option the user set in the environment
+/// (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ALLOW_THP`, read by mimalloc itself) is left as set.
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
+
 fn tune_allocator() {
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
-    // SAFETY: plain option setters, called once at import before our threads start.
+    let ours = [
+        (ALLOW_THP, c"MIMALLOC_ALLOW_THP", 0),
+        (PURGE_DELAY, c"MIMALLOC_PURGE_DELAY", 1000),
+    ];
+    // SAFETY: plain option setters, called once at import before our threads start; `getenv` of
+    // a constant name. No allocation may come first: mimalloc reserves its first arena on the
+    // first allocation and decides then whether that arena may use huge pages.
     unsafe {
         if (30_000..40_000).contains(&libmimalloc_sys::mi_version()) {
-            libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
-            libmimalloc_sys::mi_option_set(ALLOW_THP, 0);
+            for (option, variable, value) in ours {
+                if libc::getenv(variable.as_ptr()).is_null() {
+                    libmimalloc_sys::mi_option_set(option, value);
+                }
+            }
         }
     }
 }
 
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
+
+/// The allocator settings in effect, for tests and bug reports: `{"purge_delay_ms": int,
+/// "allow_thp": bool}`.
+#[pyfunction]
+fn _allocator_settings(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    // SAFETY: plain option getters.
+    let (purge_delay, allow_thp) = unsafe {
+        (
+            libmimalloc_sys::mi_option_get(PURGE_DELAY),
+            libmimalloc_sys::mi_option_get(ALLOW_THP),
+        )
+    };
+    let settings = PyDict::new(py);
+    settings.set_item("purge_delay_ms", purge_delay)?;
+    settings.set_item("allow_thp", allow_thp != 0)?;
+    Ok(settings)
+}
 
 /// Classifies a URL: "s3", "gcs", "azure", "http", "local" or "memory".
 #[pyfunction]
@@ -132,6 +168,7 @@ fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
 
     module.add_class::<obstore_stores::bytes::PyBytesWrapper>()?;
     module.add_function(wrap_pyfunction!(parse_scheme, module)?)?;
+    module.add_function(wrap_pyfunction!(_allocator_settings, module)?)?;
     module.add_function(wrap_pyfunction!(get::get, module)?)?;
     module.add_function(wrap_pyfunction!(get::get_async, module)?)?;
     module.add_function(wrap_pyfunction!(get::get_range, module)?)?;
