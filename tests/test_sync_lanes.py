@@ -187,3 +187,42 @@ def test_good_tuning_variables_import_and_work() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "x"
+
+
+WORKER_COUNT = textwrap.dedent(
+    """
+    import asyncio, os
+    from datetime import timedelta
+    import obstore
+    from obstore.store import HTTPStore
+    store = HTTPStore.from_url(
+        "http://127.0.0.1:9/",
+        client_options={"allow_http": True},
+        retry_config={"max_retries": 0, "retry_timeout": timedelta(seconds=1)},
+    )
+    async def main():
+        await obstore.head_async(store, "x")  # any async network call starts the runtime
+    try:
+        asyncio.run(main())
+    except obstore.exceptions.GenericError:
+        pass  # nothing listens on port 9
+    names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
+    print(names.count("obstore-worker"))
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads in /proc")
+@pytest.mark.parametrize("setting", [None, "3"])
+def test_runtime_worker_threads(setting: str | None) -> None:
+    # Default: one fewer than the cores, at least one (the Python thread keeps a core).
+    env = {k: v for k, v in os.environ.items() if k != "OBSTORE_WORKER_THREADS"}
+    if setting is not None:
+        env["OBSTORE_WORKER_THREADS"] = setting
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_COUNT], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    cores = len(os.sched_getaffinity(0))
+    expected = int(setting) if setting is not None else max(1, cores - 1)
+    assert int(result.stdout) == expected

@@ -53,13 +53,23 @@ pub fn check_environment() -> PyResult<()> {
         .map_err(pyo3::exceptions::PyValueError::new_err)
 }
 
+/// The runtime's worker threads: `OBSTORE_WORKER_THREADS`, else one fewer than the cores (at least
+/// one). The core left over is the Python thread's: the event loop, or the thread pool's calls,
+/// which run beside the workers for every request. On 2 cores, 2 workers beside an event loop
+/// preempted each other and the loop (0.3–0.7 involuntary context switches per request against
+/// 0.05 with one worker): one worker measured 0.65–0.86x the CPU per request of two at 64 and 256
+/// small GETs in flight, and 0.6x the CPU for a 1 GiB `bytes()` (bench/README.md, "Fourth round").
 fn worker_threads() -> usize {
     // Checked at import (`check_environment`); a value changed later that does not parse counts
     // as unset.
     count_from_env("OBSTORE_WORKER_THREADS", 1)
         .ok()
         .flatten()
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1)
+        })
 }
 
 /// The shared runtime of this process (a new one in a forked child).
