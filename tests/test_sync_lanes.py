@@ -206,7 +206,8 @@ WORKER_COUNT = textwrap.dedent(
         asyncio.run(main())
     except obstore.exceptions.GenericError:
         pass  # nothing listens on port 9
-    names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
+    tasks = os.listdir("/proc/self/task")
+    names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in tasks]
     print(names.count("obstore-worker"))
     """
 )
