@@ -146,6 +146,13 @@ def test_connections_released_with_their_store(keepalive_server: KeepAliveServer
     assert keepalive_server.open_now <= 3
 
 
+def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Runs `code` in a fresh interpreter with environment `env`."""
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -156,14 +163,7 @@ def test_connections_released_with_their_store(keepalive_server: KeepAliveServer
     ],
 )
 def test_bad_tuning_variable_fails_the_import(name: str, value: str) -> None:
-    env = {**os.environ, name: value}
-    result = subprocess.run(
-        [sys.executable, "-c", "import obstore"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("import obstore", {**os.environ, name: value})
     assert result.returncode != 0
     assert "ValueError" in result.stderr
     assert f"{name} must be a whole number" in result.stderr
@@ -182,9 +182,7 @@ def test_good_tuning_variables_import_and_work() -> None:
         """
     )
     env = {**os.environ, "OBSTORE_SYNC_LANES": "0", "OBSTORE_WORKER_THREADS": " 1 "}
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = run_python(code, env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "x"
 
@@ -220,9 +218,7 @@ def test_runtime_worker_threads(setting: str | None) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OBSTORE_WORKER_THREADS"}
     if setting is not None:
         env["OBSTORE_WORKER_THREADS"] = setting
-    result = subprocess.run(
-        [sys.executable, "-c", WORKER_COUNT], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = run_python(WORKER_COUNT, env)
     assert result.returncode == 0, result.stderr
     cores = len(os.sched_getaffinity(0))
     expected = int(setting) if setting is not None else max(1, cores - 1)

@@ -154,14 +154,7 @@ static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 /// (whose workers batch the I/O of many calls) measured faster; see bench/README.md.
 fn max_in_flight() -> usize {
     static MAX: OnceLock<usize> = OnceLock::new();
-    // Checked at import (`runtime::check_environment`); a value changed later that does not
-    // parse counts as unset.
-    *MAX.get_or_init(|| {
-        runtime::count_from_env("OBSTORE_SYNC_LANES", 0)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-    })
+    *MAX.get_or_init(|| runtime::SYNC_LANES.get(runtime::cores))
 }
 
 /// One sync call counted in [`IN_FLIGHT`] until dropped; `lane` says whether it may drive a lane.

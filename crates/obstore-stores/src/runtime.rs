@@ -29,26 +29,58 @@ extern "C" fn after_fork_in_child() {
     BUILDING.store(false, Ordering::SeqCst);
 }
 
-/// Reads a whole-number tuning variable: `Ok(None)` when unset, an error naming the variable and
-/// the value when it is not a whole number of at least `min`.
-pub fn count_from_env(name: &str, min: usize) -> Result<Option<usize>, String> {
-    let Ok(raw) = std::env::var(name) else {
-        return Ok(None);
-    };
-    match raw.trim().parse::<usize>() {
-        Ok(n) if n >= min => Ok(Some(n)),
-        _ => Err(format!(
-            "{name} must be a whole number >= {min}, got {raw:?}"
-        )),
+/// A whole-number tuning variable of the environment and the least value it accepts.
+pub struct Setting {
+    pub name: &'static str,
+    pub min: usize,
+}
+
+/// The runtime's worker threads (see [`worker_threads`]).
+pub const WORKER_THREADS: Setting = Setting {
+    name: "OBSTORE_WORKER_THREADS",
+    min: 1,
+};
+
+/// How many sync calls may drive lanes at once (see `lane::max_in_flight`).
+pub const SYNC_LANES: Setting = Setting {
+    name: "OBSTORE_SYNC_LANES",
+    min: 0,
+};
+
+impl Setting {
+    /// `Ok(None)` when unset, an error naming the variable and the value when it is not a whole
+    /// number of at least `min`.
+    fn read(&self) -> Result<Option<usize>, String> {
+        let Ok(raw) = std::env::var(self.name) else {
+            return Ok(None);
+        };
+        match raw.trim().parse::<usize>() {
+            Ok(n) if n >= self.min => Ok(Some(n)),
+            _ => Err(format!(
+                "{} must be a whole number >= {}, got {raw:?}",
+                self.name, self.min
+            )),
+        }
+    }
+
+    /// The value set, else `default()`. Bad values fail the import (`check_environment`); one
+    /// changed later that does not parse counts as unset.
+    pub fn get(&self, default: impl FnOnce() -> usize) -> usize {
+        self.read().ok().flatten().unwrap_or_else(default)
     }
 }
 
-/// Checks the environment variables that tune the runtime (`OBSTORE_WORKER_THREADS`) and the
-/// sync-call lanes (`OBSTORE_SYNC_LANES`), so that a bad value fails `import obstore` with a
-/// message instead of being ignored.
+/// The number of cores this process may use (2 when it cannot be told).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Checks the tuning variables, so that a bad value fails `import obstore` with a message
+/// instead of being ignored.
 pub fn check_environment() -> PyResult<()> {
-    count_from_env("OBSTORE_WORKER_THREADS", 1)
-        .and(count_from_env("OBSTORE_SYNC_LANES", 0))
+    WORKER_THREADS
+        .read()
+        .and(SYNC_LANES.read())
         .map(|_| ())
         .map_err(pyo3::exceptions::PyValueError::new_err)
 }
@@ -60,16 +92,7 @@ pub fn check_environment() -> PyResult<()> {
 /// 0.05 with one worker): one worker measured 0.65–0.86x the CPU per request of two at 64 and 256
 /// small GETs in flight, and 0.6x the CPU for a 1 GiB `bytes()` (bench/README.md, "Fourth round").
 fn worker_threads() -> usize {
-    // Checked at import (`check_environment`); a value changed later that does not parse counts
-    // as unset.
-    count_from_env("OBSTORE_WORKER_THREADS", 1)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get().saturating_sub(1))
-                .max(1)
-        })
+    WORKER_THREADS.get(|| cores().saturating_sub(1).max(1))
 }
 
 /// The shared runtime of this process (a new one in a forked child).
