@@ -19,9 +19,9 @@ from ._obstore import (
     exceptions,
 )
 
-# Pure-Python types describing the dicts and strings of the API. Unlike the
-# original package, where they existed for type checkers only, they import at
-# runtime too; they stay out of `__all__` so that `import *` is unchanged.
+# Pure-Python types describing the dicts and strings of the API. They import at
+# runtime (not only for type checkers) and stay out of `__all__`, so that
+# `from obstore import *` gives exactly the functions and classes of the API.
 from ._types import (
     HTTP_METHOD as HTTP_METHOD,
     Attribute as Attribute,
@@ -52,8 +52,9 @@ if TYPE_CHECKING:
 
 # ruff: noqa: F405  (the names below come from the star import above)
 # At runtime this is `["exceptions", "store"] + _obstore.__all__` ("exceptions"
-# appears twice, as in the original). mypy cannot evaluate that expression, so
-# type checkers get the same names spelled out; stubtest flags any drift.
+# appears twice, as in obstore 0.12, whose `__all__` this keeps). mypy cannot
+# evaluate that expression, so type checkers get the same names spelled out;
+# stubtest flags any drift.
 if TYPE_CHECKING:
     __all__ = [
         "exceptions",

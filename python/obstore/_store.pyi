@@ -376,3 +376,12 @@ def from_url(
     automatic_cleanup: bool = False,
     mkdir: bool = False,
 ) -> ObjectStore: ...
+def _from_url_as(
+    classes: tuple[type, type, type, type, type, type],
+    url: str,
+    config: Any,
+    client_options: Any,
+    retry_config: Any,
+    credential_provider: Any,
+    kwargs: dict[str, Any] | None,
+) -> ObjectStore: ...

@@ -32,7 +32,6 @@ from ._config import (
     S3Credential,
     S3CredentialProvider,
 )
-from .exceptions import BaseError
 
 if TYPE_CHECKING:
     from collections.abc import (
@@ -63,11 +62,9 @@ if TYPE_CHECKING:
     else:
         from typing_extensions import Buffer
 
-# The original package listed the 15 configuration TypedDicts/Protocols here
-# although they only existed for type checkers, so `from obstore.store import *`
-# raised AttributeError. They are real (zero-cost) classes in `obstore._config`
-# and imported above, so one plain `__all__` is right for both the runtime and
-# type checkers: `import *` works and the 22 public names stay the same.
+# The 15 configuration TypedDicts/Protocols are real (zero-cost) classes in
+# `obstore._config`, imported above, so one plain `__all__` serves the runtime
+# and type checkers alike: `from obstore.store import *` gives all 22 names.
 __all__ = [
     "AzureAccessKey",
     "AzureBearerToken",
@@ -495,6 +492,9 @@ class MemoryStore(ObjectStoreMethods, _store.MemoryStore):
 ObjectStore: TypeAlias = AzureStore | GCSStore | HTTPStore | S3Store | LocalStore | MemoryStore
 """Any store class of this module."""
 
+# The classes `from_url` builds, in the order the compiled core expects.
+_STORE_CLASSES = (S3Store, GCSStore, AzureStore, HTTPStore, LocalStore, MemoryStore)
+
 
 @overload
 def from_url(
@@ -566,48 +566,16 @@ def from_url(
     ``config``/keyword settings are passed on. Refused settings raise
     ``obstore.exceptions.BaseError``.
     """
-    scheme = obstore.parse_scheme(url)
-    if scheme == "s3":
-        return S3Store.from_url(
+    # The compiled core holds the one URL dispatch; it builds this module's classes.
+    return cast(
+        "ObjectStore",
+        _store._from_url_as(
+            _STORE_CLASSES,
             url,
-            config=cast("S3Config | None", config),
-            client_options=client_options,
-            retry_config=retry_config,
-            credential_provider=cast("S3CredentialProvider | None", credential_provider),
-            **kwargs,
-        )
-    if scheme == "gcs":
-        return GCSStore.from_url(
-            url,
-            config=cast("GCSConfig | None", config),
-            client_options=client_options,
-            retry_config=retry_config,
-            credential_provider=cast("GCSCredentialProvider | None", credential_provider),
-            **kwargs,
-        )
-    if scheme == "azure":
-        return AzureStore.from_url(
-            url,
-            config=cast("AzureConfig | None", config),
-            client_options=client_options,
-            retry_config=retry_config,
-            credential_provider=cast("AzureCredentialProvider | None", credential_provider),
-            **kwargs,
-        )
-    if scheme == "http":
-        if config or kwargs or credential_provider is not None:
-            raise BaseError("HTTPStore does not accept any configuration")
-        return HTTPStore.from_url(url, client_options=client_options, retry_config=retry_config)
-    if scheme == "local":
-        if credential_provider is not None:
-            raise BaseError("LocalStore does not accept a credential provider")
-        # Other settings make no sense for a directory and are ignored.
-        automatic_cleanup = kwargs.pop("automatic_cleanup", False)
-        mkdir = kwargs.pop("mkdir", False)
-        return LocalStore.from_url(url, automatic_cleanup=automatic_cleanup, mkdir=mkdir)
-    if scheme == "memory":
-        if config or kwargs:
-            raise BaseError("MemoryStore does not accept any configuration")
-        return MemoryStore()
-    # parse_scheme only returns the schemes above.
-    raise ValueError(f"Unknown scheme for URL: {url}")
+            config,
+            client_options,
+            retry_config,
+            credential_provider,
+            kwargs,
+        ),
+    )

@@ -167,7 +167,7 @@ async fn collect_stream(
 }
 
 /// Bodies from this size on land in a [`DownloadBuffer`] (pages populated ahead of the copy).
-/// madvise(MADV_HUGEPAGE) on such buffers was measured 3x slower (bench/README.md).
+/// madvise(MADV_HUGEPAGE) on such buffers measures 3x slower (docs/performance.md).
 const LARGE_BODY: usize = 32 * 1024 * 1024;
 
 async fn collect_large(

@@ -1,7 +1,7 @@
 //! `copy` and `rename` (sync and async): server-side, optionally refusing to overwrite.
 
 use object_store::ObjectStoreExt;
-use obstore_stores::asyncio::PyNone;
+use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 

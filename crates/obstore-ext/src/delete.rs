@@ -3,7 +3,7 @@
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
-use obstore_stores::asyncio::PyNone;
+use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;

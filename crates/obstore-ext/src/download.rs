@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use object_store::{GetOptions, GetRange};
 use obstore_stores::bytes::PyBytesWrapper;
-use obstore_stores::store::Executor;
+use obstore_stores::Executor;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

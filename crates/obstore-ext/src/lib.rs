@@ -19,18 +19,17 @@ mod sign;
 mod writer;
 
 /// Rust allocations of the extension (request buffers, headers, futures) go to mimalloc: glibc's
-/// malloc was ~11% of the worker threads' CPU in scenario 1 of the benchmarks (bench/README.md).
+/// malloc measured ~11% of the worker threads' CPU on small ranged GETs (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Two mimalloc settings, pinned here rather than left to the vendored version's defaults:
 /// - freed memory goes back to the OS after 1 s (`purge_delay`, mimalloc v3's own default).
-///   Returning it at once (0, our earlier setting) made every reuse fault the pages in again:
-///   ~2 page faults and `madvise` calls per small ranged GET, 2,048 faults per 8 MiB read
-///   buffer; LocalStore streaming and reads of large objects ran 5–7x slower. The peak RSS this
-///   costs was measured small: the same on a 1 GiB `bytes()` and on streaming, +9 MiB at 256
-///   requests in flight, +14–70 MiB for a multipart `put` of a file (bench/README.md, "Fourth
-///   round");
+///   Returning it at once makes every reuse fault the pages in again: ~2 page faults and
+///   `madvise` calls per small ranged GET, 2,048 faults per 8 MiB read buffer, and LocalStore
+///   streaming and reads of large objects 5–7x slower. The peak RSS it costs measures small:
+///   the same on a 1 GiB `bytes()` and on streaming, +9 MiB at 256 requests in flight,
+///   +14–70 MiB for a multipart `put` of a file (docs/performance.md);
 /// - no transparent huge pages (on this kind of VM a huge-page fault can stall for seconds in
 ///   compaction, and free huge pages are handed back to the host).
 ///

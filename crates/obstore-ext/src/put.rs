@@ -11,8 +11,8 @@ use object_store::{
     Attributes, ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
     TagSet, UpdateVersion, WriteMultipart,
 };
-use obstore_stores::asyncio::PyNone;
-use obstore_stores::buffer::{PyBufferBytes, PyOwnedBytes};
+use obstore_stores::bytes::{PyBufferBytes, PyOwnedBytes};
+use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopIteration, PyTypeError, PyValueError};
 use pyo3::intern;

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use object_store::path::Path;
 use object_store::signer::Method;
-use obstore_stores::asyncio::{future_into_py, FirstPoll};
-use obstore_stores::config::{join_prefix, sign_target, SignTarget};
+use obstore_stores::config::join_prefix;
+use obstore_stores::runtime::asyncio::{future_into_py, FirstPoll};
+use obstore_stores::stores::{sign_target, SignTarget};
 use obstore_stores::{runtime, ObstoreError, PyPath};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use object_store::path::Path;
 use object_store::ObjectStore;
-use obstore_stores::asyncio::PyNone;
-use obstore_stores::buffer::PyOwnedBytes;
+use obstore_stores::bytes::PyOwnedBytes;
+use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 
@@ -192,7 +192,7 @@ impl PyWritableFile {
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let value = slf.clone().into_any().unbind();
-        obstore_stores::asyncio::ready_future::<Py<PyAny>, PyErr>(py, Ok(value))
+        obstore_stores::runtime::asyncio::ready_future::<Py<PyAny>, PyErr>(py, Ok(value))
     }
 
     #[pyo3(signature = (exc_type, exc_value, traceback))]

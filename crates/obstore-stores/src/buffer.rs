@@ -13,8 +13,6 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
-use crate::bytes::PyBytesWrapper;
-
 static DEFERRED: Mutex<Vec<PyUntypedBuffer>> = Mutex::new(Vec::new());
 
 /// Releases buffers whose last view was dropped on a worker thread. Call with the GIL held.
@@ -85,87 +83,47 @@ impl AsRef<[u8]> for OwnedBytes {
     }
 }
 
-/// Bytes of any object supporting the buffer protocol, without copying.
-#[derive(Clone, Debug)]
-pub struct PyBufferBytes(pub Bytes);
-
-impl PyBufferBytes {
-    /// Views `obj` as bytes, or explains which type was given instead.
-    pub fn from_object(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
-        if let Ok(wrapper) = obj.cast::<PyBytesWrapper>() {
-            return Ok(wrapper.get().as_bytes().clone());
-        }
-        if let Ok(bytes) = obj.cast::<PyBytes>() {
-            let slice = bytes.as_bytes();
-            return Ok(Bytes::from_owner(OwnedBytes {
-                ptr: slice.as_ptr(),
-                len: slice.len(),
-                _owner: bytes.clone().unbind(),
-            }));
-        }
-        if obj.is_instance_of::<PyString>() {
-            return Err(PyTypeError::new_err(
-                "a bytes-like object is required, not 'str'",
-            ));
-        }
-        let buffer = PyUntypedBuffer::get(obj).map_err(|_| {
-            let type_name = obj
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_else(|_| "?".into());
-            PyTypeError::new_err(format!(
-                "a bytes-like object is required, not '{type_name}'"
-            ))
-        })?;
-        if !buffer.is_c_contiguous() {
-            return Err(PyValueError::new_err(
-                "the buffer must be C-contiguous to be used as object data",
-            ));
-        }
-        if obj.is_instance_of::<PyByteArray>() && buffer.len_bytes() == 0 {
-            return Ok(Bytes::new());
-        }
-        let ptr = buffer.buf_ptr() as *const u8;
-        let len = buffer.len_bytes();
-        Ok(Bytes::from_owner(ExportedBuffer {
-            buffer: Some(buffer),
-            ptr,
-            len,
-        }))
+/// Views `obj` (a `bytes` object or any C-contiguous buffer exporter) as `Bytes` without
+/// copying, or explains which type was given instead. The view keeps the buffer exported until
+/// its last `Bytes` is dropped, so the exporter cannot resize it meanwhile; a mutable exporter
+/// can still change its contents.
+pub fn view(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+    if let Ok(bytes) = obj.cast::<PyBytes>() {
+        let slice = bytes.as_bytes();
+        return Ok(Bytes::from_owner(OwnedBytes {
+            ptr: slice.as_ptr(),
+            len: slice.len(),
+            _owner: bytes.clone().unbind(),
+        }));
     }
-}
-
-impl PyBufferBytes {
-    /// Bytes of `obj` that stay valid whatever the caller does next: immutable `bytes` and
-    /// `obstore.Bytes` are shared without copying, a mutable buffer (bytearray, memoryview,
-    /// numpy array) is copied. For data held after the call returns: iterator items (a generator
-    /// may refill the same bytearray), file-object reads, writer writes.
-    pub fn owned_from_object(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
-        if obj.cast::<PyBytesWrapper>().is_ok() || obj.cast::<PyBytes>().is_ok() {
-            return Self::from_object(obj);
-        }
-        let view = Self::from_object(obj)?;
-        Ok(Bytes::copy_from_slice(&view))
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "a bytes-like object is required, not 'str'",
+        ));
     }
-}
-
-/// Like [`PyBufferBytes`], but copies mutable buffers (see [`PyBufferBytes::owned_from_object`]).
-#[derive(Clone, Debug)]
-pub struct PyOwnedBytes(pub Bytes);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for PyOwnedBytes {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        PyBufferBytes::owned_from_object(&obj).map(PyOwnedBytes)
+    let buffer = PyUntypedBuffer::get(obj).map_err(|_| {
+        let type_name = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        PyTypeError::new_err(format!(
+            "a bytes-like object is required, not '{type_name}'"
+        ))
+    })?;
+    if !buffer.is_c_contiguous() {
+        return Err(PyValueError::new_err(
+            "the buffer must be C-contiguous to be used as object data",
+        ));
     }
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for PyBufferBytes {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        Self::from_object(&obj).map(PyBufferBytes)
+    if obj.is_instance_of::<PyByteArray>() && buffer.len_bytes() == 0 {
+        return Ok(Bytes::new());
     }
+    let ptr = buffer.buf_ptr() as *const u8;
+    let len = buffer.len_bytes();
+    Ok(Bytes::from_owner(ExportedBuffer {
+        buffer: Some(buffer),
+        ptr,
+        len,
+    }))
 }

@@ -1,4 +1,5 @@
-//! `obstore.Bytes`: an immutable, zero-copy view of Rust-owned bytes with the buffer protocol.
+//! `obstore.Bytes`: an immutable, zero-copy view of Rust-owned bytes with the buffer protocol;
+//! and [`PyBufferBytes`] / [`PyOwnedBytes`], bytes in from any Python buffer.
 
 use std::os::raw::c_int;
 
@@ -8,7 +9,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PySlice, PyTuple};
 
-use crate::buffer::PyBufferBytes;
+use crate::buffer;
 
 /// Immutable bytes owned by Rust, exposed to Python without copying.
 #[pyclass(name = "Bytes", module = "obstore", frozen, sequence, subclass)]
@@ -271,5 +272,51 @@ impl PyBytesWrapper {
     /// A copy as a Python `bytes` object.
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0)
+    }
+}
+
+/// Bytes of any object supporting the buffer protocol, without copying.
+#[derive(Clone, Debug)]
+pub struct PyBufferBytes(pub Bytes);
+
+impl PyBufferBytes {
+    /// Views `obj` as bytes, or explains which type was given instead.
+    pub fn from_object(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+        if let Ok(wrapper) = obj.cast::<PyBytesWrapper>() {
+            return Ok(wrapper.get().as_bytes().clone());
+        }
+        buffer::view(obj)
+    }
+
+    /// Bytes of `obj` that stay valid whatever the caller does next: immutable `bytes` and
+    /// `obstore.Bytes` are shared without copying, a mutable buffer (bytearray, memoryview,
+    /// numpy array) is copied. For data held after the call returns: iterator items (a generator
+    /// may refill the same bytearray), file-object reads, writer writes.
+    pub fn owned_from_object(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+        if obj.cast::<PyBytesWrapper>().is_ok() || obj.cast::<PyBytes>().is_ok() {
+            return Self::from_object(obj);
+        }
+        let view = Self::from_object(obj)?;
+        Ok(Bytes::copy_from_slice(&view))
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyBufferBytes {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Self::from_object(&obj).map(PyBufferBytes)
+    }
+}
+
+/// Like [`PyBufferBytes`], but copies mutable buffers (see [`PyBufferBytes::owned_from_object`]).
+#[derive(Clone, Debug)]
+pub struct PyOwnedBytes(pub Bytes);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyOwnedBytes {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        PyBufferBytes::owned_from_object(&obj).map(PyOwnedBytes)
     }
 }

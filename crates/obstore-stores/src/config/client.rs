@@ -190,3 +190,10 @@ impl ClientConfig {
         self.apply(options)
     }
 }
+
+/// Whether plain `http://` is allowed by the effective client options.
+pub fn allows_http(options: &ClientOptions) -> bool {
+    options
+        .get_config_value(&ClientConfigKey::AllowHttp)
+        .is_some_and(|v| super::is_truthy(&v))
+}

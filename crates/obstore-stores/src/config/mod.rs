@@ -1,6 +1,7 @@
 //! Configuration of the network stores: the merge of `config`, positional and keyword settings,
-//! environment fallbacks, value conversion, and the fork-safe lazily built client.
+//! environment fallbacks, value conversion and validation. It knows nothing of the store classes.
 //!
+//! - [`families`]: the key set of each cloud (S3, GCS, Azure): aliases, public names, secrets.
 //! - [`client`]: `client_options` (`ClientConfig`) ↔ `object_store::ClientOptions`.
 //! - [`retry`]: `retry_config` (`RetryConfig` / `BackoffConfig`) ↔ `object_store::RetryConfig`.
 //!
@@ -9,22 +10,28 @@
 //! the short public names and masks secrets.
 
 pub mod client;
-pub mod cloud;
+pub mod families;
 pub mod retry;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use object_store::path::Path;
 use object_store::ClientConfigKey;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDelta, PyDict, PyString, PyType};
+use pyo3::types::{PyBool, PyDelta, PyDict, PyString};
 
-use crate::error::{new_error, ExceptionKind, ObstoreError};
-use crate::runtime;
+use crate::error::{new_error, ExceptionKind};
+
+/// Whether a configuration text means "on", as `object_store` reads booleans.
+pub fn is_truthy(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "1" | "true" | "on" | "yes" | "y"
+    )
+}
 
 /// What `.config` shows instead of a secret value.
 pub const MASK: &str = "********";
@@ -304,140 +311,6 @@ pub fn http_not_allowed(setting: &str, endpoint: &str) -> PyErr {
     )
 }
 
-/// A client built on first use and rebuilt after `os.fork()` (a forked child cannot use the
-/// parent's pooled connections, which belong to the parent's runtime).
-#[derive(Debug)]
-pub struct LazyClient<T> {
-    cell: Mutex<Option<(u64, Arc<T>)>>,
-}
-
-impl<T> Default for LazyClient<T> {
-    fn default() -> Self {
-        Self {
-            cell: Mutex::new(None),
-        }
-    }
-}
-
-impl<T> LazyClient<T> {
-    /// A cell already holding `value` for the current generation.
-    pub fn with(value: T) -> Self {
-        Self {
-            cell: Mutex::new(Some((runtime::generation(), Arc::new(value)))),
-        }
-    }
-
-    /// The client of this process generation, built by `build` when missing or stale.
-    pub fn get(
-        &self,
-        build: impl FnOnce() -> Result<T, ObstoreError>,
-    ) -> Result<Arc<T>, ObstoreError> {
-        let generation = runtime::generation();
-        {
-            let cell = self.cell.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((built_in, client)) = cell.as_ref() {
-                if *built_in == generation {
-                    return Ok(client.clone());
-                }
-            }
-        }
-        // Built without holding the lock: a fork during a build must not leave it locked.
-        let client = Arc::new(build()?);
-        let mut cell = self.cell.lock().unwrap_or_else(|e| e.into_inner());
-        *cell = Some((generation, client.clone()));
-        Ok(client)
-    }
-}
-
-/// Whether two optional Python objects are equal (`==`), never raising.
-pub fn py_objects_equal(a: Option<&Py<PyAny>>, b: Option<&Py<PyAny>>, py: Python<'_>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => a.bind(py).eq(b.bind(py)).unwrap_or(false),
-        _ => false,
-    }
-}
-
-/// Registers the network stores with the operations (`AnyStore`) and with `from_url`.
-pub fn register_hooks() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        crate::store::register_store_extractor(extract_network_store);
-        crate::store::register_cloud_from_url(network_from_url);
-    });
-}
-
-fn extract_network_store(obj: &Bound<'_, PyAny>) -> Option<PyResult<crate::AnyStore>> {
-    if let Ok(store) = obj.cast::<crate::aws::PyS3Store>() {
-        return Some(store.get().any_store(obj.py()).map_err(Into::into));
-    }
-    if let Ok(store) = obj.cast::<crate::gcp::PyGCSStore>() {
-        return Some(store.get().any_store(obj.py()).map_err(Into::into));
-    }
-    if let Ok(store) = obj.cast::<crate::azure::PyAzureStore>() {
-        return Some(store.get().any_store(obj.py()).map_err(Into::into));
-    }
-    if let Ok(store) = obj.cast::<crate::http::PyHTTPStore>() {
-        return Some(store.get().any_store().map_err(Into::into));
-    }
-    None
-}
-
-#[allow(clippy::too_many_arguments)]
-fn network_from_url<'py>(
-    py: Python<'py>,
-    scheme: &str,
-    url: &str,
-    config: Option<Bound<'py, PyAny>>,
-    client_options: Option<Bound<'py, PyAny>>,
-    retry_config: Option<Bound<'py, PyAny>>,
-    credential_provider: Option<Bound<'py, PyAny>>,
-    kwargs: Option<Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let call_kwargs = match &kwargs {
-        Some(k) => k.copy()?,
-        None => PyDict::new(py),
-    };
-    let class = match scheme {
-        "s3" => py.get_type::<crate::aws::PyS3Store>(),
-        "gcs" => py.get_type::<crate::gcp::PyGCSStore>(),
-        "azure" => py.get_type::<crate::azure::PyAzureStore>(),
-        "http" => {
-            let has_config = config
-                .as_ref()
-                .is_some_and(|c| !c.is_none() && c.is_truthy().unwrap_or(true));
-            if has_config
-                || !call_kwargs.is_empty()
-                || credential_provider.as_ref().is_some_and(|c| !c.is_none())
-            {
-                return Err(new_error(
-                    ExceptionKind::Base,
-                    "HTTPStore does not accept any configuration",
-                ));
-            }
-            let kw = PyDict::new(py);
-            kw.set_item("client_options", client_options)?;
-            kw.set_item("retry_config", retry_config)?;
-            return py.get_type::<crate::http::PyHTTPStore>().call_method(
-                "from_url",
-                (url,),
-                Some(&kw),
-            );
-        }
-        other => {
-            return Err(new_error(
-                ExceptionKind::GenericError,
-                format!("Unable to recognise URL \"{url}\" (scheme {other})"),
-            ))
-        }
-    };
-    call_kwargs.set_item("config", config)?;
-    call_kwargs.set_item("client_options", client_options)?;
-    call_kwargs.set_item("retry_config", retry_config)?;
-    call_kwargs.set_item("credential_provider", credential_provider)?;
-    class.call_method("from_url", (url,), Some(&call_kwargs))
-}
-
 /// Inserts URL-derived settings into a copy of `config` where `config` lacks them (compared by
 /// canonical key), for `from_url`.
 pub fn merge_url_settings<'py, F: StoreFamily>(
@@ -468,94 +341,4 @@ pub fn merge_url_settings<'py, F: StoreFamily>(
         }
     }
     Ok(merged)
-}
-
-/// The arguments of a cloud store's `from_url`, besides the URL.
-pub struct FromUrlArgs<'py> {
-    pub config: Option<Bound<'py, PyAny>>,
-    pub client_options: Option<Bound<'py, PyAny>>,
-    pub retry_config: Option<Bound<'py, PyAny>>,
-    pub credential_provider: Option<Bound<'py, PyAny>>,
-    pub kwargs: Option<Bound<'py, PyDict>>,
-}
-
-/// The body of every cloud `from_url`: a `prefix` keyword is rejected (the URL path is the
-/// prefix), the URL is parsed with `parse`, its settings are merged under `config`, and `cls(...)`
-/// is called so that Python subclasses are preserved.
-pub fn call_from_url<'py, F: StoreFamily>(
-    cls: &Bound<'py, PyType>,
-    url: &str,
-    parse: fn(&str) -> PyResult<UrlSettings>,
-    args: FromUrlArgs<'py>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let py = cls.py();
-    if args
-        .kwargs
-        .as_ref()
-        .is_some_and(|k| k.contains("prefix").unwrap_or(false))
-    {
-        parse_key::<F>("prefix")?;
-    }
-    let (settings, prefix) = parse(url)?;
-    let call_kwargs = match &args.kwargs {
-        Some(k) => k.copy()?,
-        None => PyDict::new(py),
-    };
-    call_kwargs.set_item("prefix", prefix)?;
-    call_kwargs.set_item(
-        "config",
-        merge_url_settings::<F>(py, args.config.as_ref(), &settings)?,
-    )?;
-    call_kwargs.set_item("client_options", args.client_options)?;
-    call_kwargs.set_item("retry_config", args.retry_config)?;
-    call_kwargs.set_item("credential_provider", args.credential_provider)?;
-    cls.call((), Some(&call_kwargs))
-}
-
-/// The `config` and `prefix` attributes a credential provider may carry.
-pub fn provider_attr<'py>(
-    provider: Option<&Bound<'py, PyAny>>,
-    name: &str,
-) -> Option<Bound<'py, PyAny>> {
-    provider
-        .and_then(|p| p.getattr(name).ok())
-        .filter(|v| !v.is_none())
-}
-
-/// What `sign` needs from a store: its signer and its prefix.
-pub struct SignTarget {
-    /// The store's URL signer.
-    pub signer: Arc<dyn object_store::signer::Signer>,
-    /// The store prefix, prepended to every signed path.
-    pub prefix: Option<Path>,
-}
-
-/// The signer of an S3, GCS or Azure store object; `ValueError` for anything else.
-pub fn sign_target(obj: &Bound<'_, PyAny>) -> PyResult<SignTarget> {
-    let py = obj.py();
-    if let Ok(store) = obj.cast::<crate::aws::PyS3Store>() {
-        let store = store.get();
-        return Ok(SignTarget {
-            signer: store.client(py)?,
-            prefix: store.prefix_path().cloned(),
-        });
-    }
-    if let Ok(store) = obj.cast::<crate::gcp::PyGCSStore>() {
-        let store = store.get();
-        return Ok(SignTarget {
-            signer: store.client(py)?,
-            prefix: store.prefix_path().cloned(),
-        });
-    }
-    if let Ok(store) = obj.cast::<crate::azure::PyAzureStore>() {
-        let store = store.get();
-        return Ok(SignTarget {
-            signer: store.client(py)?,
-            prefix: store.prefix_path().cloned(),
-        });
-    }
-    Err(PyValueError::new_err(format!(
-        "Expected an S3Store, GCSStore, or AzureStore instance, got {}",
-        obj.repr()?
-    )))
 }

@@ -7,12 +7,12 @@ use object_store::http::{HttpBuilder, HttpStore};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use crate::config::client::ClientConfig;
-use crate::config::cloud::{with_prefix, CloudCore};
+use super::cloud::{with_prefix, LazyClient};
+use crate::config::client::{allows_http, ClientConfig};
 use crate::config::retry::PyRetryConfig;
-use crate::config::{bad_url, http_not_allowed, LazyClient};
+use crate::config::{bad_url, http_not_allowed};
 use crate::error::ObstoreError;
-use crate::store::{AnyStore, Executor};
+use crate::stores::handle::{AnyStore, Executor};
 
 /// An HTTP server as an object store (the raw class of `obstore._store`).
 #[pyclass(name = "HTTPStore", module = "obstore._store", subclass, frozen)]
@@ -28,7 +28,7 @@ pub struct PyHTTPStore {
 impl PyHTTPStore {
     fn build(&self) -> Result<HttpStore, ObstoreError> {
         let options = self.client_options.build(&[])?;
-        if self.url.scheme() == "http" && !CloudCore::allow_http(&options) {
+        if self.url.scheme() == "http" && !allows_http(&options) {
             return Err(http_not_allowed("The URL", self.url.as_str()).into());
         }
         // The client addresses the server root; the URL path is applied as a `PrefixStore`

@@ -151,7 +151,7 @@ static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
 /// Lanes are used while at most this many such calls are in flight: the number of cores. Beyond
 /// that, threads doing their own I/O compete for the cores with each other, and runtime tasks
-/// (whose workers batch the I/O of many calls) measured faster; see bench/README.md.
+/// (whose workers batch the I/O of many calls) measured faster; see docs/performance.md.
 fn max_in_flight() -> usize {
     static MAX: OnceLock<usize> = OnceLock::new();
     *MAX.get_or_init(|| runtime::SYNC_LANES.get(runtime::cores))

@@ -1,16 +1,14 @@
-//! [`AnyStore`]: the store handle every operation receives, extracted from any obstore store class.
+//! [`AnyStore`]: the handle every operation receives, whatever the store class, and how its
+//! futures are driven from sync code and from asyncio.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::asyncio::{future_into_py, FirstPoll};
-use crate::local::PyLocalStore;
-use crate::memory::PyMemoryStore;
-use crate::{lane, runtime};
+use crate::runtime::asyncio::{future_into_py, FirstPoll};
+use crate::runtime::{self, lane};
 
 /// Where a store's futures do their work, which decides how calls are executed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +51,7 @@ impl AnyStore {
 
     /// Like [`Self::block_on`], for operations whose requests finish (bodies included) before the
     /// future completes: network futures then run on a lane, on the calling thread (see
-    /// [`crate::lane`]), instead of as runtime tasks, while no more such calls than cores are in flight.
+    /// [`crate::runtime::lane`]), instead of as runtime tasks, while no more such calls than cores are in flight.
     pub fn block_on_complete<F, T, E>(&self, py: Python<'_>, future: F) -> Result<T, E>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
@@ -135,117 +133,5 @@ impl AnyStore {
             Executor::LocalFiles => FirstPoll::Runtime,
             Executor::Runtime => FirstPoll::Spawn,
         }
-    }
-}
-
-/// The names of the store classes, for the "same library" error message.
-const STORE_CLASS_NAMES: [&str; 6] = [
-    "S3Store",
-    "GCSStore",
-    "AzureStore",
-    "HTTPStore",
-    "LocalStore",
-    "MemoryStore",
-];
-
-/// A hook through which the network stores (defined elsewhere) are recognised by [`AnyStore`].
-pub type StoreExtractor = fn(&Bound<'_, PyAny>) -> Option<PyResult<AnyStore>>;
-
-static EXTRA_EXTRACTORS: std::sync::RwLock<Vec<StoreExtractor>> =
-    std::sync::RwLock::new(Vec::new());
-
-/// Registers another store family so that operations accept it.
-pub fn register_store_extractor(extractor: StoreExtractor) {
-    EXTRA_EXTRACTORS
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(extractor);
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for AnyStore {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if let Ok(store) = obj.cast::<PyMemoryStore>() {
-            return Ok(store.get().any_store());
-        }
-        if let Ok(store) = obj.cast::<PyLocalStore>() {
-            return Ok(store.get().any_store());
-        }
-        for extractor in EXTRA_EXTRACTORS
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
-            if let Some(result) = extractor(&obj) {
-                return result;
-            }
-        }
-        let class_name = obj.get_type().name()?.to_string();
-        if STORE_CLASS_NAMES.contains(&class_name.as_str())
-            || obj.get_type().mro().iter().any(|c| {
-                c.getattr("__name__").is_ok_and(|n| {
-                    n.extract::<String>()
-                        .is_ok_and(|n| STORE_CLASS_NAMES.contains(&n.as_str()))
-                })
-            })
-        {
-            return Err(PyValueError::new_err(format!(
-                "You must use an object store instance exported from the same library as this \
-                 function; got a {class_name} from another library. Construct stores from \
-                 obstore.store."
-            )));
-        }
-        Err(PyValueError::new_err(format!(
-            "Expected an object store instance, got {}",
-            obj.repr()?
-        )))
-    }
-}
-
-/// Builds a network store from a URL; registered by the network store module.
-pub type CloudFromUrl = for<'py> fn(
-    Python<'py>,
-    &str,
-    &str,
-    Option<Bound<'py, PyAny>>,
-    Option<Bound<'py, PyAny>>,
-    Option<Bound<'py, PyAny>>,
-    Option<Bound<'py, PyAny>>,
-    Option<Bound<'py, pyo3::types::PyDict>>,
-) -> PyResult<Bound<'py, PyAny>>;
-
-static CLOUD_FROM_URL: std::sync::OnceLock<CloudFromUrl> = std::sync::OnceLock::new();
-
-/// Registers the builder of network stores used by `from_url`.
-pub fn register_cloud_from_url(builder: CloudFromUrl) {
-    let _ = CLOUD_FROM_URL.set(builder);
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn cloud_from_url<'py>(
-    py: Python<'py>,
-    scheme: &str,
-    url: &str,
-    config: Option<Bound<'py, PyAny>>,
-    client_options: Option<Bound<'py, PyAny>>,
-    retry_config: Option<Bound<'py, PyAny>>,
-    credential_provider: Option<Bound<'py, PyAny>>,
-    kwargs: Option<Bound<'py, pyo3::types::PyDict>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    match CLOUD_FROM_URL.get() {
-        Some(builder) => builder(
-            py,
-            scheme,
-            url,
-            config,
-            client_options,
-            retry_config,
-            credential_provider,
-            kwargs,
-        ),
-        None => Err(pyo3::exceptions::PyNotImplementedError::new_err(format!(
-            "no {scheme} store is available in this build"
-        ))),
     }
 }

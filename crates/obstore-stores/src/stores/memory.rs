@@ -6,7 +6,7 @@ use object_store::memory::InMemory;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::store::{AnyStore, Executor};
+use super::handle::{AnyStore, Executor};
 
 /// A fully in-memory store (the raw class of `obstore._store`).
 #[pyclass(name = "MemoryStore", module = "obstore._store", subclass, frozen)]

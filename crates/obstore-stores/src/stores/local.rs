@@ -9,8 +9,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
+use super::handle::{AnyStore, Executor};
 use crate::error::ObstoreError;
-use crate::store::{AnyStore, Executor};
 
 /// A local directory as an object store (the raw class of `obstore._store`).
 #[pyclass(name = "LocalStore", module = "obstore._store", subclass, frozen)]

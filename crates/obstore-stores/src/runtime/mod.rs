@@ -3,7 +3,13 @@
 //! Sync calls wait for their future (a task on this runtime, see [`block_on`]) with the GIL released;
 //! the main thread wakes every [`SIGNAL_CHECK_INTERVAL`] to run Python's signal handlers, so Ctrl-C
 //! interrupts a call that waits on a slow server. Sync calls that finish their requests within the
-//! call may instead run on the calling thread: see [`crate::lane`].
+//! call may instead run on the calling thread: see [`lane`].
+//!
+//! - [`lane`]: sync network calls driven on the calling thread.
+//! - [`asyncio`]: the bridge that hands Rust futures to asyncio with batched wake-ups.
+
+pub mod asyncio;
+pub mod lane;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -90,7 +96,7 @@ pub fn check_environment() -> PyResult<()> {
 /// which run beside the workers for every request. On 2 cores, 2 workers beside an event loop
 /// preempted each other and the loop (0.3–0.7 involuntary context switches per request against
 /// 0.05 with one worker): one worker measured 0.65–0.86x the CPU per request of two at 64 and 256
-/// small GETs in flight, and 0.6x the CPU for a 1 GiB `bytes()` (bench/README.md, "Fourth round").
+/// small GETs in flight, and 0.6x the CPU for a 1 GiB `bytes()` (docs/performance.md).
 fn worker_threads() -> usize {
     WORKER_THREADS.get(|| cores().saturating_sub(1).max(1))
 }

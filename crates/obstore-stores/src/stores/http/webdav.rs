@@ -16,7 +16,7 @@ use object_store::client::{
 };
 use object_store::ClientOptions;
 
-use crate::lane::LaneConnector;
+use crate::runtime::lane::LaneConnector;
 
 /// Retries of a `MKCOL` answered `423 Locked`; the waits double from [`FIRST_LOCKED_WAIT`], so
 /// the last try is about 1.3 s after the first.

@@ -23,7 +23,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::IntoPyObjectExt;
 
-use crate::runtime::runtime;
+use super::runtime;
 
 /// Converts a finished operation's output to a Python object, on the event-loop thread.
 pub type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;

@@ -1,0 +1,218 @@
+//! `AzureStore`: Azure Blob Storage, ADLS Gen2 and Microsoft Fabric OneLake.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::azure::{
+    split_sas, AzureAccessKey, AzureConfigKey, AzureCredential, MicrosoftAzure,
+    MicrosoftAzureBuilder,
+};
+use object_store::{ClientOptions, RetryConfig};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use super::cloud::{cloud_store_class, CloudBackend, CloudCore};
+use super::credential::{Convert, PyCredentialProvider};
+use crate::config::families::AzureFamily;
+use crate::config::{bad_url, http_not_allowed, is_truthy, url_prefix, UrlSettings};
+use crate::error::ObstoreError;
+use crate::runtime::lane::LaneConnector;
+
+fn convert_credential(result: &Bound<'_, PyAny>) -> PyResult<AzureCredential> {
+    if let Ok(key) = result.get_item("access_key") {
+        let key: String = key.extract()?;
+        let key = AzureAccessKey::try_new(&key)
+            .map_err(|err| PyValueError::new_err(format!("invalid access_key: {err}")))?;
+        return Ok(AzureCredential::AccessKey(key));
+    }
+    if let Ok(sas) = result.get_item("sas_token") {
+        let pairs = match sas.cast::<PyString>() {
+            Ok(text) => split_sas(text.to_str()?)
+                .map_err(|err| PyValueError::new_err(format!("invalid sas_token: {err}")))?,
+            Err(_) => sas.extract::<Vec<(String, String)>>()?,
+        };
+        return Ok(AzureCredential::SASToken(pairs));
+    }
+    if let Ok(token) = result.get_item("token") {
+        return Ok(AzureCredential::BearerToken(token.extract()?));
+    }
+    Err(pyo3::exceptions::PyKeyError::new_err(
+        "expected one of 'access_key', 'sas_token' or 'token'",
+    ))
+}
+
+fn no_dot<'a>(url: &str, what: &str, name: &'a str) -> PyResult<&'a str> {
+    if name.is_empty() || name.contains('.') {
+        return Err(bad_url(
+            url,
+            format!("\"{name}\" is not a valid {what} name"),
+        ));
+    }
+    Ok(name)
+}
+
+fn parse_azure_url(url: &str) -> PyResult<UrlSettings> {
+    let parsed = url::Url::parse(url).map_err(|err| bad_url(url, err))?;
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad_url(url, "it has no container or account (host) part"))?;
+    let first_segment = parsed
+        .path_segments()
+        .and_then(|mut s| s.find(|s| !s.is_empty()).map(str::to_string));
+    let mut settings: Vec<(&'static str, String)> = Vec::new();
+    let mut skip = 0;
+    let account_host = |settings: &mut Vec<(&'static str, String)>, host: &str| -> PyResult<()> {
+        if let Some((workspace, rest)) = host.split_once('.') {
+            if rest.starts_with('z') && rest.ends_with("fabric.microsoft.com") {
+                let zone = rest.split_once('.').map_or(rest, |(z, _)| z);
+                settings.push(("azure_storage_account_name", format!("{workspace}.{zone}")));
+                settings.push(("azure_storage_endpoint", format!("https://{host}")));
+                settings.push(("azure_use_fabric_endpoint", "true".into()));
+                return Ok(());
+            }
+            match rest {
+                "dfs.core.windows.net" | "blob.core.windows.net" => {
+                    settings.push((
+                        "azure_storage_account_name",
+                        no_dot(url, "account", workspace)?.into(),
+                    ));
+                    return Ok(());
+                }
+                "dfs.fabric.microsoft.com" | "blob.fabric.microsoft.com" => {
+                    settings.push((
+                        "azure_storage_account_name",
+                        no_dot(url, "account", workspace)?.into(),
+                    ));
+                    settings.push(("azure_use_fabric_endpoint", "true".into()));
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        Err(bad_url(
+            url,
+            "the host must be <account>.{blob,dfs}.core.windows.net or <account>.{blob,dfs}.fabric.microsoft.com",
+        ))
+    };
+    match parsed.scheme() {
+        "adl" | "azure" => {
+            settings.push((
+                "azure_container_name",
+                no_dot(url, "container", host)?.into(),
+            ));
+        }
+        "az" | "abfs" | "abfss" => {
+            if parsed.username().is_empty() {
+                settings.push((
+                    "azure_container_name",
+                    no_dot(url, "container", host)?.into(),
+                ));
+            } else {
+                account_host(&mut settings, host)?;
+                settings.push((
+                    "azure_container_name",
+                    no_dot(url, "container", parsed.username())?.into(),
+                ));
+            }
+        }
+        "https" => {
+            account_host(&mut settings, host)?;
+            if let Some(container) = first_segment {
+                settings.push(("azure_container_name", container));
+                skip = 1;
+            }
+        }
+        other => {
+            return Err(bad_url(
+                url,
+                format!(
+                "scheme \"{other}\" is not an Azure scheme (az, adl, azure, abfs, abfss, https)"
+            ),
+            ))
+        }
+    }
+    Ok((settings, url_prefix(&parsed, skip)?))
+}
+
+/// Azure Blob Storage as a [`CloudBackend`].
+#[derive(Debug)]
+pub struct Azure;
+
+impl CloudBackend for Azure {
+    type Family = AzureFamily;
+    type Builder = MicrosoftAzureBuilder;
+    type Client = MicrosoftAzure;
+    type Credential = AzureCredential;
+
+    const LABEL: &'static str = "Azure";
+    const PROVIDER_CONFIG: bool = true;
+    const PROVIDER_PREFIX: bool = true;
+    const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);
+    const CONVERT: Convert<AzureCredential> = convert_credential;
+
+    fn builder(options: ClientOptions) -> MicrosoftAzureBuilder {
+        MicrosoftAzureBuilder::new()
+            .with_client_options(options)
+            .with_http_connector(LaneConnector)
+    }
+
+    fn with_config(
+        builder: MicrosoftAzureBuilder,
+        key: &str,
+        value: &str,
+    ) -> Result<MicrosoftAzureBuilder, ObstoreError> {
+        Ok(builder.with_config(key.parse::<AzureConfigKey>()?, value))
+    }
+
+    fn with_retry(builder: MicrosoftAzureBuilder, retry: RetryConfig) -> MicrosoftAzureBuilder {
+        builder.with_retry(retry)
+    }
+
+    fn with_credentials(
+        builder: MicrosoftAzureBuilder,
+        provider: Arc<PyCredentialProvider<AzureCredential>>,
+    ) -> MicrosoftAzureBuilder {
+        builder.with_credentials(provider)
+    }
+
+    fn check_http(builder: &MicrosoftAzureBuilder) -> Result<(), ObstoreError> {
+        // The emulator is plain HTTP by design.
+        let emulator = builder
+            .get_config_value(&AzureConfigKey::UseEmulator)
+            .is_some_and(|v| is_truthy(&v));
+        if !emulator {
+            if let Some(endpoint) = builder.get_config_value(&AzureConfigKey::Endpoint) {
+                if endpoint.to_ascii_lowercase().starts_with("http://") {
+                    return Err(http_not_allowed("The Azure endpoint", &endpoint).into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn build(builder: MicrosoftAzureBuilder) -> Result<MicrosoftAzure, ObstoreError> {
+        Ok(builder.build()?)
+    }
+
+    fn parse_url(url: &str) -> PyResult<UrlSettings> {
+        parse_azure_url(url)
+    }
+
+    fn repr_fields(core: &CloudCore) -> String {
+        let container = core.effective("azure_container_name").unwrap_or_default();
+        let account = core
+            .effective("azure_storage_account_name")
+            .unwrap_or_default();
+        format!("container_name=\"{container}\", account_name=\"{account}\"")
+    }
+}
+
+cloud_store_class!(
+    /// An Azure container as an object store (the raw class of `obstore._store`).
+    PyAzureStore,
+    "AzureStore",
+    Azure,
+    container_name
+);

@@ -1,0 +1,562 @@
+//! What `S3Store`, `GCSStore` and `AzureStore` share: [`CloudCore`] (merged settings, environment
+//! snapshot, prefix, retry configuration, credential provider, equality, pickling), the generic
+//! [`CloudStore`] that builds a client from it through a [`CloudBackend`], and the one set of
+//! Python methods every cloud class gets from [`cloud_store_class!`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use object_store::path::Path;
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use super::credential::{Convert, ProviderHandle, PyCredentialProvider};
+use super::handle::{AnyStore, Executor};
+use crate::config::client::{allows_http, ClientConfig};
+use crate::config::retry::PyRetryConfig;
+use crate::config::{
+    merge_url_settings, parse_key, parse_prefix, EnvSettings, StoreFamily, StoreSettings,
+    UrlSettings,
+};
+use crate::error::ObstoreError;
+use crate::runtime;
+
+/// A client built on first use and rebuilt after `os.fork()` (a forked child cannot use the
+/// parent's pooled connections, which belong to the parent's runtime).
+#[derive(Debug)]
+pub struct LazyClient<T> {
+    cell: Mutex<Option<(u64, Arc<T>)>>,
+}
+
+impl<T> Default for LazyClient<T> {
+    fn default() -> Self {
+        Self {
+            cell: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> LazyClient<T> {
+    /// A cell already holding `value` for the current generation.
+    pub fn with(value: T) -> Self {
+        Self {
+            cell: Mutex::new(Some((runtime::generation(), Arc::new(value)))),
+        }
+    }
+
+    /// The client of this process generation, built by `build` when missing or stale.
+    pub fn get(
+        &self,
+        build: impl FnOnce() -> Result<T, ObstoreError>,
+    ) -> Result<Arc<T>, ObstoreError> {
+        let generation = runtime::generation();
+        {
+            let cell = self.cell.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((built_in, client)) = cell.as_ref() {
+                if *built_in == generation {
+                    return Ok(client.clone());
+                }
+            }
+        }
+        // Built without holding the lock: a fork during a build must not leave it locked.
+        let client = Arc::new(build()?);
+        let mut cell = self.cell.lock().unwrap_or_else(|e| e.into_inner());
+        *cell = Some((generation, client.clone()));
+        Ok(client)
+    }
+}
+
+/// Wraps a built client with the store prefix, as operations see it.
+pub fn with_prefix<T: ObjectStore>(client: Arc<T>, prefix: Option<&Path>) -> Arc<dyn ObjectStore> {
+    match prefix {
+        Some(prefix) => Arc::new(object_store::prefix::PrefixStore::new(
+            client,
+            prefix.clone(),
+        )),
+        None => client,
+    }
+}
+
+/// Whether two optional Python objects are equal (`==`), never raising.
+fn py_objects_equal(a: Option<&Py<PyAny>>, b: Option<&Py<PyAny>>, py: Python<'_>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.bind(py).eq(b.bind(py)).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// The `config` and `prefix` attributes a credential provider may carry.
+fn provider_attr<'py>(
+    provider: Option<&Bound<'py, PyAny>>,
+    name: &str,
+) -> Option<Bound<'py, PyAny>> {
+    provider
+        .and_then(|p| p.getattr(name).ok())
+        .filter(|v| !v.is_none())
+}
+
+/// One cloud: its keys, its `object_store` builder and client, and what differs between clouds.
+pub trait CloudBackend: 'static {
+    /// The configuration keys.
+    type Family: StoreFamily;
+    /// The `object_store` builder.
+    type Builder;
+    /// The built client.
+    type Client: ObjectStore + object_store::signer::Signer;
+    /// What the Python credential provider's result converts to.
+    type Credential: std::fmt::Debug + Send + Sync + 'static;
+
+    /// The label of credential errors ("AWS").
+    const LABEL: &'static str;
+    /// Whether the provider's `config` attribute fills missing settings.
+    const PROVIDER_CONFIG: bool;
+    /// Whether the provider's `prefix` attribute is the default prefix.
+    const PROVIDER_PREFIX: bool;
+    /// The refresh threshold when the provider has none.
+    const REFRESH_THRESHOLD: Duration;
+
+    /// A builder with the client options and the lane connector.
+    fn builder(options: ClientOptions) -> Self::Builder;
+    /// Applies one setting by canonical key.
+    fn with_config(
+        builder: Self::Builder,
+        key: &str,
+        value: &str,
+    ) -> Result<Self::Builder, ObstoreError>;
+    /// Applies the retry configuration.
+    fn with_retry(builder: Self::Builder, retry: RetryConfig) -> Self::Builder;
+    /// Uses a Python credential provider.
+    fn with_credentials(
+        builder: Self::Builder,
+        provider: Arc<PyCredentialProvider<Self::Credential>>,
+    ) -> Self::Builder;
+    /// Converts the result of a Python credential provider.
+    const CONVERT: Convert<Self::Credential>;
+    /// Refuses a plain `http://` endpoint when HTTP is not allowed.
+    fn check_http(builder: &Self::Builder) -> Result<(), ObstoreError>;
+    /// Builds the client.
+    fn build(builder: Self::Builder) -> Result<Self::Client, ObstoreError>;
+    /// The settings a URL of this cloud implies, and its prefix.
+    fn parse_url(url: &str) -> PyResult<UrlSettings>;
+    /// The fields `repr` shows before the prefix (`bucket="b"`).
+    fn repr_fields(core: &CloudCore) -> String;
+}
+
+/// The settings of one cloud store object.
+#[derive(Debug)]
+pub struct CloudCore {
+    /// Explicit settings (config + positional + kwargs + URL + provider `config`).
+    pub settings: StoreSettings,
+    /// Environment settings read at construction (never shown, never pickled).
+    pub env: EnvSettings,
+    /// The prefix as given.
+    pub prefix: Option<String>,
+    /// The parsed prefix (`None` when absent or empty).
+    pub prefix_path: Option<Path>,
+    /// The retry configuration, if given.
+    pub retry: Option<PyRetryConfig>,
+    /// The credential provider, if given.
+    pub provider: Option<Arc<ProviderHandle>>,
+}
+
+/// The constructor arguments of a cloud store.
+pub struct CoreArgs<'a, 'py> {
+    /// The positional argument and the key it stands for (`("bucket", value)`).
+    pub positional: Option<(&'static str, &'a Bound<'py, PyAny>)>,
+    /// `prefix=`.
+    pub prefix: Option<String>,
+    /// `config=`.
+    pub config: Option<&'a Bound<'py, PyAny>>,
+    /// `client_options=`.
+    pub client_options: Option<&'a Bound<'py, PyAny>>,
+    /// `retry_config=`.
+    pub retry_config: Option<&'a Bound<'py, PyAny>>,
+    /// `credential_provider=`.
+    pub credential_provider: Option<&'a Bound<'py, PyAny>>,
+    /// `**kwargs`.
+    pub kwargs: Option<&'a Bound<'py, PyDict>>,
+}
+
+impl CloudCore {
+    /// Merges and validates the constructor arguments of backend `B`.
+    pub fn new<B: CloudBackend>(args: CoreArgs<'_, '_>) -> PyResult<Self> {
+        let mut settings = StoreSettings {
+            client: ClientConfig::from_py(args.client_options)?,
+            ..Default::default()
+        };
+        settings.insert_all::<B::Family>(args.config)?;
+        if let Some((key, value)) = args.positional.filter(|(_, v)| !v.is_none()) {
+            settings.insert::<B::Family>(key, value)?;
+        }
+        if let Some(kwargs) = args.kwargs {
+            settings.insert_all::<B::Family>(Some(kwargs.as_any()))?;
+        }
+        let provider_obj = args.credential_provider.filter(|p| !p.is_none());
+        let provider = provider_obj
+            .map(|p| ProviderHandle::new(p, B::REFRESH_THRESHOLD).map(Arc::new))
+            .transpose()?;
+        if B::PROVIDER_CONFIG {
+            if let Some(config) = provider_attr(provider_obj, "config") {
+                settings.fill_from::<B::Family>(&config)?;
+            }
+        }
+        let mut prefix = args.prefix;
+        if prefix.is_none() && B::PROVIDER_PREFIX {
+            if let Some(p) = provider_attr(provider_obj, "prefix") {
+                prefix = Some(p.extract()?);
+            }
+        }
+        let prefix_path = parse_prefix(prefix.as_deref())?;
+        Ok(Self {
+            settings,
+            env: EnvSettings::read::<B::Family>(),
+            prefix,
+            prefix_path,
+            retry: PyRetryConfig::from_py(args.retry_config)?,
+            provider,
+        })
+    }
+
+    /// An effective store setting (explicit, else from the environment).
+    pub fn effective(&self, canonical: &str) -> Option<&str> {
+        self.settings
+            .store
+            .get(canonical)
+            .map(String::as_str)
+            .or_else(|| self.env.get(canonical))
+    }
+
+    /// The HTTP client options: environment first, then the explicit ones.
+    pub fn client_options(&self) -> PyResult<ClientOptions> {
+        self.settings.client.build(&self.env.client)
+    }
+
+    /// Records the running event loop for an async credential provider.
+    pub fn note_loop(&self, py: Python<'_>) {
+        if let Some(provider) = &self.provider {
+            provider.note_running_loop(py);
+        }
+    }
+
+    /// Value equality (never raises).
+    pub fn equals(&self, other: &Self, py: Python<'_>) -> bool {
+        self.prefix_path == other.prefix_path
+            && self.settings == other.settings
+            && self.retry == other.retry
+            && py_objects_equal(
+                self.provider.as_ref().map(|p| &p.callable),
+                other.provider.as_ref().map(|p| &p.callable),
+                py,
+            )
+    }
+
+    /// `__getnewargs_ex__`: `((), {prefix?, config, client_options?, retry_config?, credential_provider?})`
+    /// with the real (unmasked) values under canonical key names.
+    pub fn getnewargs<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        let kwargs = PyDict::new(py);
+        if let Some(prefix) = &self.prefix {
+            kwargs.set_item("prefix", prefix)?;
+        }
+        kwargs.set_item("config", self.settings.canonical_dict(py)?)?;
+        if !self.settings.client.is_empty() {
+            kwargs.set_item("client_options", self.settings.client.to_py(py)?)?;
+        }
+        if let Some(retry) = &self.retry {
+            kwargs.set_item("retry_config", retry.to_py(py)?)?;
+        }
+        if let Some(provider) = &self.provider {
+            kwargs.set_item("credential_provider", provider.callable.bind(py))?;
+        }
+        Ok((PyTuple::empty(py), kwargs))
+    }
+
+    /// The `client_options` getter.
+    pub fn client_options_py<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        if self.settings.client.is_empty() {
+            return Ok(None);
+        }
+        self.settings.client.to_py(py).map(Some)
+    }
+
+    /// The `retry_config` getter.
+    pub fn retry_config_py<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.retry.as_ref().map(|r| r.to_py(py)).transpose()
+    }
+
+    /// The `credential_provider` getter.
+    pub fn credential_provider_py<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.provider.as_ref().map(|p| p.callable.bind(py).clone())
+    }
+
+    /// `.prefix` as given, `repr`-quoted fragment `, prefix="p"` when set.
+    pub fn repr_prefix(&self) -> String {
+        match &self.prefix {
+            Some(p) => format!(", prefix=\"{p}\""),
+            None => String::new(),
+        }
+    }
+}
+
+/// A cloud store object: its settings and its lazily built client.
+#[derive(Debug)]
+pub struct CloudStore<B: CloudBackend> {
+    /// The merged settings.
+    pub core: CloudCore,
+    client: LazyClient<B::Client>,
+}
+
+impl<B: CloudBackend> CloudStore<B> {
+    /// Validates the constructor arguments and builds the client once, so that a bad setting
+    /// fails the constructor rather than the first request.
+    pub fn new(args: CoreArgs<'_, '_>) -> PyResult<Self> {
+        let store = Self {
+            core: CloudCore::new::<B>(args)?,
+            client: LazyClient::default(),
+        };
+        let built = store.build()?;
+        Ok(Self {
+            client: LazyClient::with(built),
+            ..store
+        })
+    }
+
+    fn build(&self) -> Result<B::Client, ObstoreError> {
+        let core = &self.core;
+        let options = core.client_options()?;
+        let allow_http = allows_http(&options);
+        let mut builder = B::builder(options);
+        for (key, value) in core
+            .env
+            .store
+            .iter()
+            .map(|(k, v)| (k, v))
+            .chain(core.settings.store.iter())
+        {
+            builder = B::with_config(builder, key, value)?;
+        }
+        if let Some(retry) = &core.retry {
+            builder = B::with_retry(builder, retry.to_object_store());
+        }
+        if let Some(provider) = &core.provider {
+            builder = B::with_credentials(
+                builder,
+                Arc::new(PyCredentialProvider::new(
+                    provider.clone(),
+                    B::LABEL,
+                    B::CONVERT,
+                )),
+            );
+        }
+        if !allow_http {
+            B::check_http(&builder)?;
+        }
+        B::build(builder)
+    }
+
+    /// The client of this process (built again after a fork).
+    pub fn client(&self, py: Python<'_>) -> Result<Arc<B::Client>, ObstoreError> {
+        self.core.note_loop(py);
+        self.client.get(|| self.build())
+    }
+
+    /// The handle operations use: the client below the prefix.
+    pub fn any_store(&self, py: Python<'_>) -> Result<AnyStore, ObstoreError> {
+        Ok(AnyStore {
+            inner: with_prefix(self.client(py)?, self.core.prefix_path.as_ref()),
+            executor: Executor::Runtime,
+        })
+    }
+
+    /// The store prefix, for signing.
+    pub fn prefix_path(&self) -> Option<&Path> {
+        self.core.prefix_path.as_ref()
+    }
+}
+
+/// The arguments of a cloud store's `from_url`, besides the URL.
+pub struct FromUrlArgs<'py> {
+    /// `config=`.
+    pub config: Option<Bound<'py, PyAny>>,
+    /// `client_options=`.
+    pub client_options: Option<Bound<'py, PyAny>>,
+    /// `retry_config=`.
+    pub retry_config: Option<Bound<'py, PyAny>>,
+    /// `credential_provider=`.
+    pub credential_provider: Option<Bound<'py, PyAny>>,
+    /// `**kwargs`.
+    pub kwargs: Option<Bound<'py, PyDict>>,
+}
+
+/// The body of every cloud `from_url`: a `prefix` keyword is rejected (the URL path is the
+/// prefix), the URL is parsed, its settings are merged under `config`, and `cls(...)` is called
+/// so that Python subclasses are preserved.
+pub fn call_from_url<'py, B: CloudBackend>(
+    cls: &Bound<'py, PyType>,
+    url: &str,
+    args: FromUrlArgs<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    if args
+        .kwargs
+        .as_ref()
+        .is_some_and(|k| k.contains("prefix").unwrap_or(false))
+    {
+        parse_key::<B::Family>("prefix")?;
+    }
+    let (settings, prefix) = B::parse_url(url)?;
+    let call_kwargs = match &args.kwargs {
+        Some(k) => k.copy()?,
+        None => PyDict::new(py),
+    };
+    call_kwargs.set_item("prefix", prefix)?;
+    call_kwargs.set_item(
+        "config",
+        merge_url_settings::<B::Family>(py, args.config.as_ref(), &settings)?,
+    )?;
+    call_kwargs.set_item("client_options", args.client_options)?;
+    call_kwargs.set_item("retry_config", args.retry_config)?;
+    call_kwargs.set_item("credential_provider", args.credential_provider)?;
+    cls.call((), Some(&call_kwargs))
+}
+
+/// Defines the Python class `$class` (named `$name` in `obstore._store`) over
+/// `CloudStore<$backend>`, with the methods every cloud store has; `$positional` names the
+/// positional constructor argument (`bucket`, `container_name`).
+macro_rules! cloud_store_class {
+    ($(#[$doc:meta])* $class:ident, $name:literal, $backend:ty, $positional:ident) => {
+        $(#[$doc])*
+        #[pyo3::pyclass(name = $name, module = "obstore._store", subclass, frozen)]
+        #[derive(Debug)]
+        pub struct $class(pub $crate::stores::cloud::CloudStore<$backend>);
+
+        #[pyo3::pymethods]
+        impl $class {
+            #[new]
+            #[pyo3(signature = ($positional=None, *, prefix=None, config=None, client_options=None, retry_config=None, credential_provider=None, **kwargs))]
+            #[allow(clippy::too_many_arguments)]
+            fn new(
+                $positional: Option<pyo3::Bound<'_, pyo3::PyAny>>,
+                prefix: Option<String>,
+                config: Option<pyo3::Bound<'_, pyo3::PyAny>>,
+                client_options: Option<pyo3::Bound<'_, pyo3::PyAny>>,
+                retry_config: Option<pyo3::Bound<'_, pyo3::PyAny>>,
+                credential_provider: Option<pyo3::Bound<'_, pyo3::PyAny>>,
+                kwargs: Option<pyo3::Bound<'_, pyo3::types::PyDict>>,
+            ) -> pyo3::PyResult<Self> {
+                $crate::stores::cloud::CloudStore::new($crate::stores::cloud::CoreArgs {
+                    positional: $positional.as_ref().map(|v| (stringify!($positional), v)),
+                    prefix,
+                    config: config.as_ref(),
+                    client_options: client_options.as_ref(),
+                    retry_config: retry_config.as_ref(),
+                    credential_provider: credential_provider.as_ref(),
+                    kwargs: kwargs.as_ref(),
+                })
+                .map(Self)
+            }
+
+            /// Builds a store from a URL; the URL path becomes the prefix.
+            #[classmethod]
+            #[pyo3(signature = (url, *, config=None, client_options=None, retry_config=None, credential_provider=None, **kwargs))]
+            #[allow(clippy::too_many_arguments)]
+            fn from_url<'py>(
+                cls: &pyo3::Bound<'py, pyo3::types::PyType>,
+                url: &str,
+                config: Option<pyo3::Bound<'py, pyo3::PyAny>>,
+                client_options: Option<pyo3::Bound<'py, pyo3::PyAny>>,
+                retry_config: Option<pyo3::Bound<'py, pyo3::PyAny>>,
+                credential_provider: Option<pyo3::Bound<'py, pyo3::PyAny>>,
+                kwargs: Option<pyo3::Bound<'py, pyo3::types::PyDict>>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                let args = $crate::stores::cloud::FromUrlArgs {
+                    config,
+                    client_options,
+                    retry_config,
+                    credential_provider,
+                    kwargs,
+                };
+                $crate::stores::cloud::call_from_url::<$backend>(cls, url, args)
+            }
+
+            /// The key prefix prepended to every path, if any.
+            #[getter]
+            fn prefix(&self) -> Option<String> {
+                self.0.core.prefix.clone()
+            }
+
+            /// The explicit settings (not environment ones), values as strings, secrets masked.
+            #[getter]
+            fn config<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+                self.0
+                    .core
+                    .settings
+                    .public_dict::<<$backend as $crate::stores::cloud::CloudBackend>::Family>(py)
+            }
+
+            /// The HTTP client options, if any were given.
+            #[getter]
+            fn client_options<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::types::PyDict>>> {
+                self.0.core.client_options_py(py)
+            }
+
+            /// The retry settings with defaults filled in, if given.
+            #[getter]
+            fn retry_config<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::types::PyDict>>> {
+                self.0.core.retry_config_py(py)
+            }
+
+            /// The credential provider given at construction, if any.
+            #[getter]
+            fn credential_provider<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
+                self.0.core.credential_provider_py(py)
+            }
+
+            fn __getnewargs_ex__<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<(
+                pyo3::Bound<'py, pyo3::types::PyTuple>,
+                pyo3::Bound<'py, pyo3::types::PyDict>,
+            )> {
+                self.0.core.getnewargs(py)
+            }
+
+            fn __eq__(&self, other: &pyo3::Bound<'_, pyo3::PyAny>) -> bool {
+                match other.cast::<$class>() {
+                    Ok(other) => self.0.core.equals(&other.get().0.core, other.py()),
+                    Err(_) => false,
+                }
+            }
+
+            fn __repr__(slf: &pyo3::Bound<'_, Self>) -> pyo3::PyResult<String> {
+                use pyo3::types::{PyAnyMethods, PyTypeMethods};
+                let name = slf.get_type().name()?;
+                let core = &slf.get().0.core;
+                Ok(format!(
+                    "{name}({}{})",
+                    <$backend as $crate::stores::cloud::CloudBackend>::repr_fields(core),
+                    core.repr_prefix()
+                ))
+            }
+        }
+    };
+}
+
+pub(crate) use cloud_store_class;

@@ -1,0 +1,116 @@
+//! `GCSStore`: Google Cloud Storage.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::gcp::{
+    GcpCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, GoogleConfigKey,
+};
+use object_store::{ClientOptions, RetryConfig};
+use pyo3::prelude::*;
+
+use super::cloud::{cloud_store_class, CloudBackend, CloudCore};
+use super::credential::{required_str, Convert, PyCredentialProvider};
+use crate::config::families::GcsFamily;
+use crate::config::{bad_url, http_not_allowed, url_prefix, UrlSettings};
+use crate::error::ObstoreError;
+use crate::runtime::lane::LaneConnector;
+
+fn convert_credential(result: &Bound<'_, PyAny>) -> PyResult<GcpCredential> {
+    Ok(GcpCredential {
+        bearer: required_str(result, "token")?,
+    })
+}
+
+fn parse_gcs_url(url: &str) -> PyResult<UrlSettings> {
+    let parsed = url::Url::parse(url).map_err(|err| bad_url(url, err))?;
+    if parsed.scheme() != "gs" {
+        return Err(bad_url(
+            url,
+            format!("scheme \"{}\" is not the GCS scheme gs://", parsed.scheme()),
+        ));
+    }
+    let bucket = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad_url(url, "it has no bucket (host) part"))?;
+    Ok((
+        vec![("google_bucket", bucket.to_string())],
+        url_prefix(&parsed, 0)?,
+    ))
+}
+
+/// Google Cloud Storage as a [`CloudBackend`].
+#[derive(Debug)]
+pub struct Gcs;
+
+impl CloudBackend for Gcs {
+    type Family = GcsFamily;
+    type Builder = GoogleCloudStorageBuilder;
+    type Client = GoogleCloudStorage;
+    type Credential = GcpCredential;
+
+    const LABEL: &'static str = "GCS";
+    const PROVIDER_CONFIG: bool = false;
+    const PROVIDER_PREFIX: bool = false;
+    const REFRESH_THRESHOLD: Duration = Duration::from_secs(4 * 60);
+    const CONVERT: Convert<GcpCredential> = convert_credential;
+
+    fn builder(options: ClientOptions) -> GoogleCloudStorageBuilder {
+        GoogleCloudStorageBuilder::new()
+            .with_client_options(options)
+            .with_http_connector(LaneConnector)
+    }
+
+    fn with_config(
+        builder: GoogleCloudStorageBuilder,
+        key: &str,
+        value: &str,
+    ) -> Result<GoogleCloudStorageBuilder, ObstoreError> {
+        Ok(builder.with_config(key.parse::<GoogleConfigKey>()?, value))
+    }
+
+    fn with_retry(
+        builder: GoogleCloudStorageBuilder,
+        retry: RetryConfig,
+    ) -> GoogleCloudStorageBuilder {
+        builder.with_retry(retry)
+    }
+
+    fn with_credentials(
+        builder: GoogleCloudStorageBuilder,
+        provider: Arc<PyCredentialProvider<GcpCredential>>,
+    ) -> GoogleCloudStorageBuilder {
+        builder.with_credentials(provider)
+    }
+
+    fn check_http(builder: &GoogleCloudStorageBuilder) -> Result<(), ObstoreError> {
+        if let Some(base) = builder.get_config_value(&GoogleConfigKey::BaseUrl) {
+            if base.to_ascii_lowercase().starts_with("http://") {
+                return Err(http_not_allowed("The GCS base_url", &base).into());
+            }
+        }
+        Ok(())
+    }
+
+    fn build(builder: GoogleCloudStorageBuilder) -> Result<GoogleCloudStorage, ObstoreError> {
+        Ok(builder.build()?)
+    }
+
+    fn parse_url(url: &str) -> PyResult<UrlSettings> {
+        parse_gcs_url(url)
+    }
+
+    fn repr_fields(core: &CloudCore) -> String {
+        let bucket = core.effective("google_bucket").unwrap_or_default();
+        format!("bucket=\"{bucket}\"")
+    }
+}
+
+cloud_store_class!(
+    /// A Google Cloud Storage bucket as an object store (the raw class of `obstore._store`).
+    PyGCSStore,
+    "GCSStore",
+    Gcs,
+    bucket
+);
