@@ -29,7 +29,9 @@ wire (the test servers answer reads with ``Content-Length`` bodies):
 =================  ================================================================================
 
 The proxy runs its own event loop in a daemon thread; ``add``, ``clear`` and ``seen`` are safe to
-use from the test's thread. Each request is sent upstream over a connection of its own.
+use from the test's thread. Each request is sent upstream over a connection of its own, once its
+body has arrived whole (as nginx buffers request bodies by default): a request the client
+abandons after sending its body still reaches the server.
 """
 
 from __future__ import annotations
@@ -197,7 +199,7 @@ class FaultProxy:
         if not started.wait(timeout=10) or self._server is None:
             raise RuntimeError("the fault proxy did not start")
         port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url: str = f"http://127.0.0.1:{port}"
 
     # ------------------------------------------------------------------ control (any thread)
     def add(self, rule: Rule) -> Rule:
@@ -462,6 +464,8 @@ async def _reset(writer: asyncio.StreamWriter) -> None:
     # Loopback hands written bytes to the peer at once, but give the peer's reader a moment so
     # that the RST does not discard them from its receive queue before they were read.
     await asyncio.sleep(0.05)
+    if writer.transport.is_closing():  # the client hung up meanwhile
+        return
     sock = writer.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
