@@ -23,6 +23,8 @@ wire (the test servers answer reads with ``Content-Length`` bodies):
                    response byte
 ``Truncate(n)``    send the head unchanged and ``n`` body bytes, then close cleanly (FIN): fewer
                    bytes than ``Content-Length``
+``Shorten(n)``     send the head with ``Content-Length: n`` (``Content-Range`` unchanged) and ``n``
+                   body bytes: a well-framed message with less than its ``Content-Range``
 ``Stall(n)``       send nothing (``n=None``), or the head and ``n`` body bytes, then go silent
                    while keeping the connection open
 ``Drip(c, d)``     send the head, then the body ``c`` bytes at a time, ``d`` seconds apart
@@ -54,6 +56,7 @@ __all__ = [
     "Respond",
     "Rule",
     "Seen",
+    "Shorten",
     "Stall",
     "Truncate",
 ]
@@ -86,6 +89,14 @@ class Truncate:
 
 
 @dataclass(frozen=True)
+class Shorten:
+    """Rewrite ``Content-Length`` to ``after`` and send that many body bytes, then close: the
+    message is well framed but holds less than its ``Content-Range`` says."""
+
+    after: int
+
+
+@dataclass(frozen=True)
 class Stall:
     """Go silent, keeping the connection open: before the head (``None``) or after ``after`` body
     bytes."""
@@ -101,7 +112,7 @@ class Drip:
     delay: float
 
 
-Action = Respond | Reset | Truncate | Stall | Drip
+Action = Respond | Reset | Truncate | Shorten | Stall | Drip
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,7 @@ class Seen:
 
     method: str
     target: str
+    headers: tuple[tuple[str, str], ...]
     action: Action | None
 
 
@@ -266,7 +278,7 @@ class FaultProxy:
                 rule.applied += 1
                 action = rule.action
                 break
-            self._seen.append(Seen(request.method, request.target, action))
+            self._seen.append(Seen(request.method, request.target, request.headers, action))
             return action
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -325,6 +337,9 @@ class FaultProxy:
             await up_writer.drain()
             status_head, headers, status = await _read_response_head(up_reader)
             no_body = request.method == "HEAD" or status in (204, 304) or 100 <= status < 200
+            if isinstance(action, Shorten) and _framing(headers) == "length":
+                length = int(_header(headers, "content-length") or "0")
+                status_head = _with_content_length(status_head, min(action.after, length))
             client.write(status_head)
             await client.drain()
             sent = 0
@@ -349,7 +364,7 @@ class FaultProxy:
         if isinstance(action, Reset):
             await _reset(client)
             return False
-        if isinstance(action, Truncate):
+        if isinstance(action, Truncate | Shorten):
             client.close()
             await client.wait_closed()
             return False
@@ -411,6 +426,11 @@ def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
         if key.lower() == name:
             return value.lower()
     return None
+
+
+def _with_content_length(head: bytes, length: int) -> bytes:
+    pattern = re.compile(rb"^content-length:[^\r\n]*", re.IGNORECASE | re.MULTILINE)
+    return pattern.sub(f"Content-Length: {length}".encode(), head, count=1)
 
 
 def _framing(headers: tuple[tuple[str, str], ...]) -> str:
