@@ -316,7 +316,7 @@ def test_proxy_faults_are_real(faulty: Faulty, stored: str) -> None:
     started = time.monotonic()
     got = _raw_get(url + path, headers)
     assert got == ("ok", SIZE), got
-    assert time.monotonic() - started >= 0.6
+    assert 0.5 <= time.monotonic() - started < 3  # three pauses of 0.2 s before the last chunk
 
     status, _, body = _http.request("GET", url + path, headers=headers)
     assert status == 200

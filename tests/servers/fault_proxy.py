@@ -349,10 +349,7 @@ class FaultProxy:
                     if limit is not None and sent + len(piece) >= limit:
                         piece = piece[: limit - sent]
                     if isinstance(action, Drip):
-                        for start in range(0, len(piece), action.chunk):
-                            client.write(piece[start : start + action.chunk])
-                            await client.drain()
-                            await asyncio.sleep(action.delay)
+                        await _drip(client, piece, sent, action)
                     else:
                         client.write(piece)
                         await client.drain()
@@ -475,6 +472,18 @@ async def _read_body(
     elif response:  # a request without length has no body; a response runs until close
         while piece := await reader.read(_PIECE):
             yield piece
+
+
+async def _drip(client: asyncio.StreamWriter, piece: bytes, sent: int, drip: Drip) -> None:
+    """Send ``piece``, which follows ``sent`` body bytes, pausing after each whole chunk."""
+    while piece:
+        take = drip.chunk - sent % drip.chunk
+        client.write(piece[:take])
+        await client.drain()
+        sent += len(piece[:take])
+        piece = piece[take:]
+        if sent % drip.chunk == 0:
+            await asyncio.sleep(drip.delay)
 
 
 # ---------------------------------------------------------------------- closing
