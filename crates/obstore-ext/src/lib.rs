@@ -60,6 +60,34 @@ fn tune_allocator() {
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+/// Drives a future that panics through one of the ways an operation runs (`mode`: "sync",
+/// "sync_complete", "sync_runtime", "async", "async_runtime") on `store`'s executor, so that
+/// tests can check that a panic reaches Python as an `obstore.exceptions.BaseError`.
+#[pyfunction]
+fn _panic_in_call<'py>(
+    py: Python<'py>,
+    store: obstore_stores::AnyStore,
+    mode: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    async fn boom() -> PyResult<obstore_stores::runtime::asyncio::PyNone> {
+        // Yield once first, so that the panic comes on a later poll (inside a task or lane).
+        tokio::task::yield_now().await;
+        panic!("a panic raised on purpose by _panic_in_call")
+    }
+    let none =
+        |v: obstore_stores::runtime::asyncio::PyNone| v.into_pyobject(py).map(|v| v.into_any());
+    match mode {
+        "sync" => none(store.block_on(py, boom())?).map_err(Into::into),
+        "sync_complete" => none(store.block_on_complete(py, boom())?).map_err(Into::into),
+        "sync_runtime" => none(store.block_on_runtime(py, boom())?).map_err(Into::into),
+        "async" => store.into_py_future(py, None, boom()),
+        "async_runtime" => store.into_py_future_runtime(py, boom()),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "unknown mode {other:?}"
+        ))),
+    }
+}
+
 /// The allocator settings in effect, for tests and bug reports: `{"purge_delay_ms": int,
 /// "allow_thp": bool}`.
 #[pyfunction]
@@ -168,6 +196,7 @@ fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<obstore_stores::bytes::PyBytesWrapper>()?;
     module.add_function(wrap_pyfunction!(parse_scheme, module)?)?;
     module.add_function(wrap_pyfunction!(_allocator_settings, module)?)?;
+    module.add_function(wrap_pyfunction!(_panic_in_call, module)?)?;
     module.add_function(wrap_pyfunction!(get::get, module)?)?;
     module.add_function(wrap_pyfunction!(get::get_async, module)?)?;
     module.add_function(wrap_pyfunction!(get::get_range, module)?)?;

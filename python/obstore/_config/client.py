@@ -33,6 +33,11 @@ class ClientConfig(TypedDict, total=False):
     """Send HTTP/2 keep-alive pings on idle connections too."""
     http2_only: bool
     """Only use HTTP/2 connections."""
+    max_concurrent_requests: int | str
+    """Most requests one store keeps in flight (default 512). Each holds a socket
+    until its response body is read or dropped; further calls wait for a place
+    instead of failing. Raise it for more parallelism than 512 requests, within
+    the process's open-file limit (``ulimit -n``)."""
     pool_idle_timeout: str | timedelta
     """How long an unused pooled connection is kept open."""
     pool_max_idle_per_host: str

@@ -3,7 +3,8 @@
 //! Input keys are matched case-insensitively; values are `str`, `bool` or `timedelta` (timeouts),
 //! plus `default_headers` (`dict[str, str | bytes]`) and `root_certificate` (PEM `str | bytes`).
 //! The `.client_options` getter returns lower-cased keys and string values, with the headers and
-//! the certificate as `bytes`.
+//! the certificate as `bytes`. `max_concurrent_requests` is ours, not `object_store`'s: the limit
+//! of one store's requests in flight (see [`crate::runtime::lane::LaneConnector`]).
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -24,6 +25,31 @@ pub enum ClientValue {
     Headers(Vec<(String, Vec<u8>)>),
     /// `root_certificate`: PEM bytes (one certificate or a bundle).
     Pem(Vec<u8>),
+}
+
+/// The client option that bounds one store's requests in flight.
+pub const MAX_CONCURRENT_REQUESTS: &str = "max_concurrent_requests";
+
+/// Requests one store keeps in flight at most, unless `max_concurrent_requests` says otherwise.
+/// Each holds a socket until its body is read: 512 stays well under the usual 1,024 open files
+/// per process, and above the 256 in flight at which one store saturates two cores.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+
+fn positive_count(key: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    let count = match value.extract::<u64>() {
+        Ok(n) if !value.is_instance_of::<pyo3::types::PyBool>() => Some(n),
+        _ => value
+            .cast::<PyString>()
+            .ok()
+            .and_then(|s| s.to_str().ok()?.trim().parse::<u64>().ok()),
+    };
+    match count {
+        Some(n) if n >= 1 => Ok(n.to_string()),
+        _ => Err(PyValueError::new_err(format!(
+            "client option '{key}' must be a whole number of at least 1, got {}",
+            value.repr()?
+        ))),
+    }
 }
 
 /// Validated client options, by lower-cased key.
@@ -106,6 +132,7 @@ impl ClientConfig {
                     parse_certificates(&pem)?;
                     ClientValue::Pem(pem)
                 }
+                MAX_CONCURRENT_REQUESTS => ClientValue::Text(positive_count(&key, &value)?),
                 other => {
                     ClientConfigKey::from_str(other)
                         .map_err(|_| PyValueError::new_err(format!("Invalid key: {other}.")))?;
@@ -140,6 +167,13 @@ impl ClientConfig {
         }
     }
 
+    /// The limit of requests in flight (`max_concurrent_requests`, else the default).
+    pub fn max_concurrent_requests(&self) -> usize {
+        self.text(MAX_CONCURRENT_REQUESTS)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS)
+    }
+
     /// The options as a dict (the `client_options` getter, and pickling).
     pub fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
@@ -163,6 +197,7 @@ impl ClientConfig {
     pub fn apply(&self, mut options: ClientOptions) -> PyResult<ClientOptions> {
         for (key, value) in &self.entries {
             options = match value {
+                ClientValue::Text(_) if key == MAX_CONCURRENT_REQUESTS => options,
                 ClientValue::Text(v) => {
                     let key = ClientConfigKey::from_str(key)
                         .map_err(|_| PyValueError::new_err(format!("Invalid key: {key}.")))?;

@@ -12,12 +12,9 @@ use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use futures::FutureExt;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -27,20 +24,6 @@ use super::runtime;
 
 /// Converts a finished operation's output to a Python object, on the event-loop thread.
 pub type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
-
-/// Turns a caught panic into a Python exception for the awaiting future.
-fn deliver_panic(panic: Box<dyn std::any::Any + Send>) -> Deliver {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string());
-    Box::new(move |_py| {
-        Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
-            "internal error in obstore (please report it): {message}"
-        )))
-    })
-}
 
 /// The Python `None`, for operations that return nothing (`()` would convert to an empty tuple).
 #[derive(Clone, Copy, Debug, Default)]
@@ -278,7 +261,12 @@ where
 {
     let event_loop = running_loop(py)?;
     let py_future = event_loop.call_method0(intern!(py, "create_future"))?;
-    let mut boxed: Pin<Box<F>> = Box::pin(future);
+    // Errors become `PyErr` here so that a panic, on the first poll or later, resolves the
+    // asyncio future with an exception instead of unwinding into the event loop (or leaving the
+    // awaiter waiting forever).
+    let mut boxed = Box::pin(super::catch_panics(async move {
+        future.await.map_err(Into::<PyErr>::into)
+    }));
     let mut cx = Context::from_waker(Waker::noop());
     let first = match first_poll {
         FirstPoll::Inline => boxed.as_mut().poll(&mut cx),
@@ -296,11 +284,7 @@ where
             let bridge = bridge_for(py, &event_loop)?;
             let handle = py_future.clone().unbind();
             let task = runtime().spawn(async move {
-                // A panic must still resolve the asyncio future, or its awaiter would hang forever.
-                let delivered = match AssertUnwindSafe(boxed).catch_unwind().await {
-                    Ok(result) => deliver(result),
-                    Err(panic) => deliver_panic(panic),
-                };
+                let delivered = deliver(boxed.await);
                 bridge.push(Completion {
                     future: handle,
                     deliver: delivered,

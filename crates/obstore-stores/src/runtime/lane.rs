@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use async_trait::async_trait;
+use object_store::client::HttpResponseBody;
 use object_store::client::{
     HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
     ReqwestConnector,
@@ -26,6 +27,7 @@ use object_store::client::{
 use object_store::ClientOptions;
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::runtime;
 
@@ -206,9 +208,9 @@ where
             // that closed an idle connection) before a request picks a connection.
             tokio::task::yield_now().await;
             if on_main_thread {
-                runtime::interruptible(future).await
+                runtime::interruptible(runtime::catch_panics(future)).await
             } else {
-                future.await
+                runtime::catch_panics(future).await
             }
         });
         drop(_driving);
@@ -221,9 +223,23 @@ where
 }
 
 /// An [`HttpConnector`] whose clients send through the calling lane's own client inside a lane,
-/// and through one shared client otherwise.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LaneConnector;
+/// and through one shared client otherwise. A client keeps at most `max_in_flight` requests in
+/// flight, each counted until its response body is read or dropped (it holds a socket until
+/// then); further requests wait for a place instead of opening more sockets than the process
+/// may have.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneConnector {
+    max_in_flight: usize,
+}
+
+impl LaneConnector {
+    /// A connector whose clients keep at most `max_in_flight` requests in flight.
+    pub fn new(max_in_flight: usize) -> Self {
+        Self {
+            max_in_flight: max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
+        }
+    }
+}
 
 impl HttpConnector for LaneConnector {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
@@ -231,6 +247,7 @@ impl HttpConnector for LaneConnector {
             shared: ReqwestConnector::default().connect(options)?,
             options: options.clone(),
             identity: Arc::new(()),
+            in_flight: Arc::new(Semaphore::new(self.max_in_flight)),
         }))
     }
 }
@@ -241,11 +258,19 @@ struct LaneService {
     options: ClientOptions,
     /// Identifies this service in the lanes' client maps (and tells them when it is gone).
     identity: Arc<()>,
+    /// One permit per request in flight, held by its response body.
+    in_flight: Arc<Semaphore>,
 }
 
 #[async_trait]
 impl HttpService for LaneService {
     async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let permit = self
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))?;
         let lane = CURRENT.with(Cell::get);
         let client = if lane.is_null() {
             self.shared.clone()
@@ -254,6 +279,43 @@ impl HttpService for LaneService {
             // and this poll runs inside that drive.
             unsafe { &*lane }.client(self)?
         };
-        client.execute(req).await
+        let response = client.execute(req).await?;
+        Ok(response.map(|body| {
+            HttpResponseBody::new(PermitBody {
+                body,
+                permit: Some(permit),
+            })
+        }))
+    }
+}
+
+/// A response body that holds its request's place in flight until it ends or is dropped.
+#[derive(Debug)]
+struct PermitBody {
+    body: HttpResponseBody,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl http_body::Body for PermitBody {
+    type Data = bytes::Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None | Some(Err(_)))) {
+            self.permit = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }

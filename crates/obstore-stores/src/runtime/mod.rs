@@ -19,6 +19,8 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
+use crate::error::{new_error, ExceptionKind};
+
 /// How often a blocked sync call on the main thread checks for pending signals (Ctrl-C).
 pub const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -167,7 +169,7 @@ where
     E: From<PyErr> + Send + 'static,
 {
     let runtime = runtime();
-    let task = runtime.spawn(future);
+    let task = runtime.spawn(catch_panics(future));
     let abort = task.abort_handle();
     let _blocked = BlockedThread::enter();
     let result = if tokio::runtime::Handle::try_current().is_ok() {
@@ -249,9 +251,41 @@ impl Drop for BlockedThread {
 }
 
 fn join_error(err: tokio::task::JoinError) -> PyErr {
-    pyo3::exceptions::PyRuntimeError::new_err(format!(
-        "internal error in obstore (please report it): {err}"
-    ))
+    match err.try_into_panic() {
+        Ok(payload) => panic_error(payload),
+        Err(err) => new_error(
+            ExceptionKind::GenericError,
+            format!("obstore task ended: {err}"),
+        ),
+    }
+}
+
+/// The error a Rust panic becomes: an `obstore.exceptions.GenericError` (an `Exception`), never
+/// pyo3's `PanicException`, a `BaseException` that `except Exception` lets through.
+pub fn panic_error(payload: Box<dyn std::any::Any + Send>) -> PyErr {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    new_error(
+        ExceptionKind::GenericError,
+        format!("internal error in obstore (please report it): {message}"),
+    )
+}
+
+/// `future`, with a panic while polling it turned into [`panic_error`]: every call into Rust that
+/// drives a future (sync calls, runtime tasks, lanes, asyncio) goes through this boundary.
+pub async fn catch_panics<F, T, E>(future: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    E: From<PyErr>,
+{
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(future)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|payload| Err(E::from(panic_error(payload))))
 }
 
 fn wait_on_main_thread<T, E>(
@@ -295,12 +329,13 @@ where
 ///
 /// Only for stores whose futures do all their work when polled (memory, and the local filesystem,
 /// which then does its blocking I/O inline instead of hopping to a blocking thread).
-pub fn block_on_inline<F, T>(py: Python<'_>, future: F) -> T
+pub fn block_on_inline<F, T, E>(py: Python<'_>, future: F) -> Result<T, E>
 where
-    F: Future<Output = T> + Send,
+    F: Future<Output = Result<T, E>> + Send,
     T: Send,
+    E: From<PyErr> + Send,
 {
-    py.detach(|| futures::executor::block_on(future))
+    py.detach(|| futures::executor::block_on(catch_panics(future)))
 }
 
 /// The fork generation of this process: it changes in a child after `os.fork()`. Stores that hold

@@ -127,10 +127,10 @@ impl CloudBackend for S3 {
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);
     const CONVERT: Convert<AwsCredential> = convert_credential;
 
-    fn builder(options: ClientOptions) -> AmazonS3Builder {
+    fn builder(options: ClientOptions, connector: LaneConnector) -> AmazonS3Builder {
         AmazonS3Builder::new()
             .with_client_options(options)
-            .with_http_connector(LaneConnector)
+            .with_http_connector(connector)
     }
 
     fn with_config(

@@ -152,10 +152,10 @@ impl CloudBackend for Azure {
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);
     const CONVERT: Convert<AzureCredential> = convert_credential;
 
-    fn builder(options: ClientOptions) -> MicrosoftAzureBuilder {
+    fn builder(options: ClientOptions, connector: LaneConnector) -> MicrosoftAzureBuilder {
         MicrosoftAzureBuilder::new()
             .with_client_options(options)
-            .with_http_connector(LaneConnector)
+            .with_http_connector(connector)
     }
 
     fn with_config(

@@ -21,6 +21,7 @@ use crate::config::{
 };
 use crate::error::ObstoreError;
 use crate::runtime;
+use crate::runtime::lane::LaneConnector;
 
 /// A client built on first use and rebuilt after `os.fork()` (a forked child cannot use the
 /// parent's pooled connections, which belong to the parent's runtime).
@@ -117,8 +118,8 @@ pub trait CloudBackend: 'static {
     /// The refresh threshold when the provider has none.
     const REFRESH_THRESHOLD: Duration;
 
-    /// A builder with the client options and the lane connector.
-    fn builder(options: ClientOptions) -> Self::Builder;
+    /// A builder with the client options and the connector.
+    fn builder(options: ClientOptions, connector: LaneConnector) -> Self::Builder;
     /// Applies one setting by canonical key.
     fn with_config(
         builder: Self::Builder,
@@ -329,7 +330,8 @@ impl<B: CloudBackend> CloudStore<B> {
         let core = &self.core;
         let options = core.client_options()?;
         let allow_http = allows_http(&options);
-        let mut builder = B::builder(options);
+        let connector = LaneConnector::new(core.settings.client.max_concurrent_requests());
+        let mut builder = B::builder(options, connector);
         for (key, value) in core
             .env
             .store

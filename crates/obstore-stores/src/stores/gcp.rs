@@ -56,10 +56,10 @@ impl CloudBackend for Gcs {
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(4 * 60);
     const CONVERT: Convert<GcpCredential> = convert_credential;
 
-    fn builder(options: ClientOptions) -> GoogleCloudStorageBuilder {
+    fn builder(options: ClientOptions, connector: LaneConnector) -> GoogleCloudStorageBuilder {
         GoogleCloudStorageBuilder::new()
             .with_client_options(options)
-            .with_http_connector(LaneConnector)
+            .with_http_connector(connector)
     }
 
     fn with_config(

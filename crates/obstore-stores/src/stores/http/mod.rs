@@ -12,6 +12,7 @@ use crate::config::client::{allows_http, ClientConfig};
 use crate::config::retry::PyRetryConfig;
 use crate::config::{bad_url, http_not_allowed};
 use crate::error::ObstoreError;
+use crate::runtime::lane::LaneConnector;
 use crate::stores::handle::{AnyStore, Executor};
 
 /// An HTTP server as an object store (the raw class of `obstore._store`).
@@ -39,7 +40,9 @@ impl PyHTTPStore {
         let mut builder = HttpBuilder::new()
             .with_url(root.as_str())
             .with_client_options(options)
-            .with_http_connector(webdav::WebDavConnector);
+            .with_http_connector(webdav::WebDavConnector(LaneConnector::new(
+                self.client_options.max_concurrent_requests(),
+            )));
         if let Some(retry) = &self.retry {
             builder = builder.with_retry(retry.to_object_store());
         }

@@ -23,14 +23,14 @@ use crate::runtime::lane::LaneConnector;
 const LOCKED_RETRIES: u32 = 8;
 const FIRST_LOCKED_WAIT: Duration = Duration::from_millis(5);
 
-/// Connects HTTP stores through [`LaneConnector`], with `MKCOL` answered as described above.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct WebDavConnector;
+/// Connects HTTP stores through a [`LaneConnector`], with `MKCOL` answered as described above.
+#[derive(Debug, Clone, Copy)]
+pub struct WebDavConnector(pub LaneConnector);
 
 impl HttpConnector for WebDavConnector {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
         Ok(HttpClient::new(WebDavService {
-            inner: LaneConnector.connect(options)?,
+            inner: self.0.connect(options)?,
         }))
     }
 }
