@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/obstore-target
 TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff \
 	fsspec zarr pandas "dask[distributed]" boto3 google-auth azure-identity requests aiohttp \
-	aiohttp-retry python-dotenv
+	aiohttp-retry python-dotenv hypothesis
 
-.PHONY: demo test test-fast build check lint stubtest servers bench clean
+.PHONY: demo test test-fast build check lint stubtest servers bench fuzz clean
 
 $(VENV)/.deps-installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ stubtest: build
 	$(VENV)/bin/mypy tests
 
 check: lint test
+
+# Fuzz every entry point for FUZZ_SECONDS (issue 13 §1): generated values may name any host, so the
+# worker runs in a loopback-only network namespace (needs root or user namespaces; else it refuses:
+# then `FUZZ_ARGS=--hosts loopback`). Prints the inputs tried and every panic, crash and hang found.
+FUZZ_SECONDS ?= 300
+FUZZ_ARGS ?=
+fuzz: build
+	$(PY) -m tests.fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 
 bench: build
 	$(PY) bench/run_all.py --ours $(PY)
