@@ -44,8 +44,8 @@ class Backend:
     delete_missing_raises: bool
     #: list(offset=...) is honoured by the server
     list_offset: bool = True
-    #: get(if_modified_since=<future date>) raises NotModifiedError; HTTP servers must ignore a
-    #: future If-Modified-Since date (RFC 9110 §13.1.3), only in-process stores evaluate it
+    #: get(if_modified_since=<future date>) raises NotModifiedError; HTTP servers ignore an
+    #: If-Modified-Since date later than their clock as invalid, so only in-process stores do
     if_modified_since: bool = True
     #: objects carry a version id that get(options={"version": ...}) understands
     versions: bool = False
@@ -293,7 +293,7 @@ def api(request: pytest.FixtureRequest) -> Api:
 
 
 def assert_meta_path(reported: str, path: str) -> None:
-    """get().meta/head() path: S3/GCS/Azure report it with the store prefix (API.md §7.6)."""
+    """The path in get().meta and head() is `path`, or (S3/GCS/Azure) ends in "/" + `path`."""
     assert reported == path or reported.endswith("/" + path), (reported, path)
 
 

@@ -1,4 +1,5 @@
-"""Arrow listing results: list(return_arrow=True) and list_with_delimiter (API.md §2 list, §3.5).
+"""Arrow listing results: list(return_arrow=True) and list_with_delimiter(return_arrow=True)
+have the documented schema and the same values as the dict listing.
 
 Each result is read through the Arrow PyCapsule interface by pyarrow and by arro3-core, its schema
 checked field by field and its values against the plain dict listing. Also: the result without
@@ -22,7 +23,7 @@ from obstore.store import MemoryStore
 pa = pytest.importorskip("pyarrow")
 arro3 = pytest.importorskip("arro3.core")
 
-#: API.md §3.5: (name, pyarrow type, nullable), in order.
+#: The schema of an Arrow listing: (name, pyarrow type, nullable), in order.
 SCHEMA = [
     ("path", pa.string(), False),
     ("last_modified", pa.timestamp("us", tz="UTC"), False),

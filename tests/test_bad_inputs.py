@@ -1,6 +1,7 @@
 # mypy: disable-error-code="call-arg,call-overload"
 # (this file calls the API wrongly on purpose)
-"""Bad inputs raise clear Python exceptions and leave the store untouched (API.md §2, §5, §7)."""
+"""Bad inputs (invalid paths, objects that are not stores, unusable put data, unknown options,
+wrong types, results read twice) raise clear Python exceptions and leave the store untouched."""
 
 from __future__ import annotations
 

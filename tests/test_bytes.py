@@ -1,4 +1,6 @@
-"""The `obstore.Bytes` buffer class (API.md §3.3)."""
+"""`obstore.Bytes` behaves like an immutable `bytes`: construction from buffers, the buffer
+protocol without copies, indexing, slicing, comparison, arithmetic, pickling and str-like methods.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""delete, copy and rename (API.md §2)."""
+"""delete, copy and rename: single and many paths, missing objects, and overwrite=False refusing
+an existing destination where the store supports it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""File-like access: open_reader(_async) and open_writer(_async) (API.md §2, §3.6, §3.7).
+"""File-like access: open_reader(_async) reads like ``io.BufferedReader`` and open_writer(_async)
+commits on close and leaves nothing behind on error.
 
 Readers are checked against Python's own ``io.BufferedReader(io.BytesIO(data))`` on the same bytes,
 replaying a seeded random sequence of reads, seeks and line reads with tiny buffers so the reader
@@ -503,7 +504,7 @@ def test_writer_attributes_and_tags(
 
 
 def test_writer_tags_without_attributes(store: Any) -> None:
-    # Tags are accepted everywhere; stores without tagging ignore them (API.md §7.2).
+    # Tags are accepted by every store; stores without tagging ignore them.
     with obstore.open_writer(store, "obj", tags={"a": "b"}) as writer:
         writer.write(b"tagged")
     assert bytes(store.get("obj").bytes()) == b"tagged"

@@ -1,4 +1,7 @@
-"""get, get_range, get_ranges, head; GetOptions, GetResult, BytesStream (API.md §2, §3, §7.4)."""
+"""Reading objects: get, get_range, get_ranges and head return the stored bytes and metadata;
+every GetOptions key (range, head, conditions, version) is honoured; a GetResult is read once, as
+a whole or as a BytesStream; wrong arguments raise.
+"""
 
 from __future__ import annotations
 

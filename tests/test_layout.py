@@ -1,4 +1,5 @@
-"""Module layout (API.md §1) and the exception hierarchy (§5)."""
+"""The public names of `obstore`, `obstore.store` and the compiled module, their signatures and
+async kinds, and the exception hierarchy (which builtin exception each error also is)."""
 
 from __future__ import annotations
 

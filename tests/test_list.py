@@ -1,4 +1,5 @@
-"""list / ListStream and list_with_delimiter (API.md §2, §3.5)."""
+"""list / ListStream and list_with_delimiter: prefixes match whole segments, offset and chunk_size
+are honoured, streams iterate sync and async and collect what is left, results match head."""
 
 from __future__ import annotations
 

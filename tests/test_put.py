@@ -1,4 +1,6 @@
-"""put / put_async: every input kind, modes, attributes, tags, multipart (API.md §2, §7.2, §7.3)."""
+"""put / put_async: every input kind round-trips, modes create and update are honoured or refused
+as the store can, attributes and tags are stored or ignored, large and iterable input is uploaded
+in parts."""
 
 from __future__ import annotations
 
@@ -72,7 +74,7 @@ ITERABLE_INPUTS = {"list", "generator", "iterable", "iterator"}
 
 
 def _needs_multipart(input_kind: str, payload: bytes) -> bool:
-    # Iterables go through a multipart upload (API.md §7.3), started by their first chunk: an
+    # Iterables go through a multipart upload, started by their first chunk: an
     # empty iterable becomes an empty object in one request, on every store.
     return input_kind in ITERABLE_INPUTS and len(payload) > 0
 
@@ -300,7 +302,7 @@ def test_put_mode_is_case_insensitive(store: Any, backend: Backend, spelling: st
 
 
 def _update_version(put_result: dict[str, Any]) -> dict[str, str]:
-    # UpdateVersion from a PutResult; explicit None values are not accepted (API.md §7.3).
+    # UpdateVersion from a PutResult; put(mode=...) rejects explicit None values.
     return {key: value for key, value in put_result.items() if value is not None}
 
 

@@ -1,4 +1,6 @@
-"""MemoryStore and LocalStore, from_url, raw `obstore._store` classes (API.md §4.1, §4.7, §4.8)."""
+"""MemoryStore and LocalStore (construction, equality, pickling, files on disk), `from_url`
+returning the right class, and the raw `obstore._store` classes working with the module functions.
+"""
 
 from __future__ import annotations
 

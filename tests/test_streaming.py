@@ -1,4 +1,5 @@
-"""Streaming uploads and downloads around the multipart threshold (API.md §2 put, §3.1-3.2, §7.3).
+"""Streaming uploads and downloads around the multipart threshold: put of every input kind and
+BytesStream reads in chunks of the requested size.
 
 Every put input kind is uploaded at sizes around ``chunk_size`` (0 B, 1 B, exactly one chunk, one
 chunk + 1 byte, several chunks) and checked by the SHA-256 of what ``get`` returns. Failed uploads
