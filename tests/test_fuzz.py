@@ -1,4 +1,4 @@
-"""Issue 13 §1: no input makes a Rust panic, a crash or a hang reach Python (tests/fuzz/).
+"""No input makes a Rust panic, a crash or a hang reach Python (the harness is in tests/fuzz/).
 
 A short fuzz run over every entry point, a self-test of the harness, the check that keeps the
 generated hosts on loopback, and one regression test per panic known before the harness existed.
@@ -35,7 +35,7 @@ SUITE_SECONDS = float(os.environ.get("OBSTORE_FUZZ_SECONDS", "30"))
 # name the known ones. Non-strict: a short run may meet none of them. Remove the mark when the
 # library validates every value where it enters.
 @pytest.mark.xfail(
-    strict=False, reason="issue 13 §1: inputs still panic in Rust (see the regression tests)"
+    strict=False, reason="some inputs still panic in Rust (see the regression tests)"
 )
 def test_fuzz_every_entry_point_briefly() -> None:
     """Generated strings, bytes, numbers and dicts into every constructor, from_url, config key,
@@ -163,7 +163,7 @@ def assert_rejected(make_store: Callable[[], Any], key: str) -> None:
 
 KNOWN = pytest.mark.xfail(
     strict=True,
-    reason="issue 13 §1: today a Rust panic (caught at the boundary as 'internal error')",
+    reason="a Rust panic (caught at the boundary as 'internal error'), not a validation error",
 )
 
 
@@ -259,7 +259,7 @@ def test_s3_endpoint_from_environment_unparseable(
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 §1: today the allocation fails and aborts")
+@pytest.mark.xfail(strict=True, reason="the allocation fails and aborts the process")
 def test_bytes_repeat_beyond_memory_raises() -> None:
     """``Bytes * 2**62`` raises OverflowError or MemoryError (run in a process of its own: today
     it aborts the process)."""
