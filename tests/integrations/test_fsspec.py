@@ -1,4 +1,5 @@
-"""``obstore.fsspec`` beyond fsspec's abstract suite: the API of section 6 and our extensions.
+"""``obstore.fsspec`` beyond fsspec's abstract suite: the module's names, keys as paths, bucket
+and scheme handling, the bounded store cache, buffered files, ``register`` and pickling.
 
 In-process stores only (memory and local), so these always run.
 """
