@@ -31,9 +31,11 @@ and the store URL is the server root.
 
 Operation matrix
 ----------------
-Verified against every kind with the reference client (PyPI ``obstore==0.12.1``, which wraps
-the Rust ``object_store`` crate) by ``tests/servers/_selfcheck.py``
-(``/tmp/ref-venv/bin/python -m tests.servers._selfcheck``).  ok = works; NIE =
+What each kind does with the reference client (PyPI ``obstore==0.12.1``, which wraps the Rust
+``object_store`` crate).  The conformance suite checks every row on each selected kind
+(``tests/test_put.py``, ``test_get.py``, ``test_list.py``, ``test_delete_copy_rename.py``,
+``test_multipart_servers.py``, ``test_sign_servers.py``); where kinds differ, the capabilities
+of their ``Backend`` in ``tests/conftest.py`` say how.  ok = works; NIE =
 ``NotImplementedError`` raised by the *client* for that backend; FNF = builtin
 ``FileNotFoundError``; n/a = the operation does not exist for that store.
 
