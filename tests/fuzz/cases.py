@@ -107,6 +107,7 @@ class Case:
 # The configuration keys, read from the TypedDicts so that a new key is fuzzed without an edit
 
 
+@cache
 def typed_keys(typed_dict: type) -> dict[str, Any]:
     return typing.get_type_hints(typed_dict)
 
@@ -129,7 +130,7 @@ class Family:
 
     @property
     def keys(self) -> dict[str, Any]:
-        return typed_keys(self.config)
+        return typed_keys(self.config)  # cached: read once per TypedDict
 
     def spellings(self, key: str) -> tuple[str, ...]:
         prefixed = self.env_prefix.lower() + key

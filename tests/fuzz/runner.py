@@ -179,15 +179,12 @@ class Finding:
     #: the Rust panic message, when there was a panic
     panic: str = ""
     count: int = 0
-    #: how often each target met it
-    targets: Counter[str] = field(default_factory=Counter)
     case: Case | None = None
     size: int = 1 << 60
     stderr: str = ""
 
     def offer(self, case: Case, stderr: str) -> None:
         self.count += 1
-        self.targets[case.target] += 1
         size = len(reproducer(case))
         if size < self.size:
             self.case, self.size, self.stderr = case, size, stderr
@@ -260,18 +257,19 @@ class Report:
                     + (f"; never: {', '.join(missing)}" if missing else "")
                 )
         failures = self.failures
-        counts = Counter(f.kind for f in failures)
+        counts = Counter(kind for kind, *_ in {(f.kind, *f.signature[3:]) for f in failures})
         lines.append("")
         lines.append(
             "FAILURES (a BaseException that is not an Exception, a crash, a hang): "
-            f"{len(failures)} distinct ({', '.join(f'{counts[k]} {k}' for k in FAILURE_KINDS)})"
+            f"{_distinct(failures)} distinct "
+            f"({', '.join(f'{counts[k]} {k}' for k in FAILURE_KINDS)})"
         )
         lines += _listing(failures, 1)
         caught = self.caught
         lines.append("")
         lines.append(
             "RUST PANICS CAUGHT AT THE BOUNDARY (raised as an Exception, so not failures, but "
-            f"each a value not validated where it entered): {len(caught)} distinct"
+            f"each a value not validated where it entered): {_distinct(caught)} distinct"
         )
         lines += _listing(caught, len(failures) + 1)
         if self.harness_errors:
@@ -288,21 +286,43 @@ def _subject(case: Case) -> str:
 
 
 def _listing(findings: list[Finding], first: int) -> list[str]:
+    """One entry per distinct failure (same kind, same panic site and message), whatever the
+    store and target: where it was met, and the smallest reproducer for each store class."""
+    groups: dict[tuple[str, ...], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.kind, *finding.signature[3:]), []).append(finding)
     lines: list[str] = []
-    for number, finding in enumerate(
-        sorted(findings, key=lambda f: (f.kind, f.target, f.location)), first
-    ):
+    ordered = sorted(groups.values(), key=lambda g: (g[0].kind, g[0].location, g[0].panic))
+    for number, group in enumerate(ordered, first):
+        head = group[0]
         lines.append("")
-        met = ", ".join(f"{target} {count}" for target, count in finding.targets.most_common())
-        subject = finding.signature[1]
-        lines.append(f"[{number}] {finding.kind} of {subject}, met {finding.count} times ({met})")
-        if finding.location:
-            lines.append(f"    Rust panic at {finding.location}: {finding.panic.strip()[:300]}")
-        lines.append("    raised: " + finding.message.strip().replace("\n", "\n    ")[:600])
-        if finding.case is not None:
-            lines.append("    minimal reproducer:")
-            lines.append("      " + reproducer(finding.case).replace("\n", "\n      "))
+        what = f"Rust panic at {_short(head.location)}: " if head.location else ""
+        detail = (head.panic or head.message).strip().splitlines()[0][:300] if head.location else ""
+        lines.append(f"[{number}] {head.kind}: {what}{detail}".rstrip(": "))
+        lines.append("    raised: " + head.message.strip().replace("\n", "\n    ")[:600])
+        by_subject: dict[str, list[Finding]] = {}
+        for finding in group:
+            by_subject.setdefault(finding.signature[1], []).append(finding)
+        met = "; ".join(
+            f"{subject} ({', '.join(f'{f.target} {f.count}' for f in members)})"
+            for subject, members in sorted(by_subject.items())
+        )
+        lines.append(f"    met {sum(f.count for f in group)} times: {met}")
+        for subject, members in sorted(by_subject.items())[:4]:
+            smallest = min(members, key=lambda f: f.size)
+            if smallest.case is not None:
+                lines.append(f"    minimal reproducer ({subject}, target {smallest.target}):")
+                lines.append("      " + reproducer(smallest.case).replace("\n", "\n      "))
     return lines
+
+
+def _distinct(findings: list[Finding]) -> int:
+    return len({(f.kind, *f.signature[3:]) for f in findings})
+
+
+def _short(location: str) -> str:
+    """A source location without the cargo registry's directory."""
+    return re.sub(r"^.*/registry/src/[^/]+/", "", location)
 
 
 _PANIC = re.compile(r"panicked at (\S+?):(\d+):\d+:\n(.*)")
@@ -406,7 +426,7 @@ class Fuzzer:
             return self._found(
                 "hang",
                 case,
-                (_subject(case), op),
+                (_subject(case), target, op),
                 f"no answer within {self.timeout:g} s",
                 "",
                 stderr,
@@ -420,7 +440,7 @@ class Fuzzer:
             message = f"worker process {how}: " + (last[0] if last else "(nothing on stderr)")
             panic = panic_in(stderr)
             location = panic[0] if panic else ""
-            signature = (_subject(case), how, location, normalized(message))
+            signature = (_subject(case), target, how, location, normalized(message))
             return self._found(
                 "crash", case, signature, message, location, stderr, panic[1] if panic else ""
             )
@@ -439,14 +459,14 @@ class Fuzzer:
             if panic is None:
                 return None
             message = f"{outcome['type']}: {outcome['message']}"
-            caught = (subject, panic[0], normalized(panic[1]))
+            caught = (subject, target, panic[0], normalized(panic[1]))
             return self._found(CAUGHT, case, caught, message, panic[0], stderr, panic[1])
         if kind == "base_exception":
             name = outcome["type"]
             failure = "panic" if name.endswith("PanicException") else "base_exception"
             location = panic[0] if panic else ""
             message = f"{name}: {outcome['message']}"
-            signature = (subject, name, location, normalized(outcome["message"]))
+            signature = (subject, target, name, location, normalized(outcome["message"]))
             return self._found(
                 failure, case, signature, message, location, stderr, panic[1] if panic else ""
             )
