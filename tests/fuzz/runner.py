@@ -109,6 +109,17 @@ class Worker:
         self.answers = os.fdopen(read_fd, "rb")
         self.starts += 1
         self.hello = self._wait(60.0)
+        # Checked at every start (a worker is started again after each crash or hang).
+        isolated = bool(self.hello.get("isolated")) and self.hello.get("interfaces") == ["lo"]
+        if self.isolate and not isolated:
+            self.stop()
+            raise RuntimeError(f"the worker's network namespace is not loopback only: {self.hello}")
+        if self.hosts == "any" and not isolated:
+            self.stop()
+            raise RuntimeError(
+                "hosts=any needs a loopback-only network namespace, and the worker could not make "
+                f"one ({self.hello.get('why_not')}); run with hosts=loopback instead"
+            )
 
     def stop(self) -> None:
         if self.process is None:
@@ -296,10 +307,12 @@ def _listing(findings: list[Finding], first: int) -> list[str]:
     for number, group in enumerate(ordered, first):
         head = group[0]
         lines.append("")
-        what = f"Rust panic at {_short(head.location)}: " if head.location else ""
-        detail = (head.panic or head.message).strip().splitlines()[0][:300] if head.location else ""
-        lines.append(f"[{number}] {head.kind}: {what}{detail}".rstrip(": "))
-        lines.append("    raised: " + head.message.strip().replace("\n", "\n    ")[:600])
+        if head.location:
+            panic = (head.panic or "?").strip().splitlines()[0][:300]
+            lines.append(f"[{number}] {head.kind}: Rust panic at {_short(head.location)}: {panic}")
+            lines.append("    raised: " + head.message.strip().replace("\n", "\n    ")[:600])
+        else:
+            lines.append(f"[{number}] {head.kind}: {head.message.strip()[:600]}")
         by_subject: dict[str, list[Finding]] = {}
         for finding in group:
             by_subject.setdefault(finding.signature[1], []).append(finding)
@@ -387,17 +400,7 @@ class Fuzzer:
 
     def start(self) -> None:
         self.worker.start()
-        hello = self.worker.hello
-        self.report.isolated = bool(hello.get("isolated"))
-        if self.worker.isolate and hello.get("interfaces") != ["lo"]:
-            self.worker.stop()
-            raise RuntimeError(f"the worker's network namespace is not loopback only: {hello}")
-        if self.hosts == "any" and not self.report.isolated:
-            self.worker.stop()
-            raise RuntimeError(
-                "hosts=any needs a loopback-only network namespace, and the worker could not make "
-                f"one ({hello.get('why_not')}); run with hosts=loopback instead"
-            )
+        self.report.isolated = bool(self.worker.hello.get("isolated"))
 
     def close(self) -> None:
         self.worker.stop()
