@@ -1,8 +1,9 @@
 """``python -m tests.fuzz``: fuzz every entry point for a while and print what was tried and found.
 
 The default, ``--hosts any``, lets generated values name any host, so it runs only where the worker
-can make a loopback-only network namespace (root, or unprivileged user namespaces); elsewhere it
-refuses, and ``--hosts loopback`` keeps every generated host on 127.0.0.0/8 instead. Exit status:
+can make a loopback-only network namespace (as root, or in a user namespace where the kernel allows
+unprivileged ones); elsewhere it refuses, and ``--hosts loopback`` keeps every generated host on
+127.0.0.0/8 instead. Exit status:
 0 when nothing was found, 1 when a panic (caught by the library or not), crash or hang was found,
 2 when the run could not start.
 """
@@ -48,8 +49,8 @@ def main() -> int:
     if options.hosts == "any" and not isolate:
         print(
             "refusing to fuzz with --hosts any: this machine does not let the worker make a "
-            "loopback-only network namespace (`unshare -n` fails), so a generated host could be "
-            "reached. Run as root, or with --hosts loopback.",
+            "loopback-only network namespace (neither as root nor in a user namespace), so a "
+            "generated host could be reached. Run as root, or with --hosts loopback.",
             file=sys.stderr,
         )
         return 2

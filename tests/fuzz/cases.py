@@ -360,13 +360,12 @@ def wild_retry_configs(reach: Reach) -> st.SearchStrategy[Any]:
 
 @dataclass
 class _Settings:
-    """Where each setting went: positional, ``config=``, keyword, environment, client option."""
+    """Where each setting went: positional, ``config=``, keyword or environment."""
 
     positional: list[Any] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
-    client: dict[str, Any] = field(default_factory=dict)
 
 
 def _place(
@@ -498,7 +497,6 @@ def cloud_store(
         key = draw(st.sampled_from(sorted(chosen) or [family.positional]))
         _place(draw, ctx, family, key, chosen.get(key, "dup"), out)
     client = draw(client_options(ctx, live_only, few=not fuzz_keys))
-    client.update(out.client)
     kwargs: dict[str, Any] = dict(out.kwargs)
     if out.config or sometimes(draw, 10):
         kwargs["config"] = out.config
@@ -536,6 +534,7 @@ def _kept_segment(segment: str) -> bool:
 
 @st.composite
 def local_store(draw: st.DrawFn, ctx: Context) -> Call:
+    """A LocalStore below the sandbox (a path, a `Path` or no path at all) and its options."""
     reach = ctx.reach
     prefix: Any = draw(
         st.one_of(
@@ -569,6 +568,7 @@ class PathArg:
 
 @st.composite
 def http_store(draw: st.DrawFn, ctx: Context, fuzz: bool = True) -> tuple[Call, bool]:
+    """An HTTPStore (or its from_url) on a generated URL, and whether its retries are tame."""
     reach = ctx.reach
     tame = draw(st.booleans())
     url = draw(urls(reach, live_only=not tame)) if fuzz else reach.live

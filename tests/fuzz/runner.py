@@ -44,10 +44,16 @@ CAUGHT = "caught_panic"
 
 
 def isolation_available() -> bool:
-    """Whether this machine lets a process make a network namespace of its own (root, or user
-    namespaces allowed)."""
+    """Whether a worker can make a loopback-only network namespace here (as root, or in a user
+    namespace of its own where the kernel allows that): tried in a process that then exits."""
+    probe = "from tests.fuzz.worker import isolate; raise SystemExit(1 if isolate() else 0)"
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    )
     try:
-        done = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10)
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, timeout=60
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0

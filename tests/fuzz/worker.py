@@ -21,6 +21,7 @@ import sys
 from typing import Any, BinaryIO
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
@@ -39,10 +40,21 @@ DROPPED_ENV = {
 
 def isolate() -> str:
     """Moves this process into a new network namespace and brings its loopback up; "" on success,
-    else why not."""
+    else why not. Not root: in a new user namespace too (where this user may do that), mapping
+    the user to itself so that files keep their owner."""
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) != 0:
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWNET | CLONE_NEWUSER
+    if libc.unshare(flags) != 0:
         return f"unshare(CLONE_NEWNET) failed: {os.strerror(ctypes.get_errno())}"
+    if flags & CLONE_NEWUSER:
+        for name, text in (
+            ("setgroups", "deny"),
+            ("uid_map", f"{uid} {uid} 1"),
+            ("gid_map", f"{gid} {gid} 1"),
+        ):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         request = struct.pack("16sH14x", b"lo", 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
