@@ -148,8 +148,8 @@ def preflight(case: Case, store: Any, hosts: str, port: int) -> str:
         return found + [env[name.lower()] for name in family.env_names(key) if name.lower() in env]
 
     provider = "credential_provider" in case.build.kwargs
-    if family.name == "AzureStore" and any(_truthy(v) for v in setting("use_emulator")):
-        return ""  # the emulator URL is the live server (AZURITE_BLOB_STORAGE_URL)
+    # An endpoint is required even with use_emulator (whose URL is the live server): a value the
+    # library does not read as true would leave the store on its cloud's host.
     endpoints = [v for key in _ENDPOINT_NAMES[family.name] for v in setting(key)]
     endpoints += (
         [env[k] for k in env if k.startswith("aws_endpoint_url_s3")]
