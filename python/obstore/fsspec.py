@@ -19,6 +19,14 @@ Two ways to get a filesystem:
       fs = FsspecStore.from_store(S3Store("my-bucket", prefix="data"))
       fs.ls("2024")
 
+Directory listings are cached as in s3fs: ``ls`` keeps each listing in ``fs.dircache`` and
+answers from it later, and ``info`` (so ``exists``, ``isdir``, ``isfile``) answers from a cached
+listing of the path or of its parent without a request. Every write or delete through the
+filesystem forgets the listings it changes. ``use_listings_cache=False``,
+``listings_expiry_time=`` and ``max_paths=`` configure the cache as for any fsspec filesystem;
+``refresh=True`` (``ls``, ``info``) or ``fs.invalidate_cache()`` skips or drops it, e.g. when
+another writer changed the store.
+
 Requires the optional dependency ``fsspec`` (``pip install obstore[fsspec]``).
 """
 
@@ -109,6 +117,8 @@ SUPPORTED_PROTOCOLS_T: TypeAlias = (
 _BUCKETLESS = ("file", "memory")
 # URL scheme handed to ``from_url`` when it differs from the fsspec protocol.
 _URL_SCHEME = {"gcs": "gs"}
+# Keyword arguments that configure fsspec's listings cache (``DirCache``), not the store.
+_LISTINGS_CACHE_OPTIONS = ("use_listings_cache", "listings_expiry_time", "max_paths")
 
 
 def _translate(err: BaseException, path: str) -> BaseException:
@@ -253,9 +263,10 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
         """Create a filesystem for ``protocol``, or over the given ``store``.
 
         ``asynchronous=True`` is for use inside a running event loop (call the
-        ``_``-prefixed coroutine methods). Remaining keyword arguments are store
-        configuration (e.g. ``region=``, ``account_name=``) or, for ``file``,
-        ``automatic_cleanup``/``mkdir``.
+        ``_``-prefixed coroutine methods). ``use_listings_cache``,
+        ``listings_expiry_time`` and ``max_paths`` configure the listings cache.
+        Remaining keyword arguments are store configuration (e.g. ``region=``,
+        ``account_name=``) or, for ``file``, ``automatic_cleanup``/``mkdir``.
         """
         if protocol is not None:
             self.protocol = protocol
@@ -263,7 +274,12 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
                 warnings.warn(f"Unknown protocol: {protocol}; requests may fail.", stacklevel=2)
         if asynchronous is None:
             asynchronous = bool(type(self).asynchronous)
-        super().__init__(*args, asynchronous=asynchronous, loop=loop, batch_size=batch_size)
+        listings_cache = {k: kwargs.pop(k) for k in _LISTINGS_CACHE_OPTIONS if k in kwargs}
+        super().__init__(
+            *args, asynchronous=asynchronous, loop=loop, batch_size=batch_size, **listings_cache
+        )
+        # Bumped by every invalidation: a listing that was in flight meanwhile is not cached.
+        self._listings_generation = 0
         self._fixed_store = store
         self._config = config
         self._client_options = client_options
@@ -413,11 +429,43 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
             "version": meta["version"],
         }
 
-    async def _info(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        store, bucket, key = self._locate(path)
+    def _info_from_cache(self, bucket: str, key: str) -> dict[str, Any] | None:
+        """``info`` of a key from the cached listings, ``None`` if they do not tell.
+
+        Like fsspec's ``_ls_from_cache``: a cached listing of the parent holds the entry (an
+        object is preferred to a directory of the same name, as a HEAD would find the object),
+        a cached listing of the key itself makes it a directory, and a cached parent without
+        the entry means that nothing is there (``FileNotFoundError``).
+        """
+        name = self._name(bucket, key)
+        try:
+            siblings = self.dircache[self._name(bucket, key.rpartition("/")[0])]
+        except KeyError:
+            siblings = None
+        if siblings is not None:
+            matches = [entry for entry in siblings if entry["name"] == name]
+            if matches:
+                files = [entry for entry in matches if entry["type"] == "file"]
+                return dict((files or matches)[0])
+        if name in self.dircache:
+            return {"name": name, "size": 0, "type": "directory"}
+        if siblings is not None:
+            raise FileNotFoundError(name)
+        return None
+
+    async def _info(self, path: str, refresh: bool = False, **kwargs: Any) -> dict[str, Any]:
+        bucket, key = self._split_path(path)
         name = self._name(bucket, key)
         if not key:
             return {"name": name, "size": 0, "type": "directory"}
+        if not refresh:
+            try:
+                cached = self._info_from_cache(bucket, key)
+            except FileNotFoundError:
+                raise FileNotFoundError(path) from None
+            if cached is not None:
+                return cached
+        store = self._construct_store(bucket)
         try:
             meta = await obstore.head_async(store, key)
         except FileNotFoundError:
@@ -429,35 +477,62 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
             return {"name": name, "size": 0, "type": "directory"}
         raise FileNotFoundError(path)
 
-    async def _ls(self, path: str, detail: bool = False, **kwargs: Any) -> list[Any]:
-        store, bucket, key = self._locate(path)
-        listing = await obstore.list_with_delimiter_async(store, key or None)
-        entries: list[dict[str, Any]] = [
-            {"name": self._name(bucket, prefix), "size": 0, "type": "directory"}
-            for prefix in listing["common_prefixes"]
-        ]
-        entries.extend(
-            {
-                "name": self._name(bucket, meta["path"]),
-                "size": meta["size"],
-                "type": "file",
-                "e_tag": meta["e_tag"],
-            }
-            for meta in listing["objects"]
-        )
-        if not entries:
-            if not key:
-                return []
-            # fsspec convention: listing a file gives that file
-            try:
-                meta = await obstore.head_async(store, key)
-            except FileNotFoundError:
-                raise FileNotFoundError(path) from None
-            entries = [self._file_info(bucket, key, meta)]
-        entries.sort(key=lambda e: str(e["name"]))
+    async def _ls(
+        self, path: str, detail: bool = False, refresh: bool = False, **kwargs: Any
+    ) -> list[Any]:
+        bucket, key = self._split_path(path)
+        name = self._name(bucket, key)
+        cached = None if refresh else self.dircache.get(name)
+        if cached is not None:
+            entries = [dict(entry) for entry in cached]
+        else:
+            generation = self._listings_generation
+            store = self._construct_store(bucket)
+            listing = await obstore.list_with_delimiter_async(store, key or None)
+            entries = [
+                {"name": self._name(bucket, prefix), "size": 0, "type": "directory"}
+                for prefix in listing["common_prefixes"]
+            ]
+            entries.extend(
+                self._file_info(bucket, meta["path"], meta) for meta in listing["objects"]
+            )
+            entries.sort(key=lambda e: str(e["name"]))
+            if not entries and key:
+                # fsspec convention: listing a file gives that file (not a listing to cache)
+                try:
+                    meta = await obstore.head_async(store, key)
+                except FileNotFoundError:
+                    raise FileNotFoundError(path) from None
+                entries = [self._file_info(bucket, key, meta)]
+            elif generation == self._listings_generation:
+                # a write or delete that finished meanwhile may be missing from this listing
+                self.dircache[name] = [dict(entry) for entry in entries]
         if detail:
             return entries
         return [e["name"] for e in entries]
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        """Forget the cached listings that a change at ``path`` makes stale (all for ``None``).
+
+        Those are the listing of ``path``, the listings below it, and those of its ancestors,
+        each of which holds ``path`` or one of its ancestors as an entry.
+        """
+        self._listings_generation += 1
+        try:
+            bucket, key = (None, "") if path is None else self._split_path(path)
+        except ValueError:
+            bucket, key = None, ""
+        if bucket is None or not (bucket or key):
+            self.dircache.clear()
+        else:
+            name = self._name(bucket, key)
+            for cached in list(self.dircache):
+                if cached == name or cached.startswith(name + "/"):
+                    self.dircache.pop(cached, None)
+            parts = key.split("/") if key else []
+            for depth in range(len(parts)):
+                self.dircache.pop(self._name(bucket, "/".join(parts[:depth])), None)
+        super().invalidate_cache(path)
 
     async def _find(
         self,
@@ -709,6 +784,8 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
             await obstore.put_async(store, key, value, mode=mode, **kwargs)
         except BaseError as err:
             _reraise(err, path)
+        finally:
+            self.invalidate_cache(path)
 
     async def _put_file(
         self,
@@ -732,6 +809,8 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
             await obstore.put_async(store, key, Path(lpath), mode=mode)
         except BaseError as err:
             _reraise(err, rpath)
+        finally:
+            self.invalidate_cache(rpath)
         if callback is not None:
             callback.absolute_update(size)
 
@@ -752,10 +831,15 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
             if await self._isdir(path1):
                 raise FileNotFoundError(path1) from err
             _reraise(err, path2)
+        finally:
+            self.invalidate_cache(path2)
 
     async def _rm_file(self, path: str, **kwargs: Any) -> None:
         store, _, key = self._locate(path)
-        await obstore.delete_async(store, key)
+        try:
+            await obstore.delete_async(store, key)
+        finally:
+            self.invalidate_cache(path)
 
     async def _rm(
         self,
@@ -784,11 +868,15 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
                     return
                 raise
 
-        await _run_coros_in_chunks(
-            [remove(p) for p in reversed(paths)],
-            batch_size=batch_size or self.batch_size,
-            nofiles=True,
-        )
+        try:
+            await _run_coros_in_chunks(
+                [remove(p) for p in reversed(paths)],
+                batch_size=batch_size or self.batch_size,
+                nofiles=True,
+            )
+        finally:
+            for p in paths:
+                self.invalidate_cache(p)
         # local directories that the removal emptied (deepest first)
         for d in sorted(set(dirs), key=len, reverse=True):
             try:
@@ -988,16 +1076,19 @@ class BufferedFile(AbstractBufferedFile, metaclass=ABCMeta):  # type: ignore[mis
         if getattr(self, "closed", True):
             return
         self._closed = True
-        if self._writer is not None:
-            self._writer.close()
-        elif self._exclusive is not None:
-            data = self._exclusive.getvalue()
-            self._exclusive = None
-            try:
-                obstore.put(self._store, self._key, data, mode="create")
-            except AlreadyExistsError as err:
-                raise FileExistsError(f"{self.path} already exists") from err
-        self.fs.invalidate_cache(self.path)
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            elif self._exclusive is not None:
+                data = self._exclusive.getvalue()
+                self._exclusive = None
+                try:
+                    obstore.put(self._store, self._key, data, mode="create")
+                except AlreadyExistsError as err:
+                    raise FileExistsError(f"{self.path} already exists") from err
+        finally:
+            if self._reader is None:
+                self.fs.invalidate_cache(self.path)
 
     def discard(self) -> None:
         """Abort a write: nothing is stored."""

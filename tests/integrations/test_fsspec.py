@@ -219,3 +219,31 @@ def test_supported_protocols_construct() -> None:
     for proto in sorted(SUPPORTED_PROTOCOLS - {"file", "memory", "http", "https"}):
         fs = FsspecStore(proto, skip_instance_cache=True)
         assert fs.protocol == proto
+
+
+@pytest.mark.parametrize("kind", ["from_store", "memory"])
+def test_info_from_cached_root_listing(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the root's listing is cached under the root's name ("" for a store, "/" for memory://)
+    if kind == "memory":
+        fs = FsspecStore("memory", skip_instance_cache=True)
+        top = "/"
+    else:
+        fs = FsspecStore.from_store(MemoryStore())
+        top = ""
+    fs.pipe({f"{top}f.txt": b"file", f"{top}d/g.txt": b"nested"})
+    assert fs.ls(top) == [f"{top}d", f"{top}f.txt"]
+
+    def no_store(*args: Any) -> Any:
+        raise AssertionError("the cached listing should have answered")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fs, "_construct_store", no_store)
+        assert fs.info(f"{top}f.txt")["size"] == 4
+        assert fs.info(f"{top}d/")["type"] == "directory"
+        with pytest.raises(FileNotFoundError):
+            fs.info(f"{top}missing")
+    fs.pipe_file(f"{top}missing", b"now here")
+    assert fs.info(f"{top}missing")["size"] == 8
+    fs.ls(top)
+    fs.rm(f"{top}d", recursive=True)
+    assert not fs.exists(f"{top}d/g.txt") and not fs.exists(f"{top}d")
