@@ -1,469 +1,138 @@
 #!/usr/bin/env python3
-"""The benchmark suite of issue 5: OUR obstore vs PyPI obstore==0.12.1 and the peers.
+"""The benchmark runner: named scenarios, ours against PyPI obstore 0.12.1 and the peers.
 
-One command (``make bench`` = ``python bench/run_all.py --ours .venv/bin/python``) that
+    python bench/run.py                          # every scenario (make bench); rewrites RESULTS.md
+    python bench/run.py --list                   # the scenarios
+    python bench/run.py async_get_64,'big_*'     # some: names or shell patterns, comma-separated
+    python bench/run.py memory_get_sync --smoke  # one tiny repetition: checks the harness only
+    python bench/run.py async_get_64 --profile perf   # one worker of ours under perf
 
-1. installs what is missing: ``nginx-light`` and ``wrk`` from Debian (apt-get), and one
-   virtualenv per peer under ``~/.cache/obstore-bench/`` (obstore==0.12.1, s3fs, aioboto3,
-   boto3, opendal, and the raw aiohttp + urllib3 floors) -- never into the repo venv;
-2. stages the data once, cached in ``~/.cache/obstore-bench/nginx-root`` (1,000 objects of
-   1 MiB and one 1 GiB object) and ``~/.cache/obstore-bench/minio-list`` (MinIO data dir with
-   100,000 small objects, created once with our ``put_async``);
-3. starts nginx (own process, generated config, 127.0.0.1, free port, path-style
-   ``/BUCKET/KEY``, ``keepalive_requests`` high, ``access_log off``) for the reads and MinIO
-   (``tests.servers.start("minio", ...)``) for the writes and lists;
-4. runs the scenarios: warm-up repetition, then ``--reps`` (>= 3) repetitions in which every
-   implementation runs once per scenario in a fresh worker process (bench/_worker_net.py),
-   the order reversing between repetitions; scenario 4 is bench/run_inprocess.py;
-5. writes ``bench/results/<timestamp>.md`` + ``.json`` and regenerates ``bench/RESULTS.md``.
-
-Stdlib only. See bench/README.md.
+Every measured worker is a fresh process under the interpreter of its implementation (ours,
+the venv of PyPI obstore 0.12.1, or a peer's venv under ``~/.cache/obstore-bench/``); see
+bench/README.md for what each scenario measures and how. Stdlib only.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import hashlib
+import fnmatch
 import json
 import os
-import platform
 import shlex
 import shutil
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-sys.path.insert(0, REPO)
+import _harness as h
+import _report
 
-import run_inprocess  # noqa: E402  (reuse its venv handling and conventions)
+MiB, GiB = h.MiB, h.GiB
 
-WORKER = os.path.join(HERE, "_worker_net.py")
-CACHE = os.path.join(os.path.expanduser("~"), ".cache", "obstore-bench")
-MiB, GiB = 1024**2, 1024**3
-BUCKET = "bench"
-NGINX_KEY = "nginx-key"  # nginx ignores the signature; every client still computes one
-NGINX_SECRET = "nginx-secret"
 
-# peer -> (venv dir name, pip requirements, module to import-check)
-PEERS = {
-    "s3fs": ("venv-s3fs", ["s3fs"], "s3fs"),
-    "aioboto3": ("venv-aioboto3", ["aioboto3"], "aioboto3"),
-    "boto3": ("venv-boto3", ["boto3"], "boto3"),
-    "opendal": ("venv-opendal", ["opendal"], "opendal"),
-    "floor": ("venv-floor", ["aiohttp", "urllib3"], "aiohttp, urllib3"),
-}
-# implementation -> which interpreter runs it
-IMPL_ENV = {
-    "ours": "ours",
-    "ref": "ref",
-    "s3fs": "s3fs",
-    "aioboto3": "aioboto3",
-    "boto3": "boto3",
-    "opendal": "opendal",
-    "aiohttp": "floor",
-    "urllib3": "floor",
-    "http.client": "floor",
-    "gil-release": "floor",
-    "wrk": "floor",
-    "curl": "floor",
-}
-LABEL = {
-    "ours": "**ours**",
-    "ref": "obstore 0.12.1",
-    "aiohttp": "aiohttp (floor)",
-    "urllib3": "urllib3 (floor)",
-    "http.client": "http.client readinto (floor)",
-    "gil-release": "time.sleep(0): blocks ~50 µs, no I/O (the pool's GIL hand-off floor)",
-    "wrk": "wrk (C ceiling)",
-    "curl": "curl (C ceiling)",
-}
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    section: str  # its heading in RESULTS.md (the numbering of issue 5's scenarios)
+    title: str  # what one worker does; {big}, {list_n}, {stream} are the sizes of the run
+    kind: str  # async_ranges | sync_ranges | big_object | listing | inprocess | stream | floor
+    rows: tuple = ()  # (implementation, variant) pairs, in report order
+    params: dict = field(default_factory=dict)
 
-SCENARIO_TITLES = {
-    "s1_c64": "1. asyncio: 16 KiB ranged GETs of 1,000 distinct 1 MiB objects, 64 in flight",
-    "s1_c256": "1. asyncio: 16 KiB ranged GETs of 1,000 distinct 1 MiB objects, 256 in flight",
-    "s2": "2. sync: the same from a 16-thread pool",
-    "s2_t1": "2b. sync: the same from one thread (a plain loop; no target, shows the lanes)",
-    "s3_bytes": "3a. 1 GiB object downloaded whole into memory",
-    "s3_stream": "3b. 1 GiB object streamed (chunks discarded)",
-    "s3_parallel": (
-        "3c. 1 GiB object via parallel ranged GETs (16 MiB parts, 16 in flight) into memory "
-        "(ours: get_parallel; 0.12.1: asyncio.gather of get_range_async into one bytearray)"
+
+def _rows(*impls: str) -> tuple:
+    return tuple((i, None) for i in impls)
+
+
+_STREAM_TITLE = "peak RSS of {what}, one {{stream}} object, LocalStore and S3Store (MinIO)"
+_INPROCESS = [
+    ("memory_get_sync", "MemoryStore: loop of obstore.get(store, k).bytes()"),
+    ("memory_put_sync", "MemoryStore: loop of obstore.put(store, k, 1 KiB)"),
+    ("memory_get_async", "MemoryStore: gather of 1,000 get_async + bytes_async"),
+    ("memory_put_async", "MemoryStore: gather of 1,000 put_async"),
+    ("local_get_sync", "LocalStore: loop of obstore.get(store, k).bytes() on 1 KiB files"),
+    ("local_put_sync", "LocalStore: loop of obstore.put (overwrite 1 KiB files)"),
+    ("local_get_async", "LocalStore: gather of 1,000 get_async + bytes_async"),
+    ("local_put_async", "LocalStore: gather of 1,000 put_async (overwrite)"),
+    ("python_open_read", "floor: Python open(p, 'rb').read() of the same files"),
+    ("python_open_write", "floor: Python open(p, 'wb').write() (overwrite)"),
+]
+
+SCENARIOS = [
+    Scenario(
+        "async_get_64",
+        "1",
+        "asyncio: 16 KiB ranged GETs of 1,000 distinct 1 MiB objects, 64 in flight",
+        "async_ranges",
+        _rows("ours", "ref", "opendal", "aiohttp", "aioboto3", "s3fs", "wrk", "curl"),
+        {"concurrency": 64},
     ),
-    "s3_upload": "3d. 1 GiB object uploaded from memory (to MinIO)",
-    "s5_list": "5. listing 100,000 objects (MinIO)",
-}
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------------------------ setup
-def ensure_apt(binaries: dict) -> None:
-    """binaries: {binary: debian package}. apt-get install what is missing."""
-    missing = {b: p for b, p in binaries.items() if not shutil.which(b)}
-    if not missing:
-        return
-    pkgs = sorted(set(missing.values()))
-    log(f"[setup] apt-get install {' '.join(pkgs)}")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *pkgs], check=True, env=env, timeout=1200)
-    still = [b for b in missing if not shutil.which(b)]
-    if still:
-        raise SystemExit(f"still missing after apt-get: {still}")
-
-
-def ensure_venv(name: str, reqs: list, check: str, base_python: str) -> str:
-    venv = os.path.join(CACHE, name)
-    if run_inprocess._inside(venv, REPO):
-        raise SystemExit(f"refusing to create a peer venv inside the repo: {venv}")
-    py = os.path.join(venv, "bin", "python")
-    if not os.path.exists(py):
-        log(f"[setup] creating {venv}")
-        os.makedirs(CACHE, exist_ok=True)
-        subprocess.run([base_python, "-m", "venv", venv], check=True)
-    env = run_inprocess.worker_env()
-    ok = subprocess.run([py, "-c", f"import {check}"], env=env, capture_output=True).returncode == 0
-    if not ok:
-        log(f"[setup] pip install {' '.join(reqs)} into {venv}")
-        subprocess.run(
-            [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", *reqs],
-            check=True,
-            env=env,
-            timeout=1200,
-        )
-    return py
-
-
-def pip_versions(py: str, names: list) -> dict:
-    code = (
-        "import json, importlib.metadata as m\n"
-        f"out = {{}}\nfor n in {names!r}:\n"
-        "    try: out[n] = m.version(n)\n"
-        "    except Exception: out[n] = None\n"
-        "print(json.dumps(out))"
-    )
-    p = subprocess.run(
-        [py, "-c", code], capture_output=True, text=True, env=run_inprocess.worker_env()
-    )
-    try:
-        return json.loads(p.stdout)
-    except ValueError:
-        return {}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pattern_chunk(seed: int, size: int) -> bytes:
-    # Pseudo-random (incompressible) but reproducible: blake2b in counter mode.
-    out = bytearray()
-    i = 0
-    while len(out) < size:
-        out += hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=64).digest() * 64
-        i += 1
-    return bytes(out[:size])
-
-
-def stage_nginx_root(n_objects: int, big_size: int) -> dict:
-    root = os.path.join(CACHE, "nginx-root")
-    objdir = os.path.join(root, BUCKET, "obj")
-    os.makedirs(objdir, exist_ok=True)
-    made = 0
-    for i in range(n_objects):
-        p = os.path.join(objdir, f"{i:04d}")
-        if not (os.path.exists(p) and os.path.getsize(p) == MiB):
-            with open(p, "wb") as f:
-                f.write(_pattern_chunk(i, MiB))
-            made += 1
-    if made:
-        log(f"[setup] wrote {made} objects of 1 MiB under {objdir}")
-    big = os.path.join(root, BUCKET, "big", f"{big_size}.bin")
-    meta = big + ".md5"
-    if not (os.path.exists(big) and os.path.getsize(big) == big_size and os.path.exists(meta)):
-        log(f"[setup] writing the {big_size / GiB:g} GiB object {big}")
-        os.makedirs(os.path.dirname(big), exist_ok=True)
-        h = hashlib.md5()
-        block = os.urandom(64 * MiB)
-        with open(big + ".tmp", "wb") as f:
-            left, i = big_size, 0
-            while left > 0:
-                # vary each block cheaply so no two 64 MiB blocks are identical
-                b = i.to_bytes(8, "little") + block[8 : min(left, len(block))]
-                f.write(b)
-                h.update(b)
-                left -= len(b)
-                i += 1
-        os.replace(big + ".tmp", big)
-        with open(meta, "w") as f:
-            f.write(h.hexdigest())
-    with open(meta) as f:
-        md5 = f.read().strip()
-    return {
-        "root": root,
-        "big_key": f"big/{big_size}.bin",
-        "big_file": big,
-        "big_md5": md5,
-        "obj_files": [os.path.join(objdir, f"{i:04d}") for i in range(n_objects)],
-    }
-
-
-NGINX_CONF = """
-daemon off;
-master_process on;
-worker_processes {workers};
-user root root;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 4096; multi_accept on; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_requests 10000000;
-    keepalive_timeout 120s;
-    default_type application/octet-stream;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    etag on;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        root {root};
-        location / {{ }}
-    }}
-}}
-"""
-
-
-class Nginx:
-    def __init__(self, root: str, workers: int) -> None:
-        self.prefix = tempfile.mkdtemp(prefix="bench-nginx-")
-        self.port = free_port()
-        conf = os.path.join(self.prefix, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(
-                NGINX_CONF.format(prefix=self.prefix, port=self.port, root=root, workers=workers)
-            )
-        self.log = open(os.path.join(self.prefix, "stderr.log"), "w")
-        self.proc = subprocess.Popen(
-            ["nginx", "-p", self.prefix, "-c", conf, "-e", os.path.join(self.prefix, "error.log")],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"nginx exited {self.proc.returncode}: {self._tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            self.stop()
-            raise SystemExit("nginx did not start listening in 15 s")
-        log(f"[nginx] pid {self.proc.pid} on {self.endpoint}, root {root}")
-
-    def _tail(self) -> str:
-        try:
-            return open(os.path.join(self.prefix, "error.log")).read()[-1500:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM to the master (our own child, by PID): fast shutdown
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)  # its own session/group, started by us
-                self.proc.wait(5)
-        self.log.close()
-        shutil.rmtree(self.prefix, ignore_errors=True)
-
-
-POPULATE = r"""
-import asyncio, json, sys, time
-import obstore
-from obstore.store import S3Store
-spec = json.loads(sys.argv[1])
-store = S3Store(**spec["kwargs"])
-prefix, n = spec["prefix"], spec["n"]
-async def main():
-    sem = asyncio.Semaphore(64)
-    t0 = time.time()
-    async def one(i):
-        async with sem:
-            await obstore.put_async(store, f"{prefix}{i:06d}", b"x")
-    for lo in range(0, n, 5000):
-        await asyncio.gather(*[one(i) for i in range(lo, min(n, lo + 5000))])
-        done = min(n, lo + 5000)
-        print(f"  {done} / {n} objects, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
-        if time.time() - t0 > 3600:
-            raise SystemExit("populate: over 1 hour, giving up")
-asyncio.run(main())
-"""
-
-
-def start_minio(list_n: int, ours_py: str):
-    from tests.servers import start
-
-    workdir = os.path.join(CACHE, "minio-list")
-    os.makedirs(workdir, exist_ok=True)
-    srv = start("minio", workdir)
-    log(f"[minio] {srv.endpoint} (data dir {workdir}/minio-data, kept between runs)")
-    kw = {
-        "bucket": srv.store_kwargs["bucket"],
-        "endpoint": srv.endpoint,
-        "access_key_id": srv.extra["access_key_id"],
-        "secret_access_key": srv.extra["secret_access_key"],
-        "region": "us-east-1",
-        "client_options": {"allow_http": True},
-    }
-    prefix = f"list{list_n}/"
-    marker = os.path.join(workdir, f"populated-{list_n}.json")
-    if not os.path.exists(marker):
-        log(
-            f"[setup] creating {list_n:,} objects under {prefix} in MinIO with our put_async (once)"
-        )
-        t0 = time.time()
-        subprocess.run(
-            [ours_py, "-c", POPULATE, json.dumps({"kwargs": kw, "prefix": prefix, "n": list_n})],
-            check=True,
-            env=run_inprocess.worker_env(),
-            timeout=4000,
-        )
-        with open(marker, "w") as f:
-            json.dump({"n": list_n, "prefix": prefix, "seconds": time.time() - t0}, f)
-    return srv, kw, prefix
-
-
-# ------------------------------------------------------------------------------------ running
-def warm_page_cache(paths: list) -> float:
-    """Read `paths` whole so that nginx serves them from memory; returns the seconds it took.
-
-    On this VM the host reclaims guest page cache even with most memory free (the 1 MiB objects
-    were found a third to four fifths resident hours after they were written), and nginx then
-    reads from a disk that MinIO may be busy on: workers stalled for seconds with their CPU idle,
-    hitting whichever implementation ran first after an eviction. Done before every worker that
-    reads from nginx, so each finds the same warm cache."""
-    t0 = time.perf_counter()
-    buf = bytearray(16 * MiB)
-    for path in paths:
-        with open(path, "rb", buffering=0) as f:
-            while f.readinto(buf):
-                pass
-    return time.perf_counter() - t0
-
-
-def run_worker(py: str, spec: dict, timeout: float) -> dict:
-    try:
-        p = subprocess.run(
-            [py, WORKER, json.dumps(spec)],
-            capture_output=True,
-            text=True,
-            env=run_inprocess.worker_env(),
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return {"fatal": f"worker timeout after {timeout:.0f} s"}
-    try:
-        res = json.loads(p.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return {"fatal": f"exit {p.returncode}: {p.stdout[-300:]!r} {p.stderr.strip()[-1500:]!r}"}
-    if p.returncode and "fatal" not in res:
-        res["exit_code"] = p.returncode
-    return res
-
-
-def build_plan(args, env: dict) -> list:
-    """[(scenario, impl, spec_overrides)] in run order."""
-    want = set(args.scenarios.split(","))
-    nginx = {
-        "endpoint": env["nginx"],
-        "bucket": BUCKET,
-        "access_key_id": NGINX_KEY,
-        "secret_access_key": NGINX_SECRET,
-    }
-    reqs = {
-        "n_objects": 1000,
-        "object_size": MiB,
-        "range_size": 16 * 1024,
-        "prefix": "obj/",
-        "n_requests": args.requests,
-        "time_cap": args.time_cap,
-    }
-    big = {
-        "big_key": env["big_key"],
-        "big_size": env["big_size"],
-        "big_file": env["big_file"],
-        "big_md5": env["big_md5"],
-        "time_cap": args.time_cap,
-        "long_timeout": True,
-        "part_size": 16 * MiB,
-        "parallelism": 16,
-    }
-    plan = []
-    for conc in (64, 256):
-        sc = f"s1_c{conc}"
-        if "s1" in want:
-            for impl in ("ours", "ref", "opendal", "aiohttp", "aioboto3", "s3fs", "wrk", "curl"):
-                plan.append((sc, impl, {**nginx, **reqs, "scenario": "s1", "concurrency": conc}))
-    if "s2" in want:
-        for impl in ("ours", "ref", "opendal", "urllib3", "boto3", "s3fs", "gil-release"):
-            plan.append(("s2", impl, {**nginx, **reqs, "scenario": "s2", "threads": 16}))
-        for impl in ("ours", "ref", "opendal", "urllib3", "gil-release"):
-            plan.append(("s2_t1", impl, {**nginx, **reqs, "scenario": "s2", "threads": 1}))
-    if "s3" in want:
-        g = {**nginx, **big, "scenario": "s3"}
-        for impl in ("ours", "ref", "opendal", "boto3", "http.client", "curl"):
-            plan.append(("s3_bytes", impl, {**g, "variant": "bytes"}))
-        for impl in ("ours", "ref", "boto3", "http.client", "curl"):
-            plan.append(("s3_stream", impl, {**g, "variant": "stream"}))
-        for impl in ("ours", "ref", "opendal", "boto3"):
-            plan.append(("s3_parallel", impl, {**g, "variant": "parallel"}))
-        if env.get("minio"):
-            m = env["minio"]
-            u = {
-                **big,
-                "scenario": "s3",
-                "variant": "upload",
-                "endpoint": m["endpoint"],
-                "bucket": m["bucket"],
-                "access_key_id": m["access_key_id"],
-                "secret_access_key": m["secret_access_key"],
-                "big_key": "upload/big.bin",
-            }
-            for impl in ("ours", "ref", "opendal", "boto3", "curl"):
-                plan.append(("s3_upload", impl, dict(u)))
-    if "s5" in want and env.get("minio"):
-        m = env["minio"]
-        lst = {
-            "scenario": "s5",
-            "endpoint": m["endpoint"],
-            "bucket": m["bucket"],
-            "access_key_id": m["access_key_id"],
-            "secret_access_key": m["secret_access_key"],
-            "list_prefix": env["list_prefix"],
-            "list_n": args.list_n,
-            "time_cap": args.time_cap,
-            "long_timeout": True,
-        }
-        for impl, variant in (
+    Scenario(
+        "async_get_256",
+        "1",
+        "asyncio: 16 KiB ranged GETs of 1,000 distinct 1 MiB objects, 256 in flight",
+        "async_ranges",
+        _rows("ours", "ref", "opendal", "aiohttp", "aioboto3", "s3fs", "wrk", "curl"),
+        {"concurrency": 256},
+    ),
+    Scenario(
+        "sync_get_pool",
+        "2",
+        "sync: the same from a 16-thread pool",
+        "sync_ranges",
+        _rows("ours", "ref", "opendal", "urllib3", "boto3", "s3fs", "gil-release"),
+        {"threads": 16},
+    ),
+    Scenario(
+        "sync_get_loop",
+        "2b",
+        "sync: the same from one thread (a plain loop; no target, shows the lanes)",
+        "sync_ranges",
+        _rows("ours", "ref", "opendal", "urllib3", "gil-release"),
+        {"threads": 1},
+    ),
+    Scenario(
+        "big_get_bytes",
+        "3a",
+        "{big} object downloaded whole into memory",
+        "big_object",
+        _rows("ours", "ref", "opendal", "boto3", "http.client", "curl"),
+        {"variant": "bytes", "rss_over_size": True},
+    ),
+    Scenario(
+        "big_get_stream",
+        "3b",
+        "{big} object streamed (chunks discarded)",
+        "big_object",
+        _rows("ours", "ref", "boto3", "http.client", "curl"),
+        {"variant": "stream"},
+    ),
+    Scenario(
+        "big_get_parallel",
+        "3c",
+        "{big} object via parallel ranged GETs (16 MiB parts, 16 in flight) into memory "
+        "(ours: get_parallel; 0.12.1: asyncio.gather of get_range_async into one bytearray)",
+        "big_object",
+        _rows("ours", "ref", "opendal", "boto3"),
+        {"variant": "parallel", "rss_over_size": True},
+    ),
+    Scenario(
+        "big_put",
+        "3d",
+        "{big} object uploaded from memory (to MinIO)",
+        "big_object",
+        _rows("ours", "ref", "opendal", "boto3", "curl"),
+        {"variant": "upload", "rss_over_size": True},
+    ),
+    *[Scenario(name, "4", title, "inprocess", _rows("ours", "ref")) for name, title in _INPROCESS],
+    Scenario(
+        "list",
+        "5",
+        "listing {list_n} objects (MinIO)",
+        "listing",
+        (
             ("ours", "dicts"),
             ("ours", "arrow"),
             ("ref", "dicts"),
@@ -471,587 +140,572 @@ def build_plan(args, env: dict) -> list:
             ("boto3", "dicts"),
             ("s3fs", "dicts"),
             ("opendal", "entries"),
-        ):
-            plan.append(("s5_list", impl, {**lst, "variant": variant}))
-    if args.impls:
-        keep = set(args.impls.split(","))
-        plan = [p for p in plan if p[1] in keep]
-    return plan
+        ),
+    ),
+    Scenario(
+        "stream_put_iter",
+        "6",
+        _STREAM_TITLE.format(what="put(store, key, <iterator of 8 MiB buffers>)"),
+        "stream",
+        _rows("ours", "ref"),
+        {"case": "put_iter"},
+    ),
+    Scenario(
+        "stream_put_file",
+        "6",
+        _STREAM_TITLE.format(what="put(store, key, Path(<file>))"),
+        "stream",
+        _rows("ours", "ref"),
+        {"case": "put_file"},
+    ),
+    Scenario(
+        "stream_writer",
+        "6",
+        _STREAM_TITLE.format(what="open_writer + write() of 8 MiB buffers"),
+        "stream",
+        _rows("ours", "ref"),
+        {"case": "writer"},
+    ),
+    Scenario(
+        "stream_get",
+        "6",
+        _STREAM_TITLE.format(what="get(store, key).stream(), chunks discarded"),
+        "stream",
+        _rows("ours", "ref"),
+        {"case": "get_stream"},
+    ),
+    Scenario(
+        "stream_reader",
+        "6",
+        _STREAM_TITLE.format(what="open_reader + read(8 MiB) until EOF"),
+        "stream",
+        _rows("ours", "ref"),
+        {"case": "reader"},
+    ),
+    Scenario(
+        "floor_local_put",
+        "7",
+        "the syscalls of a LocalStore put from Python, beside a truncating write and "
+        "obstore.put (ours only)",
+        "floor",
+        _rows("ours"),
+        {"case": "local_put"},
+    ),
+    Scenario(
+        "floor_fresh_memory",
+        "7",
+        "populating fresh memory, 4 KiB pages and huge pages (no obstore)",
+        "floor",
+        _rows("ours"),
+        {"case": "fresh_memory"},
+    ),
+]
+BY_NAME = {sc.name: sc for sc in SCENARIOS}
+NET_KINDS = ("async_ranges", "sync_ranges", "big_object", "listing")
 
-
-def row_key(sc: str, impl: str, spec: dict) -> str:
-    if sc == "s5_list":
-        return f"{sc}|{impl}|{spec['variant']}"
-    return f"{sc}|{impl}"
-
-
-def _med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def _ratio(a, b):
-    return a / b if a is not None and b not in (None, 0) else None
-
-
-CPU_FIELD = {
-    "s1": ("cpu_ms_per_op", "CPU ms/req"),
-    "s2": ("cpu_ms_per_op", "CPU ms/req"),
-    "s3": ("cpu_s_per_gb", "CPU s/GB"),
-    "s5": ("cpu_us_per_object", "CPU µs/object"),
+# Settings of a run: the defaults are what RESULTS.md reports; --smoke shrinks them.
+SETTINGS = {
+    "reps": 3,  # measured repetitions, after one warm-up repetition
+    "requests": 5000,  # per worker, async_get_* and sync_get_*
+    "warmup_requests": 1000,
+    "big_gib": 1.0,
+    "list_n": 100_000,
+    "wrk_seconds": 3,
+    "time_cap": 120.0,  # per network worker
+    "nginx_workers": 2,
+    "inprocess_time_cap": 0.5,
+    "inprocess_warmup_time_cap": 0.15,
+    "inprocess_max_rounds": 500,
+    "inprocess_keys": 1000,
+    "stream_gib": 1.0,
+    "floor_put_count": 2000,
+    "floor_memory_gib": 1.0,
+}
+SMOKE = {
+    "reps": 1,
+    "requests": 200,
+    "warmup_requests": 50,
+    "big_gib": 1 / 64,
+    "list_n": 1000,
+    "wrk_seconds": 1,
+    "time_cap": 30.0,
+    "inprocess_time_cap": 0.02,
+    "inprocess_warmup_time_cap": 0.01,
+    "inprocess_max_rounds": 2,
+    "stream_gib": 1 / 64,
+    "floor_put_count": 100,
+    "floor_memory_gib": 1 / 16,
 }
 
 
-def summarize(samples: dict, plan: list) -> dict:
-    """-> {scenario: [row, ...]} with medians and ratios to the 'ref' row of that scenario."""
-    out = {}
-    for sc, impl, spec in plan:
-        k = row_key(sc, impl, spec)
-        if any(r["key"] == k for r in out.get(sc, [])):
+def select(pattern: str) -> list:
+    """Scenarios named by a comma list of names or shell patterns (empty: all), in table order."""
+    if not pattern.strip():
+        return list(SCENARIOS)
+    wanted = set()
+    for part in (p.strip() for p in pattern.split(",")):
+        if not part:
             continue
-        rs = samples.get(k, [])
-        ok = [r for r in rs if "fatal" not in r]
-        cf = CPU_FIELD[spec["scenario"]][0]
-        row = {
-            "key": k,
-            "scenario": sc,
-            "impl": impl,
-            "variant": spec.get("variant"),
-            "n": len(ok),
-            "fatal": [r["fatal"] for r in rs if "fatal" in r],
-            "rate": _med([r["rate"] for r in ok]),
-            "unit": ok[0]["unit"] if ok else None,
-            "cpu": _med([r.get(cf) for r in ok]),
-            "cpu_field": cf,
-            "peak_rss_mib": _med([r.get("peak_rss_mib") for r in ok]),
-            "rss_over_size_mib": _med([r.get("rss_over_size_mib") for r in ok]),
-            "errors": sum(r.get("errors", 0) for r in ok),
-            "first_error": next((r["first_error"] for r in ok if r.get("first_error")), None),
-            "truncated": any(r.get("truncated") for r in ok),
-            "rates": [r["rate"] for r in ok],
-            "lib_version": ok[0].get("lib_version") if ok else None,
-        }
-        out.setdefault(sc, []).append(row)
-    for sc, rows in out.items():
-        for r in rows:
-            # the reference of a row: obstore 0.12.1 with the same variant (listing: dicts/arrow)
-            ref = next(
-                (
-                    x
-                    for x in rows
-                    if x["impl"] == "ref" and (x["variant"] == r["variant"] or sc != "s5_list")
-                ),
-                None,
-            ) or next((x for x in rows if x["impl"] == "ref"), None)
-            r["rate_ratio"] = _ratio(r["rate"], ref["rate"]) if ref else None
-            r["cpu_ratio"] = _ratio(r["cpu"], ref["cpu"]) if ref else None
-            if ref and r["impl"] == "ours":
-                a = samples.get(r["key"], [])
-                b = samples.get(ref["key"], [])
-                pr = [
-                    _ratio(x["rate"], y["rate"])
-                    for x, y in zip(a, b, strict=False)
-                    if "fatal" not in x and "fatal" not in y
-                ]
-                r["paired_rate_ratios"] = [p for p in pr if p is not None]
-    return out
+        hits = [sc.name for sc in SCENARIOS if fnmatch.fnmatchcase(sc.name, part)]
+        if not hits:
+            raise SystemExit(f"no scenario matches {part!r}; `python bench/run.py --list`")
+        wanted.update(hits)
+    return [sc for sc in SCENARIOS if sc.name in wanted]
 
 
-def _f(x, nd=3):
-    if x is None:
-        return "—"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.{nd}g}"
+def list_scenarios() -> None:
+    fmt = {"big": "1 GiB", "list_n": "100,000", "stream": "1 GiB"}
+    for sc in SCENARIOS:
+        impls = ", ".join(i + (f" ({v})" if v else "") for i, v in sc.rows)
+        print(f"{sc.name:20} {sc.section:>3}. {sc.title.format(**fmt)}")
+        print(f"{'':26}[{impls}]")
 
 
-def _r(x, pairs=None):
-    if x is None:
-        return "—"
-    s = f"**{x:.2f}**"
-    if pairs and len(pairs) >= 2:
-        s += f" ({min(pairs):.2f}–{max(pairs):.2f})"
-    return s
-
-
-def render_tables(summary: dict) -> list:
-    L = []
-    for sc, rows in summary.items():
-        base = sc.split("_")[0]
-        cpu_label = CPU_FIELD[base][1]
-        L.append(f"\n### {SCENARIO_TITLES.get(sc, sc)}\n")
-        unit = next((r["unit"] for r in rows if r["unit"]), "")
-        # meaningful where the object sits in memory (downloaded whole, or the upload source)
-        extra = (
-            " | peak RSS − object size MiB"
-            if sc in ("s3_bytes", "s3_parallel", "s3_upload")
-            else ""
-        )
-        L.append(
-            f"| implementation | {unit} | ratio to 0.12.1 | {cpu_label} | CPU ratio "
-            f"| peak RSS MiB{extra} | errors |"
-        )
-        L.append("|---|---:|---:|---:|---:|---:|" + ("---:|" if extra else "") + "---:|")
-        for r in rows:
-            name = LABEL.get(r["impl"], r["impl"])
-            if r["variant"] and sc == "s5_list":
-                name += f" ({r['variant']})"
-            if r["n"] == 0:
-                err = (r["fatal"] or ["?"])[0].strip().splitlines()[-1][:120]
-                L.append(f"| {name} | FAIL: `{err}` |" + " |" * (6 if extra else 5))
-                continue
-            rate = _f(r["rate"], 3) if r["unit"] != "GB/s" else f"{r['rate']:.2f}"
-            ex = f" | {_f(r['rss_over_size_mib'])}" if extra else ""
-            errs = str(r["errors"]) + (" (truncated)" if r["truncated"] else "")
-            if r["errors"] and r["first_error"]:
-                errs += f" `{r['first_error'][:60]}`"
-            L.append(
-                f"| {name} | {rate} | {_r(r['rate_ratio'], r.get('paired_rate_ratios'))} "
-                f"| {_f(r['cpu'])} | {_r(r['cpu_ratio'])} | {_f(r['peak_rss_mib'])}{ex} | {errs} |"
-            )
-    return L
-
-
-def evaluate_targets(summary: dict, inproc: dict | None) -> list:
-    """[(target, status, evidence)]"""
-    T = []
-
-    def row(sc, impl, variant=None):
-        for r in summary.get(sc, []):
-            if r["impl"] == impl and (variant is None or r["variant"] == variant):
-                return r
-        return None
-
-    for conc in (64, 256):
-        o = row(f"s1_c{conc}", "ours")
-        if o and o["rate_ratio"] is not None:
-            ok = o["rate_ratio"] >= 2 and (o["cpu_ratio"] or 9) <= 0.5
-            T.append(
-                (
-                    f"1. scenario 1, {conc} in flight: ≥2x req/s and ≤0.5x CPU/req",
-                    "MET" if ok else "MISSED",
-                    f"req/s ratio {o['rate_ratio']:.2f}, CPU ratio {o['cpu_ratio']:.2f}",
-                )
-            )
-    o = row("s2", "ours")
-    if o and o["rate_ratio"] is not None:
-        floor = row("s2", "gil-release")
-        bound = (
-            f"; a call that only releases the GIL and blocks (time.sleep(0), no I/O): "
-            f"{floor['rate_ratio']:.2f}x"
-            if floor and floor["rate_ratio"] is not None
-            else ""
-        )
-        T.append(
-            (
-                "2. scenario 2: ≥1.3x req/s",
-                "MET" if o["rate_ratio"] >= 1.3 else "MISSED",
-                f"req/s ratio {o['rate_ratio']:.2f} (CPU ratio {o['cpu_ratio']:.2f}){bound}",
-            )
-        )
-    if inproc:
-        rows = {r["scenario"]: r for r in inproc.get("summary", [])}
-        asy = [rows[s] for s in rows if s.endswith("_async")]
-        if asy:
-            worst = min(asy, key=lambda r: r["ops_ratio"] or 0)
-            T.append(
-                (
-                    "3a. scenario 4 async: ≥5x ops/s",
-                    "MET" if all((r["ops_ratio"] or 0) >= 5 for r in asy) else "MISSED",
-                    ", ".join(f"{r['scenario']} {_f(r['ops_ratio'])}x" for r in asy)
-                    + f" (worst {worst['scenario']})",
-                )
-            )
-        syn = [rows[s] for s in rows if s.endswith("_sync") and not s.startswith("python")]
-        if syn:
-            T.append(
-                (
-                    "3b. scenario 4 sync: no slower than 0.12.1 (noise band 0.8)",
-                    "MET" if all((r["ops_ratio"] or 0) >= 0.8 for r in syn) else "MISSED",
-                    ", ".join(f"{r['scenario']} {_f(r['ops_ratio'])}x" for r in syn),
-                )
-            )
-        lg, op = rows.get("local_get_sync"), rows.get("python_open_read")
-        if lg and op and lg["ours_ops_per_s"] and op["ours_ops_per_s"]:
-            x = lg["ours_ops_per_s"] / op["ours_ops_per_s"]
-            T.append(
-                (
-                    "3c. LocalStore 1 KiB get ≥0.5x open().read()",
-                    "MET" if x >= 0.5 else "MISSED",
-                    f"{lg['ours_ops_per_s']:,.0f} vs {op['ours_ops_per_s']:,.0f} ops/s = {x:.2f}x",
-                )
-            )
-    o, r = row("s3_bytes", "ours"), row("s3_bytes", "ref")
-    p = row("s3_parallel", "ours")
-    if o and o["rate_ratio"] is not None:
-        # the fastest documented way of ours to bring the object into memory: get_parallel
-        par = p["rate"] / r["rate"] if p and r and p["rate"] and r["rate"] else None
-        best = max(o["rate_ratio"], par or 0)
-        rss = min(o["rss_over_size_mib"] or 1e9, (p or {}).get("rss_over_size_mib") or 1e9)
-        ok = best >= 2 and rss <= 64
-        T.append(
-            (
-                "4a. 1 GiB into memory: ≥2x GB/s, peak RSS ≤ size + 64 MiB",
-                "MET" if ok else "MISSED",
-                f"get().bytes() {o['rate_ratio']:.2f}x, get_parallel {_f(par)}x the GB/s of "
-                f"0.12.1 get().bytes(); peak RSS − size = {_f(o['rss_over_size_mib'])} / "
-                f"{_f((p or {}).get('rss_over_size_mib'))} MiB (whole process: interpreter and "
-                "imports included)",
-            )
-        )
-    o, h = row("s3_parallel", "ours"), row("s3_bytes", "http.client")
-    if o and h and o["rate"] and h["rate"]:
-        T.append(
-            (
-                "4b. parallel ranged GETs ≥ http.client readinto (one connection)",
-                "MET" if o["rate"] >= h["rate"] else "MISSED",
-                f"{o['rate']:.2f} vs {h['rate']:.2f} GB/s = {o['rate'] / h['rate']:.2f}x "
-                "(obstore.get_parallel)",
-            )
-        )
-    a, d = row("s5_list", "ours", "arrow"), row("s5_list", "ours", "dicts")
-    if a and d and a["rate"] and d["rate"]:
-        x = a["rate"] / d["rate"]
-        T.append(
-            (
-                "5. Arrow listing ≥3x dict listing",
-                "MET" if x >= 3 else "MISSED",
-                f"{x:.2f}x objects/s; CPU µs/object {a['cpu']:.2f} vs {d['cpu']:.2f} "
-                f"({d['cpu'] / a['cpu']:.2f}x less CPU)",
-            )
-        )
-    return T
-
-
-def machine() -> dict:
-    mem = "?"
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal:"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    cpu = "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "memory": mem,
-        "kernel": platform.release(),
-        "cpu": cpu,
-        "platform": platform.platform(),
+# --------------------------------------------------------------------------- network scenarios
+def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -> dict:
+    """The JSON spec of one network worker (bench/workers/net.py)."""
+    spec = {"kind": sc.kind, "impl": impl, "time_cap": s["time_cap"]}
+    nginx = {
+        "endpoint": env.get("nginx"),
+        "bucket": h.BUCKET,
+        "access_key_id": h.NGINX_KEY,
+        "secret_access_key": h.NGINX_SECRET,
     }
-
-
-def render_md(meta: dict, summary: dict, targets: list, inproc: dict | None) -> str:
-    m = meta["machine"]
-    L = ["# obstore benchmark suite (issue 5): ours vs obstore 0.12.1 and the peers\n"]
-    L.append(f"- run: {meta['timestamp']}, wall {meta['elapsed_s'] / 60:.1f} min")
-    L.append(f"- command: `{meta['command']}`")
-    L.append(
-        f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, kernel {m['kernel']}; "
-        f"loadavg before {meta['loadavg_before']}, after {meta['loadavg_after']} "
-        "(client, servers and other work share the cores)"
-    )
-    L.append(
-        f"- ours: obstore {meta['versions'].get('ours')} from `{meta['ours_file']}` "
-        f"({meta.get('ours_native')}); "
-        "peers: "
-        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if k != "ours" and v)
-        + f"; nginx {meta.get('nginx_version')}, {meta.get('wrk_version')}, "
-        + f"{meta.get('curl_version')}"
-    )
-    s = meta["settings"]
-    L.append(
-        f"- settings: warm-up repetition + {s['reps']} measured repetitions, order reversed "
-        f"between repetitions; medians; {s['requests']:,} requests per worker in scenarios 1-2; "
-        f"{s['big_size'] / GiB:g} GiB object; {s['list_n']:,} objects listed; wrk runs "
-        f"{s['wrk_seconds']} s"
-    )
-    L.append(
-        "- ratio = value / obstore 0.12.1 of the same run (rate: >1 is faster; CPU: <1 is "
-        "cheaper); for ours, (a–b) = min–max of the per-repetition paired ratios. CPU = "
-        "getrusage user+sys of the client process, all threads (wrk/curl: the child). "
-        "Peak RSS = VmHWM of the whole client process (wrk/curl: the C client, via GNU time). "
-        "Trust differences > 20%.\n"
-    )
-    L.append("## Targets of issue 5\n")
-    L.append("| target | status | evidence |")
-    L.append("|---|---|---|")
-    for t, st, ev in targets:
-        L.append(f"| {t} | **{st}** | {ev} |")
-    L.append("\n## Results")
-    L += render_tables(summary)
-    if inproc:
-        L.append("\n### 4. in-process (no network): `bench/run_inprocess.py`, same run\n")
-        L.append(
-            "| scenario | ours ops/s | 0.12.1 ops/s | ops/s ratio | ours CPU µs/op "
-            "| 0.12.1 CPU µs/op | CPU ratio | peak RSS MiB ours / 0.12.1 |"
+    if sc.kind in ("async_ranges", "sync_ranges"):
+        spec.update(nginx)
+        spec.update(
+            n_objects=1000,
+            object_size=MiB,
+            range_size=16 * 1024,
+            prefix="obj/",
+            n_requests=s["requests"],
+            wrk_seconds=s["wrk_seconds"],
+            **{k: sc.params[k] for k in ("concurrency", "threads") if k in sc.params},
         )
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for r in inproc["summary"]:
-            L.append(
-                f"| {r['scenario']} | {_f(r['ours_ops_per_s'])} | {_f(r['ref_ops_per_s'])} "
-                f"| {_r(r['ops_ratio'], r['paired_ops_ratios'])} | {_f(r['ours_cpu_us_per_op'])} "
-                f"| {_f(r['ref_cpu_us_per_op'])} | {_r(r['cpu_ratio'], r['paired_cpu_ratios'])} "
-                f"| {_f(r['ours_peak_rss_mib'])} / {_f(r['ref_peak_rss_mib'])} |"
-            )
-    fat = [(r["key"], f) for rows in summary.values() for r in rows for f in r["fatal"]]
-    if fat:
-        L.append("\n## Worker failures\n")
-        for k, f in fat:
-            L.append(f"- {k}: `{f.strip().splitlines()[-1][:200]}`")
-    L.append(
-        "\nNotes: scenario 3 reads come from nginx serving the page cache; the upload goes to "
-        "MinIO on the same 2 cores, so 3d is largely server-bound. Scenario 5 is MinIO's "
-        "listing speed plus the client's parsing. 3c for ours is `obstore.get_parallel` "
-        "(16 MiB parts, 16 in flight), for 0.12.1 user code (`asyncio.gather` of "
-        "`get_range_async` into one preallocated buffer), for opendal "
-        "`read(concurrent=16, chunk=16 MiB)`, for boto3 `download_fileobj` with a "
-        "`TransferConfig` of 16 MiB parts and 16 threads."
-    )
-    return "\n".join(L) + "\n"
-
-
-def _native_id(init_file: str | None) -> str | None:
-    """sha256 prefix + mtime of ours' compiled module: which build was measured."""
-    if not init_file:
-        return None
-    d = os.path.dirname(init_file)
-    for f in sorted(os.listdir(d)):
-        if f.startswith("_obstore") and f.endswith(".so"):
-            p = os.path.join(d, f)
-            with open(p, "rb") as fh:
-                h = hashlib.sha256(fh.read()).hexdigest()[:12]
-            mt = _dt.datetime.fromtimestamp(os.path.getmtime(p), _dt.UTC).strftime(
-                "%Y-%m-%dT%H:%MZ"
-            )
-            return f"{f} sha256:{h} built {mt}"
-    return None
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(open("/proc/loadavg").read().split()[:3])
-    except OSError:
-        return "n/a"
-
-
-def _cmd_version(cmd: list) -> str | None:
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        return (p.stdout + p.stderr).strip().splitlines()[0]
-    except Exception:
-        return None
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--ours", default=run_inprocess.DEFAULT_OURS)
-    ap.add_argument("--reps", type=int, default=3, help="measured repetitions, >= 3")
-    ap.add_argument("--scenarios", default="s1,s2,s3,s4,s5", help="subset of s1,s2,s3,s4,s5")
-    ap.add_argument("--impls", default=None, help="only these implementations (comma list)")
-    ap.add_argument("--requests", type=int, default=5000, help="requests per worker, s1/s2")
-    ap.add_argument("--warmup-requests", type=int, default=1000)
-    ap.add_argument("--big-gib", type=float, default=1.0, help="size of the scenario-3 object")
-    ap.add_argument(
-        "--list-n",
-        type=int,
-        default=100_000,
-        help="objects listed in scenario 5 (created once in MinIO, cached; default %(default)s)",
-    )
-    ap.add_argument("--wrk-seconds", type=int, default=3)
-    ap.add_argument("--time-cap", type=float, default=120.0, help="max seconds per worker")
-    ap.add_argument("--inprocess-reps", type=int, default=3)
-    ap.add_argument("--nginx-workers", type=int, default=2)
-    ap.add_argument("--out-dir", default=os.path.join(HERE, "results"))
-    ap.add_argument("--no-results-md", action="store_true", help="do not rewrite bench/RESULTS.md")
-    ap.add_argument("--allow-few-reps", action="store_true")
-    args = ap.parse_args(argv)
-    if args.reps < 3 and not args.allow_few_reps:
-        ap.error("--reps must be >= 3")
-    command = "python bench/run_all.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    want = set(args.scenarios.split(","))
-    started = time.time()
-
-    # ---- setup
-    ensure_apt({"nginx": "nginx-light", "wrk": "wrk", "curl": "curl"})
-    ours_py = os.path.expanduser(args.ours)
-    info = run_inprocess.probe(ours_py)
-    base = info.get("base_executable") or sys.executable
-    pys = {"ours": ours_py}
-    pys["ref"] = run_inprocess.ensure_ref_venv(run_inprocess.DEFAULT_REF_VENV, base)
-    if "s5" in want:  # return_arrow=True needs arro3-core next to obstore 0.12.1
-        ensure_venv(
-            os.path.basename(run_inprocess.DEFAULT_REF_VENV), ["arro3-core"], "arro3.core", base
+    elif sc.kind == "big_object":
+        spec.update(nginx)
+        spec.update(
+            variant=sc.params["variant"],
+            big_key=env["big_key"],
+            big_size=env["big_size"],
+            big_file=env["big_file"],
+            big_md5=env["big_md5"],
+            long_timeout=True,
+            part_size=16 * MiB,
+            parallelism=16,
         )
-    for name, (venv, reqs, check) in PEERS.items():
-        pys[name] = ensure_venv(venv, reqs, check, base)
-    versions = {"ours": info.get("obstore_version")}
-    versions.update({"obstore": pip_versions(pys["ref"], ["obstore"]).get("obstore")})
-    for name, (_, reqs, _) in PEERS.items():
-        versions.update(pip_versions(pys[name], reqs))
-    big_size = int(args.big_gib * GiB)
-    env = stage_nginx_root(1000, big_size)
-    env["big_size"] = big_size
+        if sc.params["variant"] == "upload":
+            m = env["minio"]
+            spec.update(
+                endpoint=m["endpoint"],
+                bucket=m["bucket"],
+                access_key_id=m["access_key_id"],
+                secret_access_key=m["secret_access_key"],
+                big_key="upload/big.bin",
+            )
+    elif sc.kind == "listing":
+        m = env["minio"]
+        spec.update(
+            variant=variant,
+            endpoint=m["endpoint"],
+            bucket=m["bucket"],
+            access_key_id=m["access_key_id"],
+            secret_access_key=m["secret_access_key"],
+            list_prefix=env["list_prefix"],
+            list_n=s["list_n"],
+            long_timeout=True,
+        )
+    return spec
 
-    nginx = Nginx(env["root"], args.nginx_workers)
+
+def run_net_worker(py: str, spec: dict, timeout: float) -> dict:
+    code, res, err = h.run_worker(py, "net", [json.dumps(spec)], timeout)
+    if res is None:
+        return {"fatal": f"exit {code}: {err}"}
+    if code and "fatal" not in res:
+        res["exit_code"] = code
+    return res
+
+
+def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tuple[dict, dict]:
+    """Warm-up repetition, then s["reps"] repetitions: every row once per repetition, scenario
+    by scenario, the order of the implementations reversing between repetitions."""
+    kinds = {sc.kind for sc in scenarios}
+    env = h.stage_nginx_root(1000, int(s["big_gib"] * GiB) if "big_object" in kinds else 0)
+    need_minio = "listing" in kinds or any(sc.name == "big_put" for sc in scenarios)
+    nginx = h.Nginx(env["root"], s["nginx_workers"])
     minio = None
     samples: dict = {}
-    inproc = None
     try:
         env["nginx"] = nginx.endpoint
-        if want & {"s3", "s5"}:
-            minio, mkw, env["list_prefix"] = start_minio(args.list_n, ours_py)
-            env["minio"] = mkw
-        plan = build_plan(args, env)
-        la0 = loadavg()
-        log(f"[plan] {len(plan)} rows x (1 warm-up + {args.reps}) repetitions")
-        for rep in range(args.reps + 1):
+        if need_minio:
+            workdir = os.path.join(h.CACHE, "minio-list")  # kept between runs
+            minio, env["minio"] = h.start_minio(workdir)
+            if "listing" in kinds:
+                env["list_prefix"] = h.populate_listing(env["minio"], s["list_n"], workdir, ours_py)
+        la0 = h.loadavg()
+        plan = [(sc, i, v) for sc in scenarios for i, v in sc.rows if i in impls]
+        h.log(f"[plan] {len(plan)} rows x (1 warm-up + {s['reps']}) repetitions")
+        for rep in range(s["reps"] + 1):
             warm = rep == 0
-            # keep scenarios grouped (same server state) but alternate order inside each group
-            groups: dict = {}
-            for item in plan:
-                groups.setdefault(item[0], []).append(item)
-            for items in groups.values():
-                seq = items if rep % 2 == 1 else list(reversed(items))
-                for sc_, impl, spec in seq:
-                    if warm and spec["scenario"] in ("s3", "s5") and impl not in ("ours", "ref"):
+            for sc in scenarios:
+                items = [(i, v) for i, v in sc.rows if i in impls]
+                for impl, variant in items if rep % 2 == 1 else items[::-1]:
+                    if (
+                        warm
+                        and sc.kind in ("big_object", "listing")
+                        and impl not in ("ours", "ref")
+                    ):
                         continue
-                    spec = dict(spec, impl=impl)
+                    spec = net_spec(sc, impl, variant, env, s)
                     if warm and "n_requests" in spec:
-                        spec["n_requests"] = min(spec["n_requests"], args.warmup_requests)
-                    spec["wrk_seconds"] = 1 if warm else args.wrk_seconds
+                        spec["n_requests"] = min(spec["n_requests"], s["warmup_requests"])
+                    if warm:
+                        spec["wrk_seconds"] = 1
                     cache_s = None
                     if spec.get("endpoint") == env["nginx"]:
-                        cache_s = warm_page_cache(
-                            [env["big_file"]] if spec["scenario"] == "s3" else env["obj_files"]
-                        )
-                    res = run_worker(pys[IMPL_ENV[impl]], spec, args.time_cap + 180)
+                        big = sc.kind == "big_object"
+                        cache_s = h.warm_page_cache([env["big_file"]] if big else env["obj_files"])
+                    res = run_net_worker(pys[h.IMPL_ENV[impl]], spec, s["time_cap"] + 180)
                     res["page_cache_warm_s"] = cache_s
-                    refilled = (cache_s or 0) > 1
-                    tag = "warm " if warm else f"rep {rep}"
-                    k = row_key(sc_, impl, spec)
-                    if "fatal" in res:
-                        log(f"[{tag}] {k:28s} FATAL {res['fatal'].strip().splitlines()[-1][:200]}")
-                    else:
-                        cf = CPU_FIELD[spec["scenario"]][0]
-                        log(
-                            f"[{tag}] {k:28s} {res['rate']:>10.3f} {res['unit']:9s} "
-                            f"{cf} {res.get(cf) or 0:.4f}  "
-                            f"rss {res.get('peak_rss_mib') or 0:.0f} MiB"
-                            f"  errors {res['errors']}"
-                            + (f" ({res['first_error'][:80]})" if res.get("first_error") else "")
-                            + (f"  (page cache refilled: {cache_s:.1f} s)" if refilled else "")
-                        )
                     res["rep"] = rep
+                    key = _report.row_key(sc.name, impl, variant)
+                    _log_net(rep, key, sc.kind, res, cache_s)
                     if not warm:
-                        samples.setdefault(k, []).append(res)
-        if minio is not None and "s3" in want:
-            # drop the uploaded object so the cached MinIO dir does not keep 1 GiB
-            subprocess.run(
-                [
-                    ours_py,
-                    "-c",
-                    "import json,sys,obstore; from obstore.store import S3Store;"
-                    "obstore.delete(S3Store(**json.loads(sys.argv[1])), 'upload/big.bin')",
-                    json.dumps(env["minio"]),
-                ],
-                env=run_inprocess.worker_env(),
-                timeout=60,
-            )
+                        samples.setdefault(key, []).append(res)
+        if minio is not None and any(sc.name == "big_put" for sc in scenarios):
+            # drop the uploaded object so the cached MinIO dir does not keep it
+            h.delete_object(ours_py, env["minio"], "upload/big.bin")
     finally:
         if minio is not None:
             minio.stop()
         nginx.stop()
-    la1 = loadavg()
+    return samples, {"loadavg_before": la0, "loadavg_after": h.loadavg()}
 
-    if "s4" in want:
-        log("[s4] bench/run_inprocess.py")
-        tmp = tempfile.mkdtemp(prefix="bench-s4-")
-        p = subprocess.run(
-            [
-                sys.executable,
-                os.path.join(HERE, "run_inprocess.py"),
-                "--ours",
-                ours_py,
-                "--reps",
-                str(args.inprocess_reps),
-                "--out-dir",
-                tmp,
-            ]
-            + (["--allow-few-reps"] if args.inprocess_reps < 3 else []),
-            timeout=1800,
-        )
-        js = [f for f in os.listdir(tmp) if f.endswith(".json")]
-        if js:
-            with open(os.path.join(tmp, js[0])) as f:
-                inproc = json.load(f)
-            os.makedirs(args.out_dir, exist_ok=True)
-            for f in os.listdir(tmp):
-                shutil.move(os.path.join(tmp, f), os.path.join(args.out_dir, f))
-        else:
-            log(f"[s4] run_inprocess.py failed (exit {p.returncode})")
+
+def _log_net(rep: int, key: str, kind: str, res: dict, cache_s: float | None) -> None:
+    tag = "warm " if rep == 0 else f"rep {rep}"
+    if "fatal" in res:
+        h.log(f"[{tag}] {key:28s} FATAL {res['fatal'].strip().splitlines()[-1][:200]}")
+        return
+    cf = _report.CPU_FIELD[kind][0]
+    h.log(
+        f"[{tag}] {key:28s} {res['rate']:>10.3f} {res['unit']:9s} {cf} {res.get(cf) or 0:.4f}  "
+        f"rss {res.get('peak_rss_mib') or 0:.0f} MiB  errors {res['errors']}"
+        + (f" ({res['first_error'][:80]})" if res.get("first_error") else "")
+        + (f"  (page cache refilled: {cache_s:.1f} s)" if (cache_s or 0) > 1 else "")
+    )
+
+
+# ------------------------------------------------------------------------ in-process scenarios
+def run_inprocess(scenarios: list, pys: dict, s: dict) -> dict:
+    """Warm-up repetition, then s["reps"] repetitions; within each, every scenario once per
+    implementation, which one goes first alternating between repetitions and scenarios."""
+    keys = s["inprocess_keys"]
+    tmp = tempfile.mkdtemp(prefix="obstore-bench-")
+    get_dir = os.path.join(tmp, "get")
+    os.makedirs(get_dir)
+    data = bytes((i * 131 + 7) % 251 for i in range(1024))  # = workers/inprocess.py _payload
+    for i in range(keys):
+        with open(os.path.join(get_dir, f"f{i:04d}"), "wb") as f:
+            f.write(data)
+    samples = {sc.name: {"ours": [], "ref": []} for sc in scenarios}
+    try:
+        for rep in range(s["reps"] + 1):
+            warm = rep == 0
+            cap = s["inprocess_warmup_time_cap"] if warm else s["inprocess_time_cap"]
+            for si, sc in enumerate(scenarios):
+                for side in ("ours", "ref") if (rep + si) % 2 == 0 else ("ref", "ours"):
+                    put_dir = tempfile.mkdtemp(prefix=f"put-{side}-{rep}-", dir=tmp)
+                    args = [sc.name, "--get-dir", get_dir, "--put-dir", put_dir]
+                    args += ["--keys", str(keys), "--max-rounds", str(s["inprocess_max_rounds"])]
+                    code, res, err = h.run_worker(
+                        pys[side], "inprocess", [*args, "--time-cap", str(cap)], 120
+                    )
+                    shutil.rmtree(put_dir, ignore_errors=True)
+                    tag = "warm " if warm else f"rep {rep}"
+                    if res is None:
+                        res = {"error": f"exit {code}: {err}"}
+                        h.log(f"[{tag}] {sc.name:18s} {side:4s} ERROR {err.splitlines()[-1:]}")
+                    else:
+                        # a complete result is a valid measurement; a non-zero exit after it
+                        # (an abort during interpreter shutdown) is kept and reported
+                        res["exit_code"] = code
+                        h.log(
+                            f"[{tag}] {sc.name:18s} {side:4s} {res['ops_per_s']:>12,.0f} ops/s "
+                            f"{res['cpu_us_per_op']:8.2f} µs CPU/op ({res['ops']} ops)"
+                            + (f" exit {code} after reporting" if code else "")
+                        )
+                    res["rep"] = rep
+                    if not warm:
+                        samples[sc.name][side].append(res)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return samples
 
-    summary = summarize(samples, build_plan(args, {**env, "nginx": "x"}))
-    targets = evaluate_targets(summary, inproc)
+
+# ---------------------------------------------------------------------------- stream scenarios
+def run_stream(scenarios: list, impls: list, pys: dict, s: dict) -> list:
+    """One transfer per (store, scenario, implementation), each in a fresh process, after
+    ``os.sync()`` so that no transfer pays for the writeback of an earlier one."""
+    size = int(s["stream_gib"] * GiB)
+    timeout = max(300.0, 120.0 * size / GiB)
+    workdir = tempfile.mkdtemp(prefix="obstore-stream-bench-")
+    source_file = os.path.join(workdir, "source", "source.bin")
+    source_key, target_key = "bench/source.bin", "bench/target.bin"
+    rows: list = []
+    server = None
+
+    def transfer(impl: str, spec: dict) -> dict:
+        os.sync()
+        code, res, err = h.run_worker(pys[impl], "streaming", [json.dumps(spec)], timeout)
+        return res if code == 0 and res is not None else {"error": err.splitlines()[-1][:200]}
+
+    try:
+        for store in ("local", "s3"):
+            free = shutil.disk_usage(workdir).free
+            need = max(10 * GiB, int(2.5 * size))  # the tree, twice the object, and headroom
+            if free < need:
+                reason = f"{free / GiB:.1f} GiB free in {workdir}, need {need / GiB:.1f} GiB"
+                rows += [
+                    {"scenario": sc.name, "store": store, "skipped": reason} for sc in scenarios
+                ]
+                continue
+            if not os.path.exists(source_file):
+                h.log(f"[setup] writing a {s['stream_gib']:g} GiB source file")
+                h.write_random_file(source_file, size)
+            base = {"size": size, "store": store, "timeout": timeout, "source_file": source_file}
+            if store == "local":
+                base["local_root"] = os.path.join(workdir, "local")
+                staged = os.path.join(base["local_root"], source_key)
+                os.makedirs(os.path.dirname(staged), exist_ok=True)
+                os.link(source_file, staged)  # the same bytes, no second copy on disk
+            else:
+                h.log("[setup] starting MinIO")
+                server, kw = h.start_minio(os.path.join(workdir, "minio"))
+                base["s3_kwargs"] = kw
+                h.log("[setup] uploading the source object to MinIO")
+                staged = {"error": "no implementation"}
+                for impl in impls:  # with ours if it can, else with the reference
+                    staged = transfer(impl, {**base, "case": "put_file", "key": source_key})
+                    if "error" not in staged:
+                        break
+                if "error" in staged:
+                    reason = f"could not stage the source object: {staged['error']}"
+                    rows += [
+                        {"scenario": sc.name, "store": store, "skipped": reason} for sc in scenarios
+                    ]
+                    server.stop()
+                    server = None
+                    continue
+            for number, sc in enumerate(scenarios):
+                case = sc.params["case"]
+                row = {"scenario": sc.name, "store": store}
+                reads = case in ("get_stream", "reader")
+                for impl in impls if number % 2 == 0 else impls[::-1]:
+                    spec = {
+                        **base,
+                        "case": case,
+                        "key": source_key if reads else target_key,
+                        "delete_after": not reads,
+                    }
+                    row[impl] = transfer(impl, spec)
+                    h.log(f"[{store}] {sc.name} {impl}: {json.dumps(row[impl])}")
+                rows.append(row)
+            if server is not None:
+                server.stop()
+                server = None
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------- floor scenarios
+def run_floors(scenarios: list, ours_py: str, s: dict) -> dict:
+    out = {}
+    for sc in scenarios:
+        spec = {"case": sc.params["case"]}
+        tmp = tempfile.mkdtemp(prefix="obstore-floor-")
+        spec.update(dir=tmp, count=s["floor_put_count"], gib=s["floor_memory_gib"])
+        try:
+            code, res, err = h.run_worker(ours_py, "floors", [json.dumps(spec)], 600)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        out[sc.name] = res if code == 0 and res is not None else {"error": err}
+        h.log(f"[floor] {sc.name}: {json.dumps(out[sc.name])}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "scenarios",
+        nargs="?",
+        default="",
+        help="comma-separated scenario names or shell patterns (default: all; see --list)",
+    )
+    ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--ours", default=h.DEFAULT_OURS, help="interpreter that imports OUR obstore")
+    ap.add_argument("--impls", default=None, help="only these implementations (comma list)")
+    ap.add_argument("--reps", type=int, default=None, help="measured repetitions (>= 3; default 3)")
+    ap.add_argument("--requests", type=int, default=None, help="requests per worker (default 5000)")
+    ap.add_argument("--big-gib", type=float, default=None, help="the big_* object (default 1)")
+    ap.add_argument("--list-n", type=int, default=None, help="objects listed (default 100000)")
+    ap.add_argument(
+        "--stream-gib", type=float, default=None, help="the stream_* object (default 1)"
+    )
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one repetition with tiny sizes to check the harness; writes no result files",
+    )
+    ap.add_argument(
+        "--profile",
+        choices=["perf", "py-spy"],
+        help="run ONE worker of ONE network scenario (--impls ours or ref) under this profiler",
+    )
+    ap.add_argument(
+        "--call-graph",
+        default="fp",
+        choices=["fp", "dwarf"],
+        help="--profile perf: unwinding (fp is cheap; Rust and mimalloc frames are cut short)",
+    )
+    ap.add_argument("--profile-out", default=None, help="--profile: keep the raw profile here")
+    ap.add_argument("--out-dir", default=os.path.join(h.HERE, "results"))
+    args = ap.parse_args(argv)
+    if args.list:
+        list_scenarios()
+        return 0
+
+    chosen = select(args.scenarios)
+    s = dict(SETTINGS, **(SMOKE if args.smoke else {}))
+    for k in ("reps", "requests", "big_gib", "list_n", "stream_gib"):
+        if getattr(args, k) is not None:
+            s[k] = getattr(args, k)
+    if s["reps"] < 3 and not args.smoke:
+        ap.error("--reps must be >= 3 (--smoke runs one repetition to check the harness)")
+    all_impls = {i for sc in SCENARIOS for i, _ in sc.rows}
+    impls = set(args.impls.split(",")) if args.impls else all_impls
+    if impls - all_impls:
+        ap.error(f"unknown implementations {sorted(impls - all_impls)}; known: {sorted(all_impls)}")
+    ours_py = os.path.expanduser(args.ours)
+
+    if args.profile:
+        import _profile
+
+        net = [sc for sc in chosen if sc.kind in NET_KINDS]
+        if len(net) != 1 or len(chosen) != 1:
+            ap.error("--profile takes exactly one network scenario")
+        impl = args.impls or "ours"
+        if impl not in ("ours", "ref"):
+            ap.error("--profile: --impls ours or ref")
+        if args.requests is None:
+            s["requests"] = 20_000
+        return _profile.profile(net[0], impl, ours_py, s, args, net_spec)
+
+    started = time.time()
+    try:
+        info = h.probe(ours_py)
+    except (RuntimeError, FileNotFoundError) as e:
+        raise SystemExit(
+            f"[ours] {e}\n(build ours with `make build`, or pass --ours PYTHON)"
+        ) from e
+    base = info.get("base_executable") or sys.executable  # every venv runs the same CPython
+    net = [sc for sc in chosen if sc.kind in NET_KINDS and any(i in impls for i, _ in sc.rows)]
+    inproc = [sc for sc in chosen if sc.kind == "inprocess"] if {"ours", "ref"} <= impls else []
+    stream = [sc for sc in chosen if sc.kind == "stream"]
+    stream_impls = [i for i in ("ours", "ref") if i in impls]
+    floors = [sc for sc in chosen if sc.kind == "floor"] if "ours" in impls else []
+
+    # ---- interpreters: ours, the reference, and the peers the chosen rows need
+    pys = {"ours": ours_py}
+    needed = {h.IMPL_ENV[i] for sc in net for i, _ in sc.rows if i in impls}
+    if inproc or (stream and "ref" in stream_impls):
+        needed.add("ref")
+    ref_info = None
+    if "ref" in needed:
+        pys["ref"] = h.ensure_ref_venv(base)
+        ref_info = h.probe(pys["ref"])
+        if any(sc.kind == "listing" for sc in net):  # return_arrow=True needs arro3-core
+            h.ensure_venv(os.path.basename(h.REF_VENV), ["arro3-core"], "arro3.core", base)
+    versions = {"ours": info.get("obstore_version")}
+    if "ref" in pys:
+        versions["obstore"] = h.pip_versions(pys["ref"], ["obstore"]).get("obstore")
+    for name, (venv, reqs, check) in h.PEERS.items():
+        if name in needed:
+            pys[name] = h.ensure_venv(venv, reqs, check, base)
+            versions.update(h.pip_versions(pys[name], reqs))
+    tools = {}
+    if net:
+        tools_needed = {"nginx": "nginx-light", "wrk": "wrk", "curl": "curl"}
+        h.ensure_apt({b: p for b, p in tools_needed.items() if b == "nginx" or b in impls})
+        tools = {
+            "nginx_version": h.cmd_version(["nginx", "-v"]),
+            "wrk_version": (h.cmd_version(["wrk", "-v"]) or "wrk").split(" [")[0],
+            "curl_version": " ".join((h.cmd_version(["curl", "--version"]) or "curl").split()[:2]),
+        }
+
+    # ---- the runs: network rows first (servers up), then the rest
+    results: dict = {}
+    raw: dict = {}
+    loads = {"loadavg_before": h.loadavg()}
+    if net:
+        raw["net"], loads = run_net(net, impls, pys, ours_py, s)
+        results["net"] = _report.summarize_net(raw["net"], net)
+    if inproc:
+        raw["inprocess"] = run_inprocess(inproc, pys, s)
+        results["inprocess"] = _report.summarize_inprocess(raw["inprocess"])
+    if stream and stream_impls:
+        results["stream"] = raw["stream"] = run_stream(stream, stream_impls, pys, s)
+    if floors:
+        results["floor"] = raw["floor"] = run_floors(floors, ours_py, s)
+    loads.setdefault("loadavg_after", h.loadavg())
+
     ts = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    command = "python bench/run.py " + shlex.join(a for a in (argv or sys.argv[1:]) if a)
     meta = {
         "timestamp": ts,
-        "command": command,
+        "command": command.strip(),
         "elapsed_s": time.time() - started,
-        "machine": machine(),
-        "loadavg_before": la0,
-        "loadavg_after": la1,
+        "machine": h.machine(),
+        **loads,
         "ours_file": info.get("obstore_file"),
-        "ours_native": _native_id(info.get("obstore_file")),
+        "ours_native": h.native_id(info.get("obstore_file")),
+        "self_vs_self": bool(
+            ref_info
+            and os.path.realpath(info.get("obstore_file") or "")
+            == os.path.realpath(ref_info.get("obstore_file") or "")
+        ),
         "versions": versions,
-        "nginx_version": _cmd_version(["nginx", "-v"]),
-        "wrk_version": (_cmd_version(["wrk", "-v"]) or "wrk").split(" [")[0],
-        "curl_version": " ".join((_cmd_version(["curl", "--version"]) or "curl").split()[:2]),
-        "settings": {
-            "reps": args.reps,
-            "requests": args.requests,
-            "big_size": big_size,
-            "list_n": args.list_n,
-            "wrk_seconds": args.wrk_seconds,
-            "time_cap": args.time_cap,
-            "scenarios": sorted(want),
-        },
+        **tools,
+        "settings": {**s, "scenarios": [sc.name for sc in chosen], "impls": sorted(impls)},
     }
-    md = render_md(meta, summary, targets, inproc)
+    md = _report.render(meta, chosen, results)
     print(md)
-    os.makedirs(args.out_dir, exist_ok=True)
-    base_path = os.path.join(args.out_dir, ts)
-    with open(base_path + ".md", "w") as f:
-        f.write(md)
-    with open(base_path + ".json", "w") as f:
-        json.dump(
-            {
-                "meta": meta,
-                "targets": targets,
-                "summary": summary,
-                "samples": samples,
-                "inprocess": inproc,
-            },
-            f,
-            indent=1,
-        )
-    if not args.no_results_md:
-        with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-            f.write(
-                "<!-- regenerated by bench/run_all.py; full data in bench/results/"
-                f"{ts}.json -->\n" + md
-            )
-    log(f"[done] {base_path}.md / .json ({(time.time() - started) / 60:.1f} min)")
-    fatal = any(r["fatal"] and r["impl"] == "ours" for rows in summary.values() for r in rows)
-    return 1 if fatal else 0
+    if not args.smoke:
+        os.makedirs(args.out_dir, exist_ok=True)
+        path = os.path.join(args.out_dir, ts)
+        with open(path + ".md", "w") as f:
+            f.write(md)
+        with open(path + ".json", "w") as f:
+            json.dump({"meta": meta, "results": results, "samples": raw}, f, indent=1)
+        h.log(f"[done] {path}.md / .json ({(time.time() - started) / 60:.1f} min)")
+        if len(chosen) == len(SCENARIOS) and impls == all_impls:
+            rel = os.path.relpath(path, h.REPO)
+            with open(os.path.join(h.HERE, "RESULTS.md"), "w") as f:
+                f.write(f"<!-- written by bench/run.py; raw results in {rel}.json -->\n" + md)
+    failed = any(
+        r["fatal"] and r["impl"] == "ours" for rows in results.get("net", {}).values() for r in rows
+    )
+    failed |= any(r["errors"] for r in results.get("inprocess", []))
+    failed |= any("error" in (r.get("ours") or {}) for r in results.get("stream", []))
+    failed |= any("error" in r for r in results.get("floor", {}).values())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

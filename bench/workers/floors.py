@@ -1,37 +1,34 @@
-#!/usr/bin/env python3
-"""What the kernel charges for work obstore cannot avoid: the floors quoted in bench/README.md.
+"""Measured code of bench/run.py's floor_* scenarios: kernel costs that obstore cannot avoid.
 
-    python bench/floors.py put [--dir DIR]        # a 1 KiB put as LocalStore makes it, in Python
-    python bench/floors.py populate [--gib 1]     # fresh memory: 4 KiB pages vs huge pages
+Runs in OUR interpreter. One JSON spec as the only argument; prints one JSON object.
 
-``put``: object_store's LocalStore writes a temp file and renames it over the target. This runs
-the same syscalls from Python (``open(O_CREAT|O_EXCL)``, ``write``, ``fstat``, ``rename`` over an
-existing 1 KiB file), beside a plain ``open(path, "wb").write()`` (truncate in place, not atomic)
-and, when the interpreter imports obstore, ``obstore.put`` on a ``LocalStore`` of the same
-directory: 2,000 of each, alternating in one process over the same files (the filesystem's state
-swings the cost 3x between runs, so only this side-by-side comparison means anything), and prints
-user and system CPU and wall time per put.
+``local_put``: object_store's LocalStore writes a temp file and renames it over the target. This
+runs the same syscalls from Python (``open(O_CREAT|O_EXCL)``, ``write``, ``fstat``, ``rename``
+over an existing 1 KiB file), beside a plain ``open(path, "wb").write()`` (truncate in place, not
+atomic) and ``obstore.put`` on a ``LocalStore`` of the same directory: ``count`` of each,
+alternating, twice, in one process over the same 1,000 files (the filesystem's state swings the
+cost 3x between runs, so only this side-by-side comparison means anything). Reports user and
+system CPU and wall time per put.
 
-``populate``: a fresh anonymous mapping populated with ``MADV_POPULATE_WRITE`` in 4 MiB steps,
-with 4 KiB pages and then with ``MADV_HUGEPAGE``, twice each, with the median step time. This is
-the cost a whole-object download into memory pays before any byte arrives.
+``fresh_memory``: a fresh anonymous mapping populated with ``MADV_POPULATE_WRITE`` in 4 MiB
+steps, with 4 KiB pages and then with ``MADV_HUGEPAGE``, twice each, with the median step time.
+This is the cost a whole-object download into memory pays before any byte arrives.
 
-Stdlib only; writes only under ``--dir`` (a fresh temp dir by default, removed at the end).
+Stdlib only (plus obstore for the ``obstore_put`` row); writes only under ``spec["dir"]``.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import mmap
 import os
 import resource
-import shutil
 import statistics
-import tempfile
+import sys
 import time
 
 
-def put_floor(directory: str, count: int = 2000) -> None:
+def local_put(directory: str, count: int) -> list[dict]:
     data = os.urandom(1024)
     for i in range(1000):
         with open(os.path.join(directory, f"k{i}"), "wb") as f:
@@ -52,39 +49,37 @@ def put_floor(directory: str, count: int = 2000) -> None:
             with open(os.path.join(directory, f"k{i % 1000}"), "wb") as f:
                 f.write(data)
 
-    candidates = [staged_rename, truncate_in_place]
-    try:
-        import obstore
-        from obstore.store import LocalStore
+    import obstore
+    from obstore.store import LocalStore
 
-        store = LocalStore(directory)
+    store = LocalStore(directory)
 
-        def obstore_put(n: int) -> None:
-            for i in range(n):
-                obstore.put(store, f"k{i % 1000}", data)
+    def obstore_put(n: int) -> None:
+        for i in range(n):
+            obstore.put(store, f"k{i % 1000}", data)
 
-        candidates.append(obstore_put)
-    except ImportError:
-        pass
-
-    for fn in candidates * 2:
+    rows = []
+    for fn in [staged_rename, truncate_in_place, obstore_put] * 2:
         r0, t = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         fn(count)
         r1 = resource.getrusage(resource.RUSAGE_SELF)
-        user_us = (r1.ru_utime - r0.ru_utime) / count * 1e6
-        sys_us = (r1.ru_stime - r0.ru_stime) / count * 1e6
-        wall_us = (time.perf_counter() - t) / count * 1e6
-        print(
-            f"{fn.__name__:18} user {user_us:5.0f} us  system {sys_us:5.0f} us  "
-            f"wall {wall_us:5.0f} us per put"
+        rows.append(
+            {
+                "case": fn.__name__,
+                "user_us": (r1.ru_utime - r0.ru_utime) / count * 1e6,
+                "system_us": (r1.ru_stime - r0.ru_stime) / count * 1e6,
+                "wall_us": (time.perf_counter() - t) / count * 1e6,
+            }
         )
+    return rows
 
 
-def populate_floor(gib: float) -> None:
+def fresh_memory(gib: float) -> list[dict]:
     size = int(gib * (1 << 30))
     step = 4 << 20
     size -= size % step
     populate = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # Linux 5.14+
+    rows = []
     for huge in (False, True, False, True):
         region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         if huge:
@@ -95,28 +90,25 @@ def populate_floor(gib: float) -> None:
             region.madvise(populate, offset, step)
             steps.append(time.perf_counter() - t)
         region.close()
-        pages = "huge pages" if huge else "4 KiB pages"
-        print(
-            f"{pages:12} {sum(steps) / gib:6.3f} s per GiB, "
-            f"median 4 MiB step {statistics.median(steps) * 1e3:6.2f} ms"
+        rows.append(
+            {
+                "case": "huge pages" if huge else "4 KiB pages",
+                "s_per_gib": sum(steps) / (size / (1 << 30)),
+                "median_step_ms": statistics.median(steps) * 1e3,
+            }
         )
+    return rows
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["put", "populate"])
-    ap.add_argument("--dir", default=None, help="put: the directory (default: a fresh temp dir)")
-    ap.add_argument("--gib", type=float, default=1.0, help="populate: mapping size")
-    args = ap.parse_args()
-    if args.what == "populate":
-        populate_floor(args.gib)
-        return
-    directory = args.dir or tempfile.mkdtemp(prefix="obstore-put-floor-")
-    try:
-        put_floor(directory)
-    finally:
-        if args.dir is None:
-            shutil.rmtree(directory, ignore_errors=True)
+    spec = json.loads(sys.argv[1])
+    if spec["case"] == "local_put":
+        rows = local_put(spec["dir"], spec["count"])
+    elif spec["case"] == "fresh_memory":
+        rows = fresh_memory(spec["gib"])
+    else:
+        raise SystemExit(f"unknown case {spec['case']}")
+    print(json.dumps({"rows": rows}))
 
 
 if __name__ == "__main__":

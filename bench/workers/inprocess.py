@@ -1,4 +1,4 @@
-"""Measured code for bench/run_inprocess.py -- runs ONE scenario in THIS interpreter.
+"""Measured code of bench/run.py's in-process scenarios: runs ONE scenario in THIS interpreter.
 
 Invoked by the driver as a subprocess with the interpreter of the implementation
 under test (ours or the PyPI reference), so whichever `obstore` that interpreter

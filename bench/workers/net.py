@@ -1,4 +1,4 @@
-"""Measured code for bench/run_all.py -- ONE (scenario, implementation) in THIS interpreter.
+"""Measured code of bench/run.py's network scenarios: ONE (scenario, implementation) here.
 
 The driver starts this file as a subprocess with the interpreter of the virtualenv that holds
 the implementation under test (ours, PyPI obstore 0.12.1, s3fs, aioboto3, boto3, opendal, the
@@ -31,7 +31,7 @@ import traceback
 KiB, MiB = 1024, 1024 * 1024
 
 
-# ------------------------------------------------------------------------------------ helpers
+# ---------------------------------------------------------------------------------------- helpers
 def _cpu(who=resource.RUSAGE_SELF) -> float:
     ru = resource.getrusage(who)
     return ru.ru_utime + ru.ru_stime
@@ -93,7 +93,7 @@ def s3_url(spec: dict, key: str) -> str:
     return f"{spec['endpoint']}/{spec['bucket']}/{key}"
 
 
-# ----------------------------------------------------------------------------- client factories
+# ------------------------------------------------------------------------------- client factories
 def obstore_store(spec: dict):
     from obstore.store import S3Store
 
@@ -148,7 +148,7 @@ def s3fs_fs(spec: dict, pool: int, asynchronous: bool):
     )
 
 
-# ------------------------------------------------------------------ scenario 1: asyncio ranged GETs
+# ------------------------------------------------ async_ranges: asyncio ranged GETs (async_get_*)
 async def _pool(one, reqs, conc, deadline, rng, st):
     it = iter(reqs)
 
@@ -171,7 +171,7 @@ async def _pool(one, reqs, conc, deadline, rng, st):
     await asyncio.gather(*[w() for _ in range(conc)])
 
 
-async def s1_async(spec: dict) -> dict:
+async def async_ranges(spec: dict) -> dict:
     impl, conc, rng = spec["impl"], spec["concurrency"], spec["range_size"]
     cleanup = None
     if impl in ("ours", "ref"):
@@ -237,7 +237,7 @@ async def s1_async(spec: dict) -> dict:
 
         cleanup = session.close
     else:
-        raise SystemExit(f"s1: unknown impl {impl}")
+        raise SystemExit(f"async_ranges: unknown impl {impl}")
 
     reqs = requests_list(spec)
     # Warm-up (unmeasured): open the connections and touch the code paths.
@@ -268,8 +268,8 @@ async def s1_async(spec: dict) -> dict:
     }
 
 
-# --------------------------------------------------------------- scenario 2: sync, 16-thread pool
-def s2_sync(spec: dict) -> dict:
+# -------------------------------- sync_ranges: the same from a thread pool or a loop (sync_get_*)
+def sync_ranges(spec: dict) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     impl, threads, rng = spec["impl"], spec["threads"], spec["range_size"]
@@ -320,13 +320,13 @@ def s2_sync(spec: dict) -> dict:
 
     elif impl == "gil-release":
         # What any call that releases the GIL once costs in this harness, with no I/O at all:
-        # the hand-off of the GIL between the pool's threads (the floor of scenario 2).
+        # the hand-off of the GIL between the pool's threads (the floor of sync_get_pool).
         def one(key, off):
             time.sleep(0)
             return rng
 
     else:
-        raise SystemExit(f"s2: unknown impl {impl}")
+        raise SystemExit(f"sync_ranges: unknown impl {impl}")
 
     def run(reqs, deadline, st):
         def task(kv):
@@ -377,12 +377,12 @@ def s2_sync(spec: dict) -> dict:
     }
 
 
-# ------------------------------------------------------------------- scenario 3: one 1 GiB object
+# ---------------------------------------------- big_object: one 1 GiB object (big_get_*, big_put)
 def _md5(buf) -> str:
     return hashlib.md5(buf).hexdigest()
 
 
-def s3_big(spec: dict) -> dict:
+def big_object(spec: dict) -> dict:
     """variant: bytes | stream | parallel | upload. Returns GB/s etc."""
     impl, variant, key, size = spec["impl"], spec["variant"], spec["big_key"], spec["big_size"]
     rss0 = _rss_mib()
@@ -533,7 +533,7 @@ def s3_big(spec: dict) -> dict:
             if cmd:
                 _run_c(cmd, check=True, timeout=spec["time_cap"] + 30)
                 return size, None
-        raise SystemExit(f"s3: impl {impl} has no variant {variant}")
+        raise SystemExit(f"big_object: impl {impl} has no variant {variant}")
 
     c0, cc0, t0 = _cpu(), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     n, check = run()
@@ -563,8 +563,8 @@ def s3_big(spec: dict) -> dict:
     }
 
 
-# ------------------------------------------------------------------------ scenario 5: listing
-def s5_list(spec: dict) -> dict:
+# --------------------------------------------------------------------------------- listing (list)
+def listing(spec: dict) -> dict:
     impl, variant = spec["impl"], spec["variant"]
     prefix, n_want = spec["list_prefix"], spec["list_n"]
     bucket = spec["bucket"]
@@ -603,7 +603,7 @@ def s5_list(spec: dict) -> dict:
             return sum(1 for e in op.list(prefix, recursive=True) if not e.path.endswith("/"))
 
     else:
-        raise SystemExit(f"s5: unknown impl {impl}")
+        raise SystemExit(f"listing: unknown impl {impl}")
     c0, t0 = _cpu(), time.perf_counter()
     n = run()
     t1, c1 = time.perf_counter(), _cpu()
@@ -621,7 +621,7 @@ def s5_list(spec: dict) -> dict:
     }
 
 
-# ---------------------------------------------------------------------- C clients (ceilings)
+# --------------------------------------------------------------------------- C clients (ceilings)
 WRK_LUA = """
 local n_obj, slots, rng, prefix, bucket = %d, %d, %d, "%s", "%s"
 local counter = 0
@@ -738,23 +738,23 @@ def c_ceiling(spec: dict) -> dict:
     return res
 
 
-# ------------------------------------------------------------------------------------- main
+# ------------------------------------------------------------------------------------------- main
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    sc = spec["scenario"]
+    kind = spec["kind"]
     try:
-        if spec["impl"] in ("wrk", "curl") and sc in ("s1", "s2"):
+        if spec["impl"] in ("wrk", "curl") and kind in ("async_ranges", "sync_ranges"):
             res = c_ceiling(spec)
-        elif sc == "s1":
-            res = asyncio.run(s1_async(spec))
-        elif sc == "s2":
-            res = s2_sync(spec)
-        elif sc == "s3":
-            res = s3_big(spec)
-        elif sc == "s5":
-            res = s5_list(spec)
+        elif kind == "async_ranges":
+            res = asyncio.run(async_ranges(spec))
+        elif kind == "sync_ranges":
+            res = sync_ranges(spec)
+        elif kind == "big_object":
+            res = big_object(spec)
+        elif kind == "listing":
+            res = listing(spec)
         else:
-            raise SystemExit(f"unknown scenario {sc}")
+            raise SystemExit(f"unknown kind {kind}")
     except Exception:
         print(json.dumps({"fatal": traceback.format_exc()[-2000:]}))
         sys.exit(2)

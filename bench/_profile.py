@@ -1,0 +1,128 @@
+"""bench/run.py --profile: one worker of one network scenario under perf or py-spy.
+
+Starts nginx (and MinIO when the scenario needs it) as a run does, runs ONE worker of ours or
+of PyPI obstore 0.12.1 under the profiler, prints the top of the report and stops the servers.
+
+perf: ``perf record -e cpu-clock -g`` (a software clock: this VM exposes no hardware counters)
+and ``perf report --no-children --sort dso`` then ``dso,sym`` (self time). Break a kept profile
+(``--profile-out``) down by thread with ``perf report -i FILE --no-children --sort comm,dso``:
+``python`` is the event-loop or calling thread, ``obstore-worker`` our runtime's workers,
+``tokio-rt-worker`` those of 0.12.1. py-spy: ``~/.cache/obstore-bench/venv-pyspy`` (created on
+first use), ``record --native --format raw`` (collapsed stacks), summarised per frame.
+big_get_* workers md5 the object after the timed region: in a profile that is ``libcrypto``.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import _harness as h
+
+TOP = 45
+
+
+def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
+    if impl == "ours":
+        py = ours_py
+    else:
+        base = h.probe(ours_py).get("base_executable") or sys.executable
+        py = h.ensure_ref_venv(base)
+    h.ensure_apt({"nginx": "nginx-light"})
+    env = h.stage_nginx_root(1000, int(s["big_gib"] * h.GiB) if sc.kind == "big_object" else 0)
+    nginx = h.Nginx(env["root"], s["nginx_workers"])
+    minio = None
+    tmp = tempfile.mkdtemp(prefix="bench-prof-")
+    try:
+        env["nginx"] = nginx.endpoint
+        if sc.kind == "listing" or sc.name == "big_put":
+            workdir = os.path.join(h.CACHE, "minio-list")
+            minio, env["minio"] = h.start_minio(workdir)
+            if sc.kind == "listing":
+                env["list_prefix"] = h.populate_listing(env["minio"], s["list_n"], workdir, ours_py)
+        variant = next(v for i, v in sc.rows if i == impl)
+        spec = net_spec(sc, impl, variant, env, s)
+        cmd = [py, os.path.join(h.WORKERS, "net.py"), json.dumps(spec)]
+        if args.profile == "perf":
+            _perf(cmd, args.profile_out or os.path.join(tmp, "perf.data"), args.call_graph)
+        else:
+            _pyspy(cmd, args.profile_out or os.path.join(tmp, "pyspy.txt"))
+        if sc.name == "big_put":
+            h.delete_object(ours_py, env["minio"], "upload/big.bin")
+    finally:
+        if minio is not None:
+            minio.stop()
+        nginx.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _perf(cmd: list, data: str, call_graph: str) -> None:
+    p = subprocess.run(
+        [
+            "perf",
+            "record",
+            "-e",
+            "cpu-clock",
+            "-F",
+            "1999",
+            "--call-graph",
+            "dwarf,16384" if call_graph == "dwarf" else "fp",
+            "-o",
+            data,
+            "--",
+            *cmd,
+        ],
+        capture_output=True,
+        text=True,
+        env=h.worker_env(),
+        timeout=600,
+    )
+    print(p.stdout.strip().splitlines()[-1] if p.stdout.strip() else p.stderr[-2000:])
+    for sort in ("dso", "dso,sym"):
+        rep = subprocess.run(
+            ["perf", "report", "-i", data, "--no-children", "--sort", sort, "--stdio"]
+            + ["-g", "none", "--percent-limit", "0.4"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        lines = [x for x in rep.stdout.splitlines() if x and not x.startswith("#")]
+        print(f"\n== perf report --sort {sort} (self time) ==")
+        print("\n".join(lines[:TOP]))
+
+
+def _pyspy(cmd: list, raw: str) -> None:
+    spy_py = h.ensure_venv("venv-pyspy", ["py-spy"], "sys", sys.executable)
+    spy = os.path.join(os.path.dirname(spy_py), "py-spy")
+    p = subprocess.run(
+        [spy, "record", "--native", "-r", "250", "--format", "raw", "-o", raw, "--", *cmd],
+        capture_output=True,
+        text=True,
+        env=h.worker_env(),
+        timeout=600,
+    )
+    print(p.stdout.strip().splitlines()[-1] if p.stdout.strip() else p.stderr[-2000:])
+    self_t: collections.Counter = collections.Counter()
+    incl: collections.Counter = collections.Counter()
+    total = 0
+    with open(raw) as f:
+        for line in f:
+            stack, _, n = line.rstrip().rpartition(" ")
+            n = int(n)
+            frames = stack.split(";")
+            total += n
+            self_t[frames[-1]] += n
+            for fr in set(frames):
+                incl[fr] += n
+    print(f"\n== py-spy: {total} samples; top self ==")
+    for fr, n in self_t.most_common(TOP):
+        print(f"{100 * n / total:6.1f}%  {fr[:150]}")
+    print("\n== top inclusive ==")
+    for fr, n in incl.most_common(TOP):
+        print(f"{100 * n / total:6.1f}%  {fr[:150]}")
