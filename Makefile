@@ -62,7 +62,7 @@ fuzz: build
 	$(PY) -m tests.fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 
 bench: build
-	$(PY) bench/run_all.py --ours $(PY)
+	$(PY) bench/run.py --ours $(PY) "$(SCENARIO)"
 
 clean:
 	rm -rf $(VENV) python/obstore/*.so
