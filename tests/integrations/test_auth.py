@@ -620,17 +620,84 @@ def test_planetary_computer_provider_refreshes(
     _check_sas_requests(objects, ["sig-1", "sig-1", "sig-2"])
 
 
+class _PystacAsset:
+    """What ``pystac.Asset`` is to ``from_asset``: an ``href`` and the other fields apart."""
+
+    def __init__(self, href: str, **extra_fields: Any) -> None:
+        self.href = href
+        self.extra_fields = extra_fields
+
+
+def test_planetary_computer_abfs_asset_fetches_tokens(
+    objects: StandIn, sas_service: tuple[TokenService, StandIn]
+) -> None:
+    # a STAC table asset as the Planetary Computer serves it: the account is in its options
+    pytest.importorskip("requests")
+    from obstore.auth.planetary_computer import PlanetaryComputerCredentialProvider
+
+    service, server = sas_service
+    asset = _PystacAsset(
+        "abfs://pccontainer/some/prefix",
+        **{"table:storage_options": {"account_name": "pcaccount"}, "msft:partition_info": {}},
+    )
+    provider = PlanetaryComputerCredentialProvider.from_asset(
+        asset, subscription_key="sub-key", sas_url=f"{server.url}/api/sas/v1/token"
+    )
+    assert provider.config == {"account_name": "pcaccount", "container_name": "pccontainer"}
+    assert provider.prefix == "some/prefix"
+    _read(_pc_store(objects, provider))
+    assert service.issued == ["sig-1"]  # the token endpoint checked account and container
+    _check_sas_requests(objects, ["sig-1"])
+
+
+async def test_planetary_computer_async_abfs_asset_fetches_tokens(
+    objects: StandIn, sas_service: tuple[TokenService, StandIn]
+) -> None:
+    pytest.importorskip("aiohttp")
+    from obstore.auth.planetary_computer import PlanetaryComputerAsyncCredentialProvider
+
+    service, server = sas_service
+    asset = {  # the dict form of a Zarr asset
+        "href": "abfs://pccontainer/some/prefix",
+        "type": "application/vnd+zarr",
+        "xarray:storage_options": {"account_name": "pcaccount"},
+    }
+    provider = PlanetaryComputerAsyncCredentialProvider.from_asset(
+        asset, subscription_key="sub-key", sas_url=f"{server.url}/api/sas/v1/token"
+    )
+    await _read_async(_pc_store(objects, provider))
+    assert service.issued == ["sig-1"]
+    _check_sas_requests(objects, ["sig-1"])
+    await provider.close()
+
+
 def test_planetary_computer_locations(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("requests")
     from obstore.auth.planetary_computer import PlanetaryComputerCredentialProvider as Provider
 
-    asset = {
-        "href": "abfs://items/collection/part-0.parquet",
-        "table:storage_options": {"account_name": "pcstac"},
-    }
-    from_asset = Provider.from_asset(asset)
-    assert from_asset.config == {"account_name": "pcstac", "container_name": "items"}
-    assert from_asset.prefix == "collection/part-0.parquet"
+    table = {"table:storage_options": {"account_name": "pcstac"}}
+    for asset in (
+        {"href": "abfs://items/collection/part-0.parquet", **table},
+        _PystacAsset("abfs://items/collection/part-0.parquet", **table),
+        # options without an account do not hide those with one
+        _PystacAsset(
+            "abfss://items/collection/part-0.parquet",
+            **{"xarray:storage_options": {"anon": True}},
+            **table,
+        ),
+    ):
+        from_asset = Provider.from_asset(asset)
+        assert from_asset.config == {"account_name": "pcstac", "container_name": "items"}
+        assert from_asset.prefix == "collection/part-0.parquet"
+    https = Provider.from_asset(_PystacAsset("https://acct.blob.core.windows.net/cont/a/b.tif"))
+    assert https.config == {"account_name": "acct", "container_name": "cont"}
+    assert https.prefix == "a/b.tif"
+    in_url = Provider.from_asset({"href": "abfs://cont@acct.dfs.core.windows.net/x"})
+    assert in_url.config == {"account_name": "acct", "container_name": "cont"}
+    with pytest.raises(ValueError, match="no storage account.*table:storage_options"):
+        Provider.from_asset(_PystacAsset("abfs://items/x", **{"table:storage_options": {}}))
+    with pytest.raises(ValueError, match="no href"):
+        Provider.from_asset({"type": "application/x-parquet"})
     named = Provider(account_name="acct", container_name="cont")
     assert named.config == {"account_name": "acct", "container_name": "cont"} and not named.prefix
     with pytest.raises(ValueError):

@@ -41,6 +41,11 @@ DEFAULT_SAS_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token"
 _SETTINGS_FILE = Path("~/.planetarycomputer/settings.env")
 _EXTRA = "planetary-computer"
 _TIMEOUT = 30.0
+# URL schemes of the form ``abfs://<container>[@<account>.<host>]/<path>``
+_ABFS_SCHEMES = ("abfs", "abfss", "az", "azure")
+# Where STAC assets keep the storage account of their href (the Planetary Computer's tables and
+# Zarr stores)
+_STORAGE_OPTIONS = ("xarray:storage_options", "table:storage_options")
 
 
 class StacAsset(Protocol):
@@ -76,7 +81,7 @@ def _location(
     if parts.scheme in ("http", "https") and host.endswith(".blob.core.windows.net"):
         account = host.split(".", 1)[0]
         container, _, prefix = parts.path.strip("/").partition("/")
-    elif parts.scheme in ("abfs", "abfss", "az", "azure"):
+    elif parts.scheme in _ABFS_SCHEMES:
         container, _, account_host = parts.netloc.partition("@")
         account = account_host.split(".", 1)[0] if account_host else (account_name or "")
         prefix = parts.path.strip("/")
@@ -92,14 +97,30 @@ def _location(
 
 
 def _asset_location(asset: StacAsset | dict[str, Any]) -> tuple[str, str | None]:
+    """``(href, account name)`` of a STAC asset: a ``pystac.Asset`` or its dict form.
+
+    The account name is that of the asset's storage options (``xarray:storage_options`` or
+    ``table:storage_options``, whichever has one); an ``abfs://`` href needs it.
+    """
     if isinstance(asset, dict):
-        href = asset["href"]
-        extra = asset
+        href, fields = asset.get("href"), asset
     else:
-        href = asset.href
-        extra = asset.extra_fields
-    options = extra.get("xarray:storage_options") or extra.get("table:storage_options") or {}
-    return str(href), options.get("account_name")
+        href, fields = asset.href, asset.extra_fields
+    if not href:
+        raise ValueError(f"The STAC asset has no href: {asset!r}")
+    account = None
+    for key in _STORAGE_OPTIONS:
+        options = fields.get(key)
+        if isinstance(options, dict) and options.get("account_name"):
+            account = str(options["account_name"])
+            break
+    parts = urlsplit(str(href))
+    if account is None and parts.scheme in _ABFS_SCHEMES and "@" not in parts.netloc:
+        raise ValueError(
+            f"The STAC asset {href!r} names no storage account: expected an account_name in "
+            f"its {' or '.join(_STORAGE_OPTIONS)}"
+        )
+    return str(href), account
 
 
 def _sas(payload: Any) -> AzureSASToken:
@@ -160,7 +181,13 @@ class PlanetaryComputerCredentialProvider(_Base):
         subscription_key: str | None = None,
         sas_url: str | None = None,
     ) -> Self:
-        """A provider for a STAC asset (its ``href`` and storage-options account name)."""
+        """A provider for a STAC asset (a ``pystac.Asset`` or its dict form).
+
+        Its ``href`` is ``https://<account>.blob.core.windows.net/<container>/<path>`` or
+        ``abfs://<container>/<path>``; the account name of the latter comes from the asset's
+        ``table:storage_options`` or ``xarray:storage_options``, as the Planetary Computer's
+        STAC tables and Zarr assets carry it.
+        """
         href, account = _asset_location(asset)
         return cls(
             href,
@@ -206,7 +233,13 @@ class PlanetaryComputerAsyncCredentialProvider(_Base):
         subscription_key: str | None = None,
         sas_url: str | None = None,
     ) -> Self:
-        """A provider for a STAC asset (its ``href`` and storage-options account name)."""
+        """A provider for a STAC asset (a ``pystac.Asset`` or its dict form).
+
+        Its ``href`` is ``https://<account>.blob.core.windows.net/<container>/<path>`` or
+        ``abfs://<container>/<path>``; the account name of the latter comes from the asset's
+        ``table:storage_options`` or ``xarray:storage_options``, as the Planetary Computer's
+        STAC tables and Zarr assets carry it.
+        """
         href, account = _asset_location(asset)
         return cls(
             href,
