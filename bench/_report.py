@@ -445,8 +445,8 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
         "- ratio = value / obstore 0.12.1 of the same run (rate: >1 is faster; CPU: <1 is "
         "cheaper); for ours, (a–b) = min–max of the per-repetition paired ratios. CPU = "
         "getrusage user+sys of the client process, all threads (wrk/curl: the child). "
-        "Peak RSS = VmHWM of the whole client process (wrk/curl: the C client, via GNU time; "
-        "in-process and stream_*: ru_maxrss of the worker). Trust differences > 20%.\n"
+        "Peak RSS = VmHWM of the whole client process (wrk/curl: the C client, via GNU time). "
+        "Trust differences > 20%.\n"
     )
     targets = evaluate_targets(net, inproc)
     if targets:

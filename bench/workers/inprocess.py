@@ -16,7 +16,7 @@ whichever comes first (checked between rounds).
 
 Prints one JSON object on stdout. CPU is ``resource.getrusage(RUSAGE_SELF)``
 user+sys (all threads of this process, including any runtime worker threads);
-peak RSS is ``ru_maxrss`` of this process (whole life: interpreter + import +
+peak RSS is ``VmHWM`` of this process (whole life: interpreter + import +
 setup + scenario).
 """
 
@@ -49,6 +49,19 @@ SCENARIOS = (
 def _cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
+
+
+def _peak_rss_mib() -> float:
+    """Peak RSS of THIS process image: VmHWM. Not ``ru_maxrss``, which Linux carries across
+    ``execve``: a worker would report the runner's peak when that is higher than its own."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _payload() -> bytes:
@@ -192,7 +205,7 @@ def run(args) -> dict:
         "cpu_s": cpu,
         "ops_per_s": ops / wall if wall > 0 else None,
         "cpu_us_per_op": cpu / ops * 1e6,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mib": _peak_rss_mib(),
         "obstore_version": getattr(obstore, "__version__", None),
         "obstore_file": getattr(obstore, "__file__", None),
         "python": sys.version.split()[0],

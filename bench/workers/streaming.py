@@ -1,9 +1,9 @@
 """Measured code of bench/run.py's stream_* scenarios: ONE large transfer in THIS interpreter.
 
 Started by the runner in a fresh process per transfer, with the interpreter of the
-implementation under test (ours or PyPI obstore 0.12.1), so ``ru_maxrss`` is the peak of that
-one transfer (interpreter and import included). One JSON spec as the only argument; prints one
-JSON object. Uses only the public API common to both implementations, and the stdlib:
+implementation under test (ours or PyPI obstore 0.12.1), so its peak RSS (``VmHWM``) is the
+peak of that one transfer (interpreter and import included). One JSON spec as the only
+argument; prints one JSON object. Uses only the public API common to both implementations:
 
 - ``put_iter``   ``put(store, key, <generator of 8 MiB buffers>)`` (multipart, default chunk size)
 - ``put_file``   ``put(store, key, Path(<source file>))``
@@ -29,7 +29,16 @@ PIECE = 8 * MiB
 
 
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """Peak RSS of THIS process image: VmHWM. Not ``ru_maxrss``, which Linux carries across
+    ``execve``: a worker would report the runner's peak when that is higher than its own."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def piece() -> bytes:
