@@ -20,12 +20,14 @@ from typing import Any
 from .cases import (
     FAMILIES,
     TOKEN_FETCHING_CREDENTIAL_TYPES,
+    URL_KEY,
     Buffer,
     Call,
     Case,
     Op,
     PathArg,
     Provider,
+    canonical,
 )
 from .values import is_safe_url, is_safe_value
 
@@ -94,13 +96,6 @@ def build(call: Call) -> Any:
 # What a store may reach
 
 
-_ENDPOINT_NAMES = {
-    "S3Store": ("endpoint", "endpoint_url_s3"),
-    "GCSStore": ("base_url",),
-    "AzureStore": ("endpoint",),
-}
-
-
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "on", "yes", "y")
 
@@ -125,6 +120,8 @@ def preflight(case: Case, store: Any, hosts: str, port: int) -> str:
         return ""
     if isinstance(store, obstore.store.MemoryStore):
         return ""
+    if isinstance(store, obstore.store.GCSStore) and case.op is not None and case.op.name == "sign":
+        return "GCS signs through a Google API"
     if hosts == "loopback" and not is_safe_value([case.build.args, case.build.kwargs, case.env]):
         return "a value names a host outside loopback"
     if isinstance(store, obstore.store.HTTPStore):
@@ -140,29 +137,28 @@ def preflight(case: Case, store: Any, hosts: str, port: int) -> str:
     )
     if family is None:
         return f"unknown store type {type(store).__name__}"
-    config = {str(k).lower(): v for k, v in store.config.items()}
-    env = {k.lower(): v for k, v in case.env.items()}
+    shown = {str(k): v for k, v in store.config.items()}
+    # Every URL-like setting, by whatever name (a name the check does not know is still checked).
+    urls = [v for k, v in [*shown.items(), *case.env.items()] if URL_KEY.search(k.lower())]
+    if not all(is_safe_url(str(v), live_port) for v in urls):
+        return f"a URL setting is not {'on loopback' if case.tame else 'the live server'}: {urls!r}"
+    by_name: dict[str, list[Any]] = {}
+    for name, value in [*shown.items(), *case.env.items()]:
+        key = canonical(family.name, name.lower())
+        if key is not None:
+            by_name.setdefault(key, []).append(value)
 
     def setting(key: str) -> list[Any]:
-        found = [config[key]] if key in config else []
-        return found + [env[name.lower()] for name in family.env_names(key) if name.lower() in env]
+        name = canonical(family.name, key)
+        return by_name.get(name, []) if name is not None else []
 
     provider = "credential_provider" in case.build.kwargs
     # An endpoint is required even with use_emulator (whose URL is the live server): a value the
     # library does not read as true would leave the store on its cloud's host.
-    endpoints = [v for key in _ENDPOINT_NAMES[family.name] for v in setting(key)]
-    endpoints += (
-        [env[k] for k in env if k.startswith("aws_endpoint_url_s3")]
-        if family.name == "S3Store"
-        else []
-    )
-    if not endpoints:
+    if not setting(family.endpoint_key):
         return "no endpoint: the store would use its cloud's host"
-    if not all(is_safe_url(str(v), live_port) for v in endpoints):
-        return f"endpoint {endpoints!r} is not the live server"
     if family.name == "S3Store":
-        has_keys = setting("access_key_id") and setting("secret_access_key")
-        if not (has_keys or provider):
+        if not ((setting("access_key_id") and setting("secret_access_key")) or provider):
             return "no static S3 credentials"
         if any(_truthy(v) for v in setting("s3_express")):
             return "s3_express reaches amazonaws.com"
@@ -175,10 +171,8 @@ def preflight(case: Case, store: Any, hosts: str, port: int) -> str:
     else:
         if not (setting("token") or setting("account_key") or setting("sas_key") or provider):
             return "no static Azure credentials"
-        if any(
-            str(v).strip().lower() in TOKEN_FETCHING_CREDENTIAL_TYPES
-            for v in setting("credential_type")
-        ):
+        types = setting("credential_type")
+        if any(str(v).strip().lower() in TOKEN_FETCHING_CREDENTIAL_TYPES for v in types):
             return "credential_type fetches a token"
     return ""
 

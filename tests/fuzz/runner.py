@@ -540,13 +540,13 @@ class Fuzzer:
 
     # Rounds ---------------------------------------------------------------------------------------
 
-    def run_round(self, target: str, examples: int, until: float, grace: float) -> None:
-        """One Hypothesis search of `target`: `examples` inputs, no new one after `until`; a new
-        finding is shrunk for at most `grace` seconds more."""
+    def run_round(self, target: str, examples: int, until: float, budget: float) -> None:
+        """One Hypothesis search of `target`: `examples` inputs, none after `until`; the new
+        findings are shrunk for at most `budget` seconds (a hang costs a timeout per try)."""
         strategies = {**TARGETS, **SELFTEST_TARGETS}
         strategy = strategies[target](self.context)
         reported_before = set(self._reported)
-        shrinking = False
+        shrink_started: float | None = None
 
         @settings(
             max_examples=examples,
@@ -561,14 +561,17 @@ class Fuzzer:
         )
         @given(strategy)
         def search(case: Case) -> None:
-            nonlocal shrinking
+            nonlocal shrink_started
             now = time.monotonic()
-            if now >= until and not (shrinking and now < until + grace):
+            if shrink_started is not None and now > shrink_started + budget:
+                return
+            if now >= until and shrink_started is None:
                 return
             finding = self.run_case(case)
             if finding is None or finding.signature in reported_before:
                 return
-            shrinking = True
+            if shrink_started is None:
+                shrink_started = now
             self._reported.add(finding.signature)
             cls = self._classes.get(finding.signature)
             if cls is None:
@@ -588,16 +591,16 @@ class Fuzzer:
                     )
 
     def run(self, seconds: float) -> Report:
-        """Round-robin over the targets until `seconds` have passed (and the last new findings
-        are shrunk: up to a tenth of that more, at least 10 s, at most a minute)."""
+        """Round-robin over the targets until `seconds` have passed. The new findings of a round
+        are shrunk for a tenth of that (10 s to 2 minutes), past the end if need be."""
         started = time.monotonic()
         until = started + seconds
-        grace = min(60.0, max(10.0, seconds / 10))
+        budget = min(120.0, max(10.0, seconds / 10))
         rounds = 0
         try:
             while time.monotonic() < until:
                 target = self.targets[rounds % len(self.targets)]
-                self.run_round(target, self.examples_per_round, until, grace)
+                self.run_round(target, self.examples_per_round, until, budget)
                 rounds += 1
                 self._say(
                     f"{time.monotonic() - started:6.0f} s  {self.report.total} inputs, "
