@@ -4,6 +4,9 @@ Each store kind is one row of ``BACKENDS``: what it can do, its store class and,
 kinds, the ``tests.servers.start`` kind. ``OBSTORE_TEST_STORES`` (comma separated, default
 ``memory,local``) chooses the kinds that run, e.g. ``OBSTORE_TEST_STORES=memory,s3-moto pytest``.
 Servers start lazily, once per session; each test gets its own unique prefix on them.
+
+The whole run stays on this machine: ``tests.network_guard`` fails any test whose Python sockets
+reach beyond loopback.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import pytest
 
 import obstore
 from obstore.store import LocalStore, MemoryStore
+
+pytest_plugins = ("tests.network_guard",)
 
 
 @dataclass(frozen=True)
