@@ -6,7 +6,8 @@ kinds, the ``tests.servers.start`` kind. ``OBSTORE_TEST_STORES`` (comma separate
 Servers start lazily, once per session; each test gets its own unique prefix on them.
 
 The whole run stays on this machine: ``tests.network_guard`` fails any test whose Python sockets
-reach beyond loopback.
+reach beyond loopback, and the instance-metadata fallbacks of the credential chains are switched
+off or pointed at a closed loopback port (below), so a store without credentials fails at once.
 """
 
 from __future__ import annotations
@@ -27,6 +28,22 @@ import obstore
 from obstore.store import LocalStore, MemoryStore
 
 pytest_plugins = ("tests.network_guard",)
+
+#: A loopback port nothing listens on: a metadata request sent there is refused at once.
+CLOSED_LOOPBACK = "127.0.0.1:1"
+
+# Credential chains that find no credentials ask the cloud's instance-metadata service, which is
+# off the machine (169.254.169.254, metadata.google.internal). botocore skips it when
+# AWS_EC2_METADATA_DISABLED is true; the stores read their metadata endpoints from
+# AWS_METADATA_ENDPOINT, AZURE_MSI_ENDPOINT and (object_store, like google-auth) GCE_METADATA_HOST
+# and GCE_METADATA_IP. setdefault: a run may still point them elsewhere on purpose.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+os.environ.setdefault("AWS_METADATA_ENDPOINT", f"http://{CLOSED_LOOPBACK}")
+os.environ.setdefault(
+    "AZURE_MSI_ENDPOINT", f"http://{CLOSED_LOOPBACK}/metadata/identity/oauth2/token"
+)
+os.environ.setdefault("GCE_METADATA_HOST", CLOSED_LOOPBACK)
+os.environ.setdefault("GCE_METADATA_IP", CLOSED_LOOPBACK)
 
 
 @dataclass(frozen=True)
