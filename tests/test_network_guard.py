@@ -1,6 +1,7 @@
 """The test network guard (``tests/network_guard.py``): a Python socket of the test run that would
 connect or send beyond loopback is refused before the real call, and the test that tried it fails
-naming the address, even when the code under test swallows the error.
+naming the address, even when the code under test swallows the error. And the instance-metadata
+endpoints of the run (set in ``tests/conftest.py``) point at loopback.
 
 Every refusal below is taken back with ``take_refused()`` by the test that provokes it, so only an
 unexpected one would fail these tests. The addresses outside loopback (10.255.255.1, TEST-NET and
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -264,3 +266,21 @@ def test_a_test_that_reaches_outside_fails_naming_the_address(tmp_path: Path) ->
     assert "connect to 10.255.255.1 port 9" in output
     assert "the expected failure" in output  # the test's own failure is still shown
     assert "1 passed" in output, output
+
+
+# --------------------------------------------------------------------------------------------------
+# The instance-metadata fallbacks stay on loopback
+
+
+@pytest.mark.parametrize(
+    "name", ["AWS_METADATA_ENDPOINT", "AZURE_MSI_ENDPOINT", "GCE_METADATA_HOST", "GCE_METADATA_IP"]
+)
+def test_metadata_endpoints_point_at_loopback(name: str) -> None:
+    value = os.environ[name]
+    url = urllib.parse.urlsplit(value if "://" in value else f"http://{value}")
+    assert url.hostname is not None and url.port is not None, value
+    assert refusal(socket.AF_INET, (url.hostname, url.port)) is None, value
+
+
+def test_botocore_instance_metadata_is_off() -> None:
+    assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true"
