@@ -413,10 +413,11 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
     )
     versions = meta["versions"]
     tools = [meta.get(k) for k in ("nginx_version", "wrk_version", "curl_version")]
+    peers = ", ".join(f"{k} {v}" for k, v in versions.items() if k != "ours" and v)
     L.append(
         f"- ours: obstore {versions.get('ours')} from `{meta['ours_file']}` "
-        f"({meta.get('ours_native')}); peers: "
-        + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "ours" and v)
+        f"({meta.get('ours_native')})"
+        + (f"; peers: {peers}" if peers else "")
         + ("; " + ", ".join(t for t in tools if t) if any(tools) else "")
     )
     ran = {sc.kind for sc in scenarios}

@@ -426,7 +426,8 @@ def run_inprocess(scenarios: list, pys: dict, s: dict) -> dict:
                     tag = "warm " if warm else f"rep {rep}"
                     if res is None:
                         res = {"error": f"exit {code}: {err}"}
-                        h.log(f"[{tag}] {sc.name:18s} {side:4s} ERROR {err.splitlines()[-1:]}")
+                        last = (err.strip().splitlines() or [""])[-1]
+                        h.log(f"[{tag}] {sc.name:18s} {side:4s} ERROR exit {code}: {last[:200]}")
                     else:
                         # a complete result is a valid measurement; a non-zero exit after it
                         # (an abort during interpreter shutdown) is kept and reported
@@ -459,7 +460,9 @@ def run_stream(scenarios: list, impls: list, pys: dict, s: dict) -> list:
     def transfer(impl: str, spec: dict) -> dict:
         os.sync()
         code, res, err = h.run_worker(pys[impl], "streaming", [json.dumps(spec)], timeout)
-        return res if code == 0 and res is not None else {"error": err.splitlines()[-1][:200]}
+        if code == 0 and res is not None:
+            return res
+        return {"error": (err.strip().splitlines() or [f"exit {code}"])[-1][:200]}
 
     try:
         for store in ("local", "s3"):
@@ -482,8 +485,9 @@ def run_stream(scenarios: list, impls: list, pys: dict, s: dict) -> list:
                 os.link(source_file, staged)  # the same bytes, no second copy on disk
             else:
                 h.log("[setup] starting MinIO")
-                server, kw = h.start_minio(os.path.join(workdir, "minio"))
-                base["s3_kwargs"] = kw
+                server, _ = h.start_minio(os.path.join(workdir, "minio"))
+                kwargs = server.store_kwargs
+                base["s3_kwargs"] = {k: v for k, v in kwargs.items() if k != "retry_config"}
                 h.log("[setup] uploading the source object to MinIO")
                 staged = {"error": "no implementation"}
                 for impl in impls:  # with ours if it can, else with the reference
@@ -621,6 +625,10 @@ def main(argv=None) -> int:
     stream = [sc for sc in chosen if sc.kind == "stream"]
     stream_impls = [i for i in ("ours", "ref") if i in impls]
     floors = [sc for sc in chosen if sc.kind == "floor"] if "ours" in impls else []
+    runs = {sc.name for sc in net + inproc + floors} | {sc.name for sc in stream if stream_impls}
+    for sc in chosen:
+        if sc.name not in runs:
+            h.log(f"[skip] {sc.name}: none of its implementations among --impls (in-process: both)")
 
     # ---- interpreters: ours, the reference, and the peers the chosen rows need
     pys = {"ours": ours_py}
