@@ -3,8 +3,8 @@ datagram, only to 127.0.0.0/8 or ::1; anything else is refused before the real c
 test that tried it, naming the address.
 
 ``tests/conftest.py`` loads it for the whole run (``-p tests.network_guard`` loads it alone).
-Sockets of the Rust core and of subprocesses are not Python sockets of this process and are not
-seen here; the loopback-only network namespace of the fuzz run covers those.
+Sockets opened by the Rust core or by subprocesses do not go through Python's socket class, so
+they are not seen here.
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ def refusal(family: int, address: Any) -> str | None:
     or None when the connection stays on this machine.
 
     A host name is resolved here and refused if any of its addresses is outside loopback, since the
-    real connect may pick any of them. Addresses the real call would reject anyway (wrong shape, a
-    name that does not resolve) pass through to it, which raises as usual without sending anything.
+    real connect may pick any of them. Addresses the real call rejects anyway (wrong shape, a name
+    that does not resolve) pass through to it, which raises as usual without connecting.
     """
     if family not in (socket.AF_INET, socket.AF_INET6):
-        return None  # AF_UNIX and the other local families never leave the machine
+        return None  # only the IP families reach other machines (AF_UNIX, AF_NETLINK are local)
     try:
         host, port = address[0], address[1]
         if isinstance(host, bytes | bytearray):
