@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", default="", help="also write the findings to this file")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--trace", default="", help="write every input tried to this file")
     options = parser.parse_args()
 
     targets = [t.strip() for t in options.targets.split(",") if t.strip()] or list(TARGETS)
@@ -64,6 +65,7 @@ def main() -> int:
             examples_per_round=options.examples_per_round,
             seed=options.seed,
             progress=None if options.quiet else sys.stderr,
+            trace=open(options.trace, "w") if options.trace else None,  # noqa: SIM115
         )
     except RuntimeError as error:
         print(f"fuzz run could not start: {error}", file=sys.stderr)

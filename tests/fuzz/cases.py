@@ -329,14 +329,20 @@ def key_values(ctx: Context, key: str, hint: Any, live_only: bool) -> st.SearchS
     values = st.one_of(st.one_of(*own), st.one_of(*own), st.one_of(*own), anything(reach))
     if live_only and URL_KEY.search(key):
         values = values.filter(lambda v: is_safe_value(v, reach.port))
+    if "proxy_url" in key and reach.hosts == "loopback":
+        values = values.filter(lambda v: not isinstance(v, str) or is_safe_url(v, bare_host=True))
+    if "proxy_url" in key and live_only:
+        values = values.filter(
+            lambda v: not isinstance(v, str) or is_safe_url(v, reach.port, bare_host=True)
+        )
     return values
 
 
 def _restricted(family: Family, key: str, value: Any) -> bool:
     """Values a loopback-only run must not build a store with: they reach hosts of their own."""
     text = str(value).strip().lower()
-    if key == "s3_express":
-        return True
+    if key == "s3_express" or key.startswith("fabric_"):
+        return True  # Fabric: a token service and a workload host of its own
     if key in ("copy_if_not_exists", "conditional_put") and text.startswith("dynamo"):
         return True
     return key == "credential_type" and text in TOKEN_FETCHING_CREDENTIAL_TYPES

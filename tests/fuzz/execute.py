@@ -124,14 +124,15 @@ def preflight(case: Case, store: Any, hosts: str, port: int) -> str:
         return "GCS signs through a Google API"
     if hosts == "loopback" and not is_safe_value([case.build.args, case.build.kwargs, case.env]):
         return "a value names a host outside loopback"
-    if isinstance(store, obstore.store.HTTPStore):
-        return (
-            ""
-            if is_safe_url(store.url, live_port) or (hosts == "any" and case.tame)
-            else "HTTPStore url"
-        )
     if hosts == "any" and case.tame:
         return ""
+    # The HTTP client reads a proxy URL without a scheme as http://<value>.
+    client = [(str(k).lower(), v) for k, v in (store.client_options or {}).items()]
+    client = [(k, v) for k, v in client if URL_KEY.search(k)]
+    if not all(is_safe_url(str(v), live_port, bare_host="proxy_url" in k) for k, v in client):
+        return f"a client option is not {'on loopback' if case.tame else 'the live server'}"
+    if isinstance(store, obstore.store.HTTPStore):
+        return "" if is_safe_url(store.url, live_port) else "HTTPStore url"
     family = next(
         (f for f in FAMILIES.values() if isinstance(store, getattr(obstore.store, f.name))), None
     )
@@ -139,9 +140,13 @@ def preflight(case: Case, store: Any, hosts: str, port: int) -> str:
         return f"unknown store type {type(store).__name__}"
     shown = {str(k): v for k, v in store.config.items()}
     # Every URL-like setting, by whatever name (a name the check does not know is still checked).
-    urls = [v for k, v in [*shown.items(), *case.env.items()] if URL_KEY.search(k.lower())]
-    if not all(is_safe_url(str(v), live_port) for v in urls):
+    named = [*shown.items(), *case.env.items()]
+    urls = [(str(k).lower(), v) for k, v in named if URL_KEY.search(str(k).lower())]
+    # The HTTP client reads a proxy URL without a scheme as http://<value>.
+    if not all(is_safe_url(str(v), live_port, bare_host="proxy_url" in k) for k, v in urls):
         return f"a URL setting is not {'on loopback' if case.tame else 'the live server'}: {urls!r}"
+    if any(str(k).lower().endswith("fabric_token_service_url") for k, _ in named):
+        return "Fabric credentials reach a token service of their own"
     by_name: dict[str, list[Any]] = {}
     for name, value in [*shown.items(), *case.env.items()]:
         key = canonical(family.name, name.lower())

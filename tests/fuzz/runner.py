@@ -386,6 +386,7 @@ class Fuzzer:
         seed: int | None = None,
         sandbox: Path | None = None,
         progress: IO[str] | None = None,
+        trace: IO[str] | None = None,
     ) -> None:
         self.hosts = hosts
         self.timeout = timeout
@@ -393,6 +394,7 @@ class Fuzzer:
         self.examples_per_round = examples_per_round
         self.seed = seed
         self.progress = progress
+        self.trace = trace
         self._own_sandbox = sandbox is None
         self.sandbox = (
             Path(tempfile.mkdtemp(prefix="obstore-fuzz-")) if sandbox is None else sandbox
@@ -426,6 +428,8 @@ class Fuzzer:
         self._count_keys(case)
         outcomes = report.outcomes.setdefault(target, Counter())
         offset = self.worker.stderr_size()
+        if self.trace is not None:
+            print(f"# {time.time():.3f} {target}\n{reproducer(case)}", file=self.trace, flush=True)
         try:
             outcome = self.worker.run(case, self.timeout)
         except WorkerHung:
@@ -645,6 +649,7 @@ def run_fuzz(
     examples_per_round: int = 200,
     seed: int | None = None,
     progress: IO[str] | None = None,
+    trace: IO[str] | None = None,
 ) -> Report:
     """Fuzzes `targets` (default: all) for `seconds`; `isolate` None: when the machine allows."""
     if isolate is None:
@@ -657,5 +662,6 @@ def run_fuzz(
         examples_per_round=examples_per_round,
         seed=seed,
         progress=progress,
+        trace=trace,
     ) as run:
         return run.run(seconds)

@@ -8,6 +8,7 @@ case asks for. It never waits: a request that is not HTTP/1 is dropped after a s
 from __future__ import annotations
 
 import socket
+import socketserver
 import threading
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,6 +150,13 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks its address up in DNS (socket.getfqdn): a query off the
+        # machine for ::1 wherever /etc/hosts does not name it.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
 
 class _Server6(_Server):

@@ -43,7 +43,7 @@ _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 _HOST_PORT = re.compile(r"^(\[::1\]|[a-z0-9.\-]*)(?::(\d*))?$")
 
 
-def is_safe_url(value: str, live_port: int | None = None) -> bool:
+def is_safe_url(value: str, live_port: int | None = None, bare_host: bool = False) -> bool:
     """Whether `value`, read as a URL by any parser the library uses, can only reach loopback.
 
     Conservative: a string is safe when it has no scheme and no ``//`` (nothing to connect to),
@@ -51,9 +51,13 @@ def is_safe_url(value: str, live_port: int | None = None) -> bool:
     is exactly one of `LOOPBACK_HOSTS` (optionally with a numeric port; with `live_port`, only
     that port) or empty. The URL parser drops tabs and newlines anywhere and control characters
     and spaces at both ends, and treats ``\\`` as ``/`` in these schemes: so does this check.
+    With `bare_host`, a value without a scheme is read as ``http://`` + value, as the HTTP
+    client reads a proxy URL.
     """
     norm = re.sub(r"[\t\n\r]", "", value).strip("".join(map(chr, range(33)))).lower()
     scheme = _SCHEME.match(norm)
+    if scheme is None and bare_host:
+        norm, scheme = "http://" + norm, _SCHEME.match("http:")
     if scheme is None:
         return "//" not in norm.replace("\\", "/")
     name = scheme.group(1)
