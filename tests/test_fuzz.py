@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +24,8 @@ from .fuzz.runner import CAUGHT, run_fuzz
 from .fuzz.values import is_safe_url
 from .local_http import LocalHTTPServer
 
-#: Seconds of the in-suite fuzz run (``OBSTORE_FUZZ_SECONDS`` overrides).
+#: Seconds of the in-suite fuzz run (``OBSTORE_FUZZ_SECONDS`` overrides); the off-box traffic
+#: check runs for half that.
 SUITE_SECONDS = float(os.environ.get("OBSTORE_FUZZ_SECONDS", "30"))
 
 # --------------------------------------------------------------------------------------------------
@@ -106,6 +108,53 @@ def test_values_naming_other_hosts_are_not_safe(url: str) -> None:
     """What the in-suite run never generates: any value that could make the library connect
     outside loopback, however the URL parser reads it."""
     assert not is_safe_url(url)
+
+
+#: Runs a loopback-only fuzz run (worker not isolated) in a network namespace whose default route
+#: leads to a veth pair, and prints how many packets went out on it: any packet is a value that
+#: reached a host outside loopback (a DNS query included). IPv6 is off on the pair, so that the
+#: kernel's own neighbour discovery is not counted.
+_OFFBOX_PROBE = """
+import json, subprocess, sys
+def ip(*args):
+    return subprocess.run(["ip", *args], check=True, capture_output=True, text=True).stdout
+ip("link", "set", "lo", "up")
+ip("link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+for name in ("veth0", "veth1"):
+    subprocess.run(["sysctl", "-q", "-w", f"net.ipv6.conf.{name}.disable_ipv6=1"], check=True)
+    ip("link", "set", name, "up")
+ip("addr", "add", "10.99.0.1/24", "dev", "veth0")
+ip("route", "add", "default", "via", "10.99.0.2", "dev", "veth0")
+from tests.fuzz.runner import run_fuzz
+report = run_fuzz(float(sys.argv[1]), hosts="loopback", isolate=False, examples_per_round=100)
+sent = json.loads(ip("-s", "-j", "link", "show", "veth0"))[0]["stats64"]["tx"]["packets"]
+print(json.dumps({"inputs": report.total, "packets": sent}))
+"""
+
+
+def test_loopback_run_sends_nothing_off_the_machine() -> None:
+    """The in-suite run's promise, checked where the machine lets us watch: without a namespace
+    of its own, a ``hosts="loopback"`` run sends not one packet to anything but loopback."""
+    import json
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("unshare") is None:
+        pytest.skip("needs root, ip and unshare to watch the traffic")
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot make a network namespace here")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", _OFFBOX_PROBE, str(SUITE_SECONDS / 2)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=SUITE_SECONDS * 4 + 120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["inputs"] > 0
+    assert result["packets"] == 0, result
 
 
 def test_live_port_only() -> None:
