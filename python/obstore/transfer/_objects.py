@@ -1,0 +1,294 @@
+"""Moving one object: upload, download, server-side or streamed copy, local copy, delete.
+
+Every writer of a local file writes a temporary file beside the destination and renames it
+into place once complete, so a failed or cancelled transfer leaves no partial file under the
+destination's name. Uploads in parts abort their multipart upload on failure or cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import obstore
+from obstore import _store
+
+from ._large import (
+    STREAM_CHUNK,
+    FileParts,
+    OnBytes,
+    download_ranged,
+    upload_part_size,
+    write_body,
+)
+from ._plan import TEMP_SUFFIX, datetime_ns
+
+if TYPE_CHECKING:
+    from obstore._types import ObjectStore
+
+#: Local copies move this much per system call, checking for cancellation in between.
+_LOCAL_COPY_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PartOptions:
+    """How large objects move: part size (``None`` = automatic) and parts in flight."""
+
+    part_size: int
+    part_size_given: int | None
+    part_concurrency: int
+
+    @property
+    def download_threshold(self) -> int:
+        """Objects above this size download through parallel ranged GETs."""
+        return 2 * self.part_size
+
+
+def _multipart_capable(store: ObjectStore) -> bool:
+    # HTTPStore (WebDAV) has no multipart upload: its objects go in one request.
+    return not isinstance(store, _store.HTTPStore)
+
+
+def _temp_path(destination: Path) -> Path:
+    name = destination.name[:200]
+    return destination.with_name(f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def _open_temp(destination: Path) -> tuple[Path, int]:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_path(destination)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    return temp, os.open(temp, flags, 0o666)
+
+
+def _discard(temp: Path, fd: int) -> None:
+    if fd >= 0:
+        with suppress(OSError):
+            os.close(fd)
+    with suppress(OSError):
+        os.unlink(temp)
+
+
+async def download(
+    store: ObjectStore,
+    key: str,
+    destination: Path,
+    size: int | None,
+    parts: PartOptions,
+    on_bytes: OnBytes,
+) -> int:
+    """``key`` into the file ``destination``, with the object's modification time; the
+    number of bytes written. Objects above ``parts.download_threshold`` come in parallel
+    ranged GETs, others in one streamed GET."""
+    temp, fd = _open_temp(destination)
+    try:
+        in_process = isinstance(store, _store.MemoryStore | _store.LocalStore)
+        if size is not None and size > parts.download_threshold and not in_process:
+            meta = await download_ranged(
+                store,
+                key,
+                fd,
+                part_size=parts.part_size,
+                part_concurrency=parts.part_concurrency,
+                on_bytes=on_bytes,
+            )
+            written = meta["size"]
+        else:
+            result = await obstore.get_async(store, key)
+            meta = result.meta
+            written = await write_body(result, fd, 0, on_bytes)
+        mtime = datetime_ns(meta["last_modified"])
+        os.utime(fd, ns=(mtime, mtime))
+        os.close(fd)
+        fd = -1
+        os.replace(temp, destination)
+    except BaseException:
+        _discard(temp, fd)
+        raise
+    return written
+
+
+async def upload(
+    source: Path,
+    store: ObjectStore,
+    key: str,
+    size: int,
+    parts: PartOptions,
+    on_bytes: OnBytes,
+) -> None:
+    """The file ``source`` into ``key``; in parts of a size that keeps within 10,000 parts
+    when larger than one part.
+
+    Files of one part go through ``put`` with the file path (read by the core; ``on_bytes``
+    hears of them once the upload has finished). Larger files are read here in parts and fed
+    to ``put_async``, which aborts the multipart upload on failure or cancellation (the core's
+    own file upload leaves the upload open when its task is cancelled) and reports each part.
+    """
+    part_size = upload_part_size(size, parts.part_size_given)
+    if size <= part_size or not _multipart_capable(store):
+        await obstore.put_async(
+            store,
+            key,
+            source,
+            use_multipart=None if _multipart_capable(store) else False,
+            chunk_size=part_size,
+            max_concurrency=parts.part_concurrency,
+        )
+        on_bytes(size)
+        return
+    chunks = FileParts(source, part_size, on_bytes)
+    try:
+        await obstore.put_async(
+            store, key, chunks, chunk_size=part_size, max_concurrency=parts.part_concurrency
+        )
+    finally:
+        chunks.close()
+
+
+async def _counted(chunks: AsyncIterator[bytes], on_bytes: OnBytes) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield chunk
+        on_bytes(len(chunk))
+
+
+async def copy_streamed(
+    source: ObjectStore,
+    source_key: str,
+    destination: ObjectStore,
+    key: str,
+    parts: PartOptions,
+    on_bytes: OnBytes,
+) -> int:
+    """An object from one store into another without holding more than the parts in flight:
+    the GET body streams into a multipart upload. Objects of one part go in one request."""
+    result = await obstore.get_async(source, source_key)
+    size = result.meta["size"]
+    part_size = upload_part_size(size, parts.part_size_given)
+    multipart = _multipart_capable(destination)
+    if size <= part_size:
+        data = await result.bytes_async()
+        await obstore.put_async(destination, key, data, use_multipart=False)
+        on_bytes(size)
+        return size
+    stream = result.stream(min_chunk_size=part_size if multipart else STREAM_CHUNK)
+    await obstore.put_async(
+        destination,
+        key,
+        _counted(stream.__aiter__(), on_bytes),
+        use_multipart=None if multipart else False,
+        chunk_size=part_size,
+        max_concurrency=parts.part_concurrency,
+    )
+    return size
+
+
+def _copy_file_blocking(
+    source: Path, destination: Path, stop: threading.Event, report: OnBytes
+) -> int:
+    """Copy ``source`` to a temporary file renamed to ``destination``, keeping the mtime.
+
+    Runs on a thread; checks ``stop`` between chunks and then removes its temporary file.
+    """
+    temp, out = _open_temp(destination)
+    copied = 0
+    try:
+        with open(source, "rb") as src:
+            info = os.fstat(src.fileno())
+            while True:
+                if stop.is_set():
+                    raise asyncio.CancelledError
+                chunk = os.read(src.fileno(), _LOCAL_COPY_CHUNK)
+                if not chunk:
+                    break
+                pwrite_at = copied
+                view = memoryview(chunk)
+                while view:
+                    written = os.pwrite(out, view, pwrite_at)
+                    view = view[written:]
+                    pwrite_at += written
+                copied += len(chunk)
+                report(len(chunk))
+        os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
+        os.close(out)
+        out = -1
+        os.replace(temp, destination)
+    except BaseException:
+        _discard(temp, out)
+        raise
+    return copied
+
+
+async def copy_local(source: Path, destination: Path, on_bytes: OnBytes) -> int:
+    """A local file to another local path (temporary name, then rename; mtime kept)."""
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+
+    def report(count: int) -> None:
+        loop.call_soon_threadsafe(on_bytes, count)
+
+    future = loop.run_in_executor(None, _copy_file_blocking, source, destination, stop, report)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        # The thread stops within one chunk and removes its temporary file; wait for that.
+        stop.set()
+        with suppress(BaseException):
+            await future
+        raise
+
+
+def _md5_blocking(path: Path) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "md5").hexdigest()
+
+
+async def local_md5(path: Path) -> str:
+    """MD5 (hex) of a local file, computed on a thread."""
+    return await asyncio.to_thread(_md5_blocking, path)
+
+
+async def delete_objects(store: ObjectStore, keys: Sequence[str]) -> None:
+    """Delete ``keys`` in one bulk request where the backend has one (S3: up to 1,000)."""
+    await obstore.delete_async(store, list(keys))
+
+
+def _delete_files_blocking(paths: Sequence[Path], root: Path) -> list[BaseException | None]:
+    results: list[BaseException | None] = []
+    parents: set[Path] = set()
+    for path in paths:
+        try:
+            os.remove(path)
+            results.append(None)
+        except FileNotFoundError:
+            results.append(None)
+        except OSError as error:
+            results.append(error)
+        parents.add(path.parent)
+    # Directories left empty go too, up to (not including) the root of the location.
+    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        current = parent
+        while current != root and root in current.parents:
+            try:
+                os.rmdir(current)
+            except OSError:
+                break
+            current = current.parent
+    return results
+
+
+async def delete_files(paths: Sequence[Path], root: Path) -> list[BaseException | None]:
+    """Remove local files (a missing one counts as removed); one result per path."""
+    return await asyncio.to_thread(_delete_files_blocking, paths, root)
+
+
+def delete_one_local(path: Path) -> None:
+    with suppress(FileNotFoundError):
+        os.remove(path)
