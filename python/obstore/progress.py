@@ -130,7 +130,7 @@ def rich_progress(description: str = "", **rich_kwargs: Any) -> ProgressCallback
     """A ``progress`` callable showing a rich progress bar: bytes, rate, objects, time left.
 
     Keyword arguments go to ``rich.progress.Progress`` (e.g. ``transient=True``,
-    ``console=...``). The display stops on the final call. Needs ``rich``, imported only by
-    this call.
+    ``console=...``). The display stops on the final call. Needs ``rich``
+    (``pip install "obstore[rich]"``), imported only by this call.
     """
     return _RichProgress(description, rich_kwargs)
