@@ -108,3 +108,15 @@ def test_rich_adapter(tmp_path: Path) -> None:
     source = write_tree(tmp_path / "src", TREE)
     sync(source, (MemoryStore(), "p/"), progress=rich_progress("up", console=console))
     assert f"{len(TREE)}/{len(TREE)} objects" in out.getvalue()
+
+
+def test_transfers_start_before_the_listing_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Throttle, "INTERVAL", 0.0)  # every update reaches the callback
+    source = MemoryStore()
+    for i in range(2500):
+        obstore.put(source, f"s/{i:05}", b"x")
+    recorder = Recorder()
+    report = copy((source, "s/"), (MemoryStore(), "d/"), max_concurrency=8, progress=recorder)
+    assert report.transferred == 2500
+    early = [p for _, p in recorder.calls if p.objects_done > 0 and p.objects_total is None]
+    assert early, "no object finished before the listing ended"

@@ -38,7 +38,9 @@ class TransferOptions(TypedDict, total=False):
     part_concurrency: int
     """Parts in flight per large object (default 8)."""
     progress: Callable[[Progress], None] | None
-    """Called with a ``Progress`` at most 10 times per second, and once with ``done=True``."""
+    """Called with a ``Progress`` at most 10 times per second, and once with ``done=True``.
+    Bytes count as they move, except files uploaded in one request and server-side copies,
+    which count when done; with an executor, each batch counts when it has finished."""
     on_action: Callable[[Action], None] | None
     """Called once per finished action (transfer, skip, delete), failed ones included."""
     fail_fast: bool

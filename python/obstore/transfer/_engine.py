@@ -218,6 +218,8 @@ class Run:
         try:
             if task.verify and await self._same_checksum(task):
                 action.kind = "skip"
+                self.totals.objects -= 1  # counted as work to do when it was planned
+                self.totals.bytes -= task.size or 0
             elif self.settings.dry_run:
                 self.throttle.add_bytes(task.size or 0, action.dst)
             else:
