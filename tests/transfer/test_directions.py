@@ -12,7 +12,7 @@ import pytest
 
 import obstore
 from obstore.store import LocalStore, MemoryStore
-from obstore.transfer import Action, copy, copy_async, du, move
+from obstore.transfer import Action, copy, copy_async, du, move, sync
 from obstore.transfer._plan import datetime_ns
 
 from .conftest import (
@@ -200,3 +200,14 @@ def test_failed_objects_do_not_stop_the_others(tmp_path: Path) -> None:
         copy(source, target, fail_fast=True)
     ok = copy(source, tmp_path / "fine")
     assert ok.transferred == len(TREE)
+
+
+def test_copy_into_a_subdirectory_of_itself(remote: Any) -> None:
+    for rel, data in TREE.items():
+        obstore.put(remote, f"t/{rel}", data)
+    report = copy((remote, "t/"), (remote, "t/backup/"))
+    assert report.transferred == len(TREE)  # its own copies are not copied again
+    report = sync((remote, "t/"), (remote, "t/backup/"))
+    assert report.transferred == 0 and report.skipped == len(TREE)
+    assert store_tree(remote, "t/backup") == hashes(TREE)
+    assert len(store_tree(remote, "t")) == 2 * len(TREE)

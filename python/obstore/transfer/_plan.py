@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import copy
 import fnmatch
 import os
 import re
@@ -59,11 +60,40 @@ class Filter:
                 raise TypeError(f"{name} must be a list of patterns, not one string")
         self.include = [re.compile(fnmatch.translate(p)) for p in include or ()]
         self.exclude = [re.compile(fnmatch.translate(p)) for p in exclude or ()]
+        self.subtrees: list[str] = []
+
+    def without_subtree(self, rel: str | None) -> Filter:
+        """This filter, also refusing everything below ``rel`` (when not ``None``)."""
+        if rel is None:
+            return self
+        other = copy.copy(self)
+        other.subtrees = [*self.subtrees, rel]
+        return other
 
     def __call__(self, rel: str) -> bool:
         if self.include and not any(p.match(rel) for p in self.include):
             return False
+        if any(rel.startswith(subtree + "/") for subtree in self.subtrees):
+            return False
         return not any(p.match(rel) for p in self.exclude)
+
+
+def nested_destination(src: Location, dst: Location) -> str | None:
+    """Where ``dst`` lies below ``src`` (relative to it), if it does: the source listing must
+    leave that subtree out, or a copy into itself would copy its own copies."""
+    if src.path is not None and dst.path is not None:
+        try:
+            rel = dst.path.relative_to(src.path)
+        except ValueError:
+            return None
+        return rel.as_posix() if rel.parts else None
+    if not src.same_store(dst):
+        return None
+    if not src.key:
+        return dst.key or None
+    if dst.key.startswith(src.key + "/"):
+        return dst.key[len(src.key) + 1 :]
+    return None
 
 
 async def list_entries(
@@ -247,7 +277,7 @@ async def plan_copy(
         as_prefix = False  # `cp -r file dst` copies the file
     if as_prefix:
         found = False
-        async for chunk in list_entries(src, keep):
+        async for chunk in list_entries(src, keep.without_subtree(nested_destination(src, dst))):
             found = True
             for entry in chunk:
                 yield _task(src.child(entry.rel), dst.child(entry.rel), entry, totals)
@@ -322,7 +352,8 @@ async def plan_sync(
     listing = asyncio.ensure_future(_collect(dst, keep))
     try:
         existing_entries: dict[str, Entry] | None = None
-        async for chunk in list_entries(src, keep):
+        own = keep.without_subtree(nested_destination(src, dst))
+        async for chunk in list_entries(src, own):
             if existing_entries is None:
                 existing_entries = await listing
             for entry in chunk:
