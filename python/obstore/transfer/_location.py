@@ -146,7 +146,9 @@ def _from_url(url: str, memory: dict[str, Any]) -> Location:
         return _local(urllib.parse.unquote(urllib.parse.urlsplit(url).path) or "/")
     if scheme == "memory":
         # One MemoryStore per call: memory:// locations of one call share it.
-        store = memory.setdefault("memory", obstore.store.MemoryStore())
+        if "memory" not in memory:
+            memory["memory"] = obstore.store.MemoryStore()
+        store = memory["memory"]
         key = urllib.parse.unquote(urllib.parse.urlsplit(url).path).strip("/")
         return Location(store, None, key, trailing or key == "", "memory://")
     if obstore.parse_scheme(url) == "http":
