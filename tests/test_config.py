@@ -392,11 +392,10 @@ def test_retry_config_defaults() -> None:
 def test_retry_config_values_and_errors() -> None:
     store = GCSStore(
         "b",
-        retry_config={  # type: ignore[arg-type]
+        retry_config={
             "max_retries": 0,
             "retry_timeout": timedelta(seconds=5),
             "backoff": {"base": 3, "init_backoff": timedelta(seconds=1)},
-            "ignored": 1,
         },
     )
     got = store.retry_config

@@ -63,6 +63,17 @@ class S3Config(TypedDict, total=False):
     Keys are case-insensitive and may also be given with an ``aws_`` prefix.
     Matching ``AWS_*`` environment variables are read first; explicit values
     win. Booleans are stored as ``"true"``/``"false"``.
+
+    Every value, explicit or from the environment, is checked when the store is
+    created, and a bad one raises ``ValueError`` naming the key (or variable),
+    never showing a secret: ``bucket`` and ``region`` may hold only letters,
+    digits, ``.``, ``-``, ``_`` (and ``$``); endpoints must be http(s) URLs with a
+    host; keys, tokens and other settings must be printable ASCII.
+
+    A store without credentials asks the EC2 instance metadata service for them,
+    unless ``AWS_EC2_METADATA_DISABLED`` or ``OBSTORE_METADATA_DISABLED`` is
+    ``true``: requests then fail with an ``UnauthenticatedError`` saying so
+    (``skip_signature`` still sends anonymous requests).
     """
 
     access_key_id: str

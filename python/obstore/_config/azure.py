@@ -11,6 +11,18 @@ class AzureConfig(TypedDict, total=False):
     Keys are case-insensitive and may also be given with an ``azure_`` or
     ``azure_storage_`` prefix. Matching ``AZURE_*`` environment variables are
     read first; explicit values win.
+
+    Every value, explicit or from the environment, is checked when the store is
+    created, and a bad one raises ``ValueError`` naming the key (or variable),
+    never showing a secret: ``account_name``, ``container_name`` and
+    ``tenant_id`` may hold only letters, digits, ``.``, ``-``, ``_`` and ``$``;
+    endpoints must be http(s) URLs with a host; keys, tokens and other settings
+    must be printable ASCII.
+
+    A store without credentials falls back to managed identity (the instance
+    metadata service), unless ``OBSTORE_METADATA_DISABLED`` is ``true``:
+    requests then fail with an ``UnauthenticatedError`` saying so
+    (``skip_signature`` still sends anonymous requests).
     """
 
     account_name: str
@@ -36,7 +48,8 @@ class AzureConfig(TypedDict, total=False):
     (env ``AZURE_STORAGE_AUTHORITY_HOST``, ``AZURE_AUTHORITY_HOST``)."""
     sas_key: str
     """Shared access signature as a percent-encoded query string
-    (env ``AZURE_STORAGE_SAS_KEY``, ``AZURE_STORAGE_SAS_TOKEN``)."""
+    (env ``AZURE_STORAGE_SAS_KEY``, ``AZURE_STORAGE_SAS_TOKEN``). ``from_url``
+    takes it from the URL's query string (which must then have a ``sig``)."""
     token: str
     """Static bearer token (env ``AZURE_STORAGE_TOKEN``)."""
     use_emulator: bool

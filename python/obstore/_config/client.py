@@ -8,7 +8,9 @@ class ClientConfig(TypedDict, total=False):
     """HTTP client options, accepted as ``client_options=`` by every store.
 
     Durations accept a ``timedelta`` or a human-readable string such as
-    ``"30s"`` or ``"2m 30s"``. Unknown keys raise ``ValueError``. A store's
+    ``"30s"`` or ``"2m 30s"``. Unknown keys raise ``ValueError``, and so do
+    values that cannot be sent in an HTTP header (control characters,
+    non-ASCII), except in ``proxy_ca_certificate``. A store's
     ``client_options`` property returns the values as strings (header values and
     certificates as ``bytes``).
     """
@@ -22,7 +24,7 @@ class ClientConfig(TypedDict, total=False):
     default_content_type: str
     """``Content-Type`` sent on uploads that do not set one."""
     default_headers: dict[str, str] | dict[str, bytes]
-    """Headers added to every request."""
+    """Headers added to every request; values must be printable ASCII."""
     http1_only: bool
     """Only use HTTP/1 connections."""
     http2_keep_alive_interval: str
@@ -49,7 +51,9 @@ class ClientConfig(TypedDict, total=False):
     proxy_excludes: str
     """Comma-separated hosts that bypass the proxy (``NO_PROXY`` style)."""
     root_certificate: str | bytes
-    """PEM certificate(s) trusted in addition to the system roots."""
+    """PEM certificate(s) trusted in addition to the system roots. Each is loaded
+    when the store is created: input without a PEM certificate block raises
+    ``ValueError``, a block that is not a certificate ``GenericError``."""
     randomize_addresses: bool
     """Shuffle the addresses a host name resolves to."""
     read_timeout: str | timedelta

@@ -11,6 +11,17 @@ class GCSConfig(TypedDict, total=False):
     Keys are case-insensitive and may also be given with a ``google_`` prefix.
     Matching ``GOOGLE_*`` environment variables are read first; explicit values
     win.
+
+    Every value, explicit or from the environment, is checked when the store is
+    created, and a bad one raises ``ValueError`` naming the key (or variable),
+    never showing a secret: ``bucket`` may hold only letters, digits, ``.``,
+    ``-``, ``_``; ``base_url`` must be an http(s) URL with a host; tokens must be
+    printable ASCII (``service_account_key`` and file paths may be any text).
+
+    A store without a service account or application default credentials asks
+    the GCE metadata service for them, unless ``OBSTORE_METADATA_DISABLED`` is
+    ``true``: requests (and ``sign``) then fail with an ``UnauthenticatedError``
+    saying so (``skip_signature`` still sends anonymous requests).
     """
 
     service_account: str

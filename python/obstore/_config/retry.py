@@ -5,7 +5,10 @@ from typing import TypedDict
 
 
 class BackoffConfig(TypedDict, total=False):
-    """Exponential backoff (with jitter) applied between retries."""
+    """Exponential backoff (with jitter) applied between retries.
+
+    An unknown key raises ``ValueError``.
+    """
 
     init_backoff: timedelta
     """Delay before the first retry (default 100 ms)."""
@@ -20,7 +23,8 @@ class RetryConfig(TypedDict, total=False):
 
     Retried are server errors (5xx), connection errors and timeouts of requests
     that are safe to repeat. A store's ``retry_config`` property returns this dict
-    with every default filled in.
+    with every default filled in. An unknown key raises ``ValueError`` (a
+    misspelt key would otherwise leave its default in force).
     """
 
     backoff: BackoffConfig

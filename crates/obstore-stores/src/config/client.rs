@@ -1,7 +1,8 @@
 //! `client_options` (`ClientConfig`): the HTTP client settings every network store accepts.
 //!
-//! Input keys are matched case-insensitively; values are `str`, `bool` or `timedelta` (timeouts),
-//! plus `default_headers` (`dict[str, str | bytes]`) and `root_certificate` (PEM `str | bytes`).
+//! Input keys are matched case-insensitively (an unknown one is a `ValueError`); values are `str`,
+//! `bool` or `timedelta` (timeouts), plus `default_headers` (`dict[str, str | bytes]`) and
+//! `root_certificate` (PEM `str | bytes`, each certificate loaded once to check it).
 //! The `.client_options` getter returns lower-cased keys and string values, with the headers and
 //! the certificate as `bytes`. `max_concurrent_requests` is ours, not `object_store`'s: the limit
 //! of one store's requests in flight (see [`crate::runtime::lane::LaneConnector`]).
@@ -9,12 +10,15 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use object_store::client::{HttpConnector, ReqwestConnector};
 use object_store::{Certificate, ClientConfigKey, ClientOptions};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use super::config_value;
+use super::values::{validate, Origin, ValueKind};
+use crate::error::{new_error, ExceptionKind};
 
 /// One client option value.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +75,40 @@ fn bytes_or_str(key: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     )))
 }
 
+/// Checks the text value of client option `key`, given under `origin`: a PEM certificate spans
+/// lines; every other option is a flag, a duration, a URL or a header value.
+pub fn check_text(origin: Origin<'_>, key: &ClientConfigKey, value: &str) -> PyResult<()> {
+    let kind = match key {
+        ClientConfigKey::ProxyCaCertificate => ValueKind::Local,
+        _ => ValueKind::Text,
+    };
+    validate(origin, kind, value, false)
+}
+
+fn unknown_key(key: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "Invalid key: {key}. client_options has no key '{key}' (its keys are those of \
+         obstore.store.ClientConfig)"
+    ))
+}
+
+/// The error for a `root_certificate` that is PEM but not a certificate: the library's own error,
+/// as for any certificate the HTTP client refuses.
+fn bad_certificate(index: usize, err: &object_store::Error) -> PyErr {
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    new_error(
+        ExceptionKind::GenericError,
+        format!(
+            "Invalid certificate in `root_certificate` (PEM block {}): the HTTP client cannot \
+             use it ({cause})",
+            index + 1
+        ),
+    )
+}
+
 fn parse_certificates(pem: &[u8]) -> PyResult<Vec<Certificate>> {
     let certs = Certificate::from_pem_bundle(pem).map_err(|err| {
         PyValueError::new_err(format!("Invalid PEM in `root_certificate` input: {err}"))
@@ -82,6 +120,33 @@ fn parse_certificates(pem: &[u8]) -> PyResult<Vec<Certificate>> {
         ));
     }
     Ok(certs)
+}
+
+/// Parses `root_certificate` and has the HTTP client load each certificate, which decodes it:
+/// PEM armour around bytes that are not a certificate fails here rather than with an
+/// anonymous builder error.
+fn check_certificates(pem: &[u8]) -> PyResult<()> {
+    for (index, cert) in parse_certificates(pem)?.into_iter().enumerate() {
+        let options = ClientOptions::new().with_root_certificate(cert);
+        ReqwestConnector::default()
+            .connect(&options)
+            .map_err(|err| bad_certificate(index, &err))?;
+    }
+    Ok(())
+}
+
+/// Checks a `default_headers` value: S3 signs every header as text, and panics on one that is
+/// not, so header values are held to the rule of every other header-bound value.
+fn check_header_value(name: &str, value: &[u8]) -> PyResult<()> {
+    let origin = format!("default_headers[{name:?}]");
+    match std::str::from_utf8(value) {
+        Ok(text) => validate(Origin::Key(&origin), ValueKind::Text, text, false),
+        Err(_) => Err(PyValueError::new_err(format!(
+            "Invalid value for the configuration key '{origin}': it is not text (it has bytes \
+             that are not UTF-8), which cannot be sent in an HTTP header (only printable ASCII \
+             can)"
+        ))),
+    }
 }
 
 fn header_map(headers: &[(String, Vec<u8>)]) -> PyResult<::http::HeaderMap> {
@@ -122,21 +187,25 @@ impl ClientConfig {
                         let name: String = name.extract().map_err(|_| {
                             PyTypeError::new_err("default_headers names must be str")
                         })?;
-                        list.push((name, bytes_or_str("default_headers", &v)?));
+                        let value = bytes_or_str("default_headers", &v)?;
+                        check_header_value(&name, &value)?;
+                        list.push((name, value));
                     }
                     header_map(&list)?;
                     ClientValue::Headers(list)
                 }
                 "root_certificate" => {
                     let pem = bytes_or_str("root_certificate", &value)?;
-                    parse_certificates(&pem)?;
+                    check_certificates(&pem)?;
                     ClientValue::Pem(pem)
                 }
                 MAX_CONCURRENT_REQUESTS => ClientValue::Text(positive_count(&key, &value)?),
                 other => {
-                    ClientConfigKey::from_str(other)
-                        .map_err(|_| PyValueError::new_err(format!("Invalid key: {other}.")))?;
-                    ClientValue::Text(config_value(other, &value)?)
+                    let parsed =
+                        ClientConfigKey::from_str(other).map_err(|_| unknown_key(other))?;
+                    let text = config_value(other, &value)?;
+                    check_text(Origin::Key(other), &parsed, &text)?;
+                    ClientValue::Text(text)
                 }
             };
             out.entries.insert(key, parsed);

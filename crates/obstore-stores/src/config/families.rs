@@ -1,12 +1,18 @@
 //! The configuration keys of each cloud: which `object_store` key enum parses them, which
-//! environment variables they come from, the names `.config` shows and which values are secret.
+//! environment variables they come from, the names `.config` shows, which values are secret and
+//! what each value may contain.
 
 use object_store::aws::AmazonS3ConfigKey;
 use object_store::azure::AzureConfigKey;
 use object_store::gcp::GoogleConfigKey;
 use object_store::ClientConfigKey;
 
+use super::values::ValueKind;
 use super::StoreFamily;
+
+/// Every family honours this variable: set to true, a store without credentials refuses to ask
+/// the cloud's instance metadata service instead of contacting it.
+pub const OBSTORE_METADATA_DISABLED: &str = "OBSTORE_METADATA_DISABLED";
 
 /// The S3 configuration keys.
 pub struct S3Family;
@@ -32,6 +38,28 @@ impl StoreFamily for S3Family {
             "aws_secret_access_key" | "aws_session_token" | "aws_sse_customer_key_base64"
         )
     }
+
+    fn value_kind(canonical: &str) -> ValueKind {
+        match canonical {
+            // The bucket is joined into the endpoint URL unencoded, the region into the host of
+            // the default endpoint and into the signature scope of the Authorization header.
+            "aws_bucket" | "aws_region" | "aws_default_region" => ValueKind::Name,
+            "aws_endpoint"
+            | "aws_endpoint_url_s3"
+            | "aws_metadata_endpoint"
+            | "aws_endpoint_url_sts"
+            | "aws_container_credentials_full_uri" => ValueKind::Url,
+            "aws_container_credentials_relative_uri" => ValueKind::UrlPath,
+            "aws_web_identity_token_file" | "aws_container_authorization_token_file" => {
+                ValueKind::Local
+            }
+            _ => ValueKind::Text,
+        }
+    }
+
+    /// `AWS_EC2_METADATA_DISABLED` is the switch of the AWS SDKs and CLI.
+    const METADATA_DISABLED_VARS: &'static [&'static str] =
+        &[OBSTORE_METADATA_DISABLED, "AWS_EC2_METADATA_DISABLED"];
 }
 
 /// The GCS configuration keys.
@@ -58,6 +86,21 @@ impl StoreFamily for GcsFamily {
             "google_service_account_key" | "google_bearer_token"
         )
     }
+
+    fn value_kind(canonical: &str) -> ValueKind {
+        match canonical {
+            // Joined unencoded into the URLs of signed requests.
+            "google_bucket" => ValueKind::Name,
+            "google_base_url" => ValueKind::Url,
+            // A JSON document and file paths: read locally, never sent as they are.
+            "google_service_account_key"
+            | "google_service_account"
+            | "google_application_credentials" => ValueKind::Local,
+            _ => ValueKind::Text,
+        }
+    }
+
+    const METADATA_DISABLED_VARS: &'static [&'static str] = &[OBSTORE_METADATA_DISABLED];
 }
 
 /// The Azure configuration keys.
@@ -92,4 +135,23 @@ impl StoreFamily for AzureFamily {
                 | "azure_fabric_session_token"
         )
     }
+
+    fn value_kind(canonical: &str) -> ValueKind {
+        match canonical {
+            // The account is the host of the default endpoint and part of the SharedKey
+            // Authorization header; the tenant is a path segment of the token URL. The container
+            // is percent-encoded by `object_store`, but Azure allows only these characters in it.
+            "azure_container_name" | "azure_storage_account_name" | "azure_storage_tenant_id" => {
+                ValueKind::Name
+            }
+            "azure_storage_endpoint"
+            | "azure_msi_endpoint"
+            | "azure_storage_authority_host"
+            | "azure_fabric_token_service_url" => ValueKind::Url,
+            "azure_federated_token_file" => ValueKind::Local,
+            _ => ValueKind::Text,
+        }
+    }
+
+    const METADATA_DISABLED_VARS: &'static [&'static str] = &[OBSTORE_METADATA_DISABLED];
 }

@@ -4,6 +4,8 @@
 //! - [`families`]: the key set of each cloud (S3, GCS, Azure): aliases, public names, secrets.
 //! - [`client`]: `client_options` (`ClientConfig`) ↔ `object_store::ClientOptions`.
 //! - [`retry`]: `retry_config` (`RetryConfig` / `BackoffConfig`) ↔ `object_store::RetryConfig`.
+//! - [`values`]: the check of every value where it enters (constructor, environment, credential
+//!   providers), so that none reaches `object_store` that it would panic on.
 //!
 //! Keys are kept under their canonical `object_store` name (e.g. `aws_bucket`): that name is what
 //! duplicate-key errors report and what pickling passes back to the constructor. `.config` shows
@@ -12,6 +14,7 @@
 pub mod client;
 pub mod families;
 pub mod retry;
+pub mod values;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -24,6 +27,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDelta, PyDict, PyString};
 
 use crate::error::{new_error, ExceptionKind};
+use values::{validate, Origin, ValueKind};
 
 /// Whether a configuration text means "on", as `object_store` reads booleans.
 pub fn is_truthy(value: &str) -> bool {
@@ -79,6 +83,25 @@ pub trait StoreFamily: 'static {
     fn public_name(canonical: &str) -> &str;
     /// Whether `.config` must mask the value of a canonical key.
     fn is_secret(canonical: &str) -> bool;
+    /// What the value of a canonical key may contain (where it ends up).
+    fn value_kind(canonical: &str) -> ValueKind;
+    /// The environment variables that, set to true, forbid the instance metadata service.
+    const METADATA_DISABLED_VARS: &'static [&'static str];
+}
+
+/// Checks the value of canonical store key `name` of family `F`, given under `origin`.
+fn check_store_value<F: StoreFamily>(origin: Origin<'_>, name: &str, value: &str) -> PyResult<()> {
+    validate(origin, F::value_kind(name), value, F::is_secret(name))
+}
+
+/// The name an error shows for key `raw` (canonical `name`): as the user spelt it, or the public
+/// name for a canonical one (which `from_url` and pickling pass).
+fn shown_key<'a, F: StoreFamily>(raw: &'a str, name: &'a str) -> &'a str {
+    if raw.eq_ignore_ascii_case(name) {
+        F::public_name(name)
+    } else {
+        raw
+    }
 }
 
 /// A parsed key: a store setting (canonical name) or a client option.
@@ -121,6 +144,7 @@ impl StoreSettings {
         match parse_key::<F>(raw)? {
             ParsedKey::Store(name) => {
                 let value = config_value(&name, value)?;
+                check_store_value::<F>(Origin::Key(shown_key::<F>(raw, &name)), &name, &value)?;
                 if self.store.insert(name.clone(), value).is_some() {
                     return Err(duplicate(&name));
                 }
@@ -128,6 +152,7 @@ impl StoreSettings {
             ParsedKey::Client(key) => {
                 let name = key.as_ref().to_string();
                 let value = config_value(&name, value)?;
+                client::check_text(Origin::Key(raw), &key, &value)?;
                 if self.client.contains(&name) {
                     return Err(duplicate(&name));
                 }
@@ -172,6 +197,12 @@ impl StoreSettings {
                     if let std::collections::btree_map::Entry::Vacant(slot) = self.store.entry(name)
                     {
                         let value = config_value(slot.key(), &value)?;
+                        let name = slot.key();
+                        check_store_value::<F>(
+                            Origin::Key(shown_key::<F>(&key, name)),
+                            name,
+                            &value,
+                        )?;
                         slot.insert(value);
                     }
                 }
@@ -179,6 +210,7 @@ impl StoreSettings {
                     let name = client_key.as_ref().to_string();
                     if !self.client.contains(&name) {
                         let value = config_value(&name, &value)?;
+                        client::check_text(Origin::Key(&key), &client_key, &value)?;
                         self.client.set(name, client::ClientValue::Text(value));
                     }
                 }
@@ -222,12 +254,18 @@ pub struct EnvSettings {
     pub store: Vec<(String, String)>,
     /// Client options.
     pub client: Vec<(ClientConfigKey, String)>,
+    /// The first of the family's `METADATA_DISABLED_VARS` set to true, if any.
+    pub metadata_disabled: Option<&'static str>,
 }
 
 impl EnvSettings {
-    /// Reads the environment.
-    pub fn read<F: StoreFamily>() -> Self {
-        let mut out = Self::default();
+    /// Reads the environment. Variables that `explicit` overrides are skipped; the values of the
+    /// others are checked, and a bad one is a `ValueError` naming the variable.
+    pub fn read<F: StoreFamily>(explicit: &StoreSettings) -> PyResult<Self> {
+        let mut out = Self {
+            metadata_disabled: metadata_disabled(F::METADATA_DISABLED_VARS)?,
+            ..Self::default()
+        };
         for (key, value) in std::env::vars_os() {
             let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
                 continue;
@@ -236,12 +274,18 @@ impl EnvSettings {
                 continue;
             }
             match parse_key::<F>(key) {
-                Ok(ParsedKey::Store(name)) => out.store.push((name, value.to_string())),
-                Ok(ParsedKey::Client(client)) => out.client.push((client, value.to_string())),
-                Err(_) => {}
+                Ok(ParsedKey::Store(name)) if !explicit.store.contains_key(&name) => {
+                    check_store_value::<F>(Origin::EnvVar(key), &name, value)?;
+                    out.store.push((name, value.to_string()));
+                }
+                Ok(ParsedKey::Client(client)) if !explicit.client.contains(client.as_ref()) => {
+                    client::check_text(Origin::EnvVar(key), &client, value)?;
+                    out.client.push((client, value.to_string()));
+                }
+                _ => {}
             }
         }
-        out
+        Ok(out)
     }
 
     /// The value of a canonical store key from the environment.
@@ -252,6 +296,30 @@ impl EnvSettings {
             .find(|(k, _)| k == canonical)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// The first of `vars` set to a true value (`true`, `1`, `yes`, `on`), if any; a value that is
+/// neither true nor false is a `ValueError` naming the variable.
+pub fn metadata_disabled(vars: &[&'static str]) -> PyResult<Option<&'static str>> {
+    let mut disabled = None;
+    for name in vars {
+        let Ok(raw) = std::env::var(name) else {
+            continue;
+        };
+        let value = raw.trim();
+        if is_truthy(value) {
+            disabled = disabled.or(Some(*name));
+        } else if !matches!(
+            value.to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "off" | "no" | "n"
+        ) {
+            return Err(PyValueError::new_err(format!(
+                "Invalid value for the environment variable {name}: expected true or false, got \
+                 {raw:?}"
+            )));
+        }
+    }
+    Ok(disabled)
 }
 
 /// Parses a store prefix given from Python.
@@ -292,11 +360,12 @@ pub fn url_prefix(url: &url::Url, skip: usize) -> PyResult<Option<String>> {
 /// The settings a store URL implies (canonical or alias key, value), and the prefix from its path.
 pub type UrlSettings = (Vec<(&'static str, String)>, Option<String>);
 
-/// Error for a URL a store cannot use, saying why.
+/// Error for a URL a store cannot use, saying why (its password and query, which may hold a
+/// SAS token, are not shown).
 pub fn bad_url(url: &str, why: impl std::fmt::Display) -> PyErr {
     new_error(
         ExceptionKind::GenericError,
-        format!("Unable to use URL \"{url}\": {why}"),
+        format!("Unable to use URL \"{}\": {why}", values::redact_url(url)),
     )
 }
 

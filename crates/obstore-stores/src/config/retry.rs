@@ -1,7 +1,8 @@
 //! `retry_config` (`RetryConfig` / `BackoffConfig`) ↔ `object_store::RetryConfig`.
 //!
 //! Missing keys take the `object_store` defaults (backoff 100 ms → 15 s, base 2, 10 retries,
-//! 3 min retry timeout); unknown keys are ignored; wrong value types raise `TypeError`.
+//! 3 min retry timeout); an unknown key is a `ValueError` naming it (a misspelt `max_retry` would
+//! otherwise leave the default in force unnoticed); wrong value types raise `TypeError`.
 
 use std::time::Duration;
 
@@ -70,6 +71,33 @@ fn count(key: &str, value: &Bound<'_, PyAny>) -> PyResult<usize> {
     )))
 }
 
+/// The keys of `retry_config`.
+const RETRY_KEYS: [&str; 3] = ["backoff", "max_retries", "retry_timeout"];
+/// The keys of `retry_config["backoff"]`.
+const BACKOFF_KEYS: [&str; 3] = ["init_backoff", "max_backoff", "base"];
+
+/// The items of `dict` (named `what` in messages), each key one of `known`.
+fn items<'py>(
+    dict: &Bound<'py, PyDict>,
+    what: &str,
+    known: &[&str],
+) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    let mut out = Vec::with_capacity(dict.len());
+    for (key, value) in dict.iter() {
+        let key: String = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err(format!("{what} keys must be str")))?;
+        if !known.contains(&key.as_str()) {
+            return Err(PyValueError::new_err(format!(
+                "Unknown key '{key}' in {what}; the keys are {}",
+                known.join(", ")
+            )));
+        }
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
 impl PyRetryConfig {
     /// Parses the `retry_config` argument; `None` → `None`.
     pub fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Self>> {
@@ -80,25 +108,23 @@ impl PyRetryConfig {
             .cast::<PyDict>()
             .map_err(|_| PyTypeError::new_err("retry_config must be a dict"))?;
         let mut out = Self::default();
-        if let Some(backoff) = dict.get_item("backoff")? {
-            let backoff = backoff
-                .cast::<PyDict>()
-                .map_err(|_| PyTypeError::new_err("retry_config['backoff'] must be a dict"))?;
-            if let Some(v) = backoff.get_item("init_backoff")? {
-                out.init_backoff = timedelta("init_backoff", &v)?;
+        for (key, value) in items(dict, "retry_config", &RETRY_KEYS)? {
+            match key.as_str() {
+                "backoff" => {
+                    let backoff = value.cast::<PyDict>().map_err(|_| {
+                        PyTypeError::new_err("retry_config['backoff'] must be a dict")
+                    })?;
+                    for (key, value) in items(backoff, "retry_config['backoff']", &BACKOFF_KEYS)? {
+                        match key.as_str() {
+                            "init_backoff" => out.init_backoff = timedelta(&key, &value)?,
+                            "max_backoff" => out.max_backoff = timedelta(&key, &value)?,
+                            _ => out.base = number(&key, &value)?,
+                        }
+                    }
+                }
+                "max_retries" => out.max_retries = count(&key, &value)?,
+                _ => out.retry_timeout = timedelta(&key, &value)?,
             }
-            if let Some(v) = backoff.get_item("max_backoff")? {
-                out.max_backoff = timedelta("max_backoff", &v)?;
-            }
-            if let Some(v) = backoff.get_item("base")? {
-                out.base = number("base", &v)?;
-            }
-        }
-        if let Some(v) = dict.get_item("max_retries")? {
-            out.max_retries = count("max_retries", &v)?;
-        }
-        if let Some(v) = dict.get_item("retry_timeout")? {
-            out.retry_timeout = timedelta("retry_timeout", &v)?;
         }
         Ok(Some(out))
     }

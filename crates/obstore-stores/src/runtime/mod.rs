@@ -37,36 +37,46 @@ extern "C" fn after_fork_in_child() {
     BUILDING.store(false, Ordering::SeqCst);
 }
 
-/// A whole-number tuning variable of the environment and the least value it accepts.
+/// A whole-number tuning variable of the environment and the range of values it accepts.
 pub struct Setting {
     pub name: &'static str,
     pub min: usize,
+    pub max: usize,
 }
+
+/// The largest thread count a tuning variable accepts. One worker per core is the useful
+/// maximum, and 1024 is above the hardware threads of the largest common machines; a value
+/// beyond it is a mistake, which would otherwise start that many threads (with a 2 MiB stack
+/// each) before the first call, hanging the process without answering Ctrl-C.
+pub const MAX_THREADS: usize = 1024;
 
 /// The runtime's worker threads (see [`worker_threads`]).
 pub const WORKER_THREADS: Setting = Setting {
     name: "OBSTORE_WORKER_THREADS",
     min: 1,
+    max: MAX_THREADS,
 };
 
-/// How many sync calls may drive lanes at once (see `lane::max_in_flight`).
+/// How many sync calls may drive lanes at once (see `lane::max_in_flight`): each is a thread
+/// doing its own I/O, so the same bound applies.
 pub const SYNC_LANES: Setting = Setting {
     name: "OBSTORE_SYNC_LANES",
     min: 0,
+    max: MAX_THREADS,
 };
 
 impl Setting {
     /// `Ok(None)` when unset, an error naming the variable and the value when it is not a whole
-    /// number of at least `min`.
+    /// number from `min` to `max`.
     fn read(&self) -> Result<Option<usize>, String> {
         let Ok(raw) = std::env::var(self.name) else {
             return Ok(None);
         };
         match raw.trim().parse::<usize>() {
-            Ok(n) if n >= self.min => Ok(Some(n)),
+            Ok(n) if (self.min..=self.max).contains(&n) => Ok(Some(n)),
             _ => Err(format!(
-                "{} must be a whole number >= {}, got {raw:?}",
-                self.name, self.min
+                "{} must be a whole number from {} to {}, got {raw:?}",
+                self.name, self.min, self.max
             )),
         }
     }

@@ -8,7 +8,9 @@ use object_store::{ClientOptions, RetryConfig};
 use pyo3::prelude::*;
 
 use super::cloud::{cloud_store_class, CloudBackend, CloudCore};
-use super::credential::{optional_str, required_str, Convert, PyCredentialProvider};
+use super::credential::{
+    optional_str, required_str, Convert, MetadataDisabled, PyCredentialProvider,
+};
 use crate::config::families::S3Family;
 use crate::config::{bad_url, http_not_allowed, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
@@ -150,6 +152,33 @@ impl CloudBackend for S3 {
         provider: Arc<PyCredentialProvider<AwsCredential>>,
     ) -> AmazonS3Builder {
         builder.with_credentials(provider)
+    }
+
+    fn refuse_metadata(
+        builder: AmazonS3Builder,
+        has_provider: bool,
+        variable: &str,
+    ) -> AmazonS3Builder {
+        // The order of `AmazonS3Builder::build`: static keys, web identity, ECS task, EKS pod
+        // identity, and only then the instance metadata service.
+        let set = |key: AmazonS3ConfigKey| builder.get_config_value(&key).is_some();
+        let configured = has_provider
+            || set(AmazonS3ConfigKey::AccessKeyId)
+            || set(AmazonS3ConfigKey::SecretAccessKey)
+            || (set(AmazonS3ConfigKey::WebIdentityTokenFile) && set(AmazonS3ConfigKey::RoleArn))
+            || set(AmazonS3ConfigKey::ContainerCredentialsRelativeUri)
+            || (set(AmazonS3ConfigKey::ContainerCredentialsFullUri)
+                && set(AmazonS3ConfigKey::ContainerAuthorizationTokenFile));
+        if configured {
+            return builder;
+        }
+        builder.with_credentials(Arc::new(MetadataDisabled::new(
+            "S3",
+            variable,
+            "pass access_key_id and secret_access_key (or set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY), a credential_provider, or skip_signature=True for \
+             anonymous access",
+        )))
     }
 
     fn check_http(builder: &AmazonS3Builder) -> Result<(), ObstoreError> {

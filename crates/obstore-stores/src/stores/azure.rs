@@ -13,7 +13,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use super::cloud::{cloud_store_class, CloudBackend, CloudCore};
-use super::credential::{Convert, PyCredentialProvider};
+use super::credential::{
+    check_credential, required_str, Convert, MetadataDisabled, PyCredentialProvider,
+};
 use crate::config::families::AzureFamily;
 use crate::config::{bad_url, http_not_allowed, is_truthy, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
@@ -28,14 +30,22 @@ fn convert_credential(result: &Bound<'_, PyAny>) -> PyResult<AzureCredential> {
     }
     if let Ok(sas) = result.get_item("sas_token") {
         let pairs = match sas.cast::<PyString>() {
-            Ok(text) => split_sas(text.to_str()?)
-                .map_err(|err| PyValueError::new_err(format!("invalid sas_token: {err}")))?,
+            Ok(text) => {
+                let text = text.to_str()?;
+                check_credential("sas_token", text)?;
+                split_sas(text)
+                    .map_err(|err| PyValueError::new_err(format!("invalid sas_token: {err}")))?
+            }
             Err(_) => sas.extract::<Vec<(String, String)>>()?,
         };
+        for (name, value) in &pairs {
+            check_credential("sas_token", name)?;
+            check_credential("sas_token", value)?;
+        }
         return Ok(AzureCredential::SASToken(pairs));
     }
-    if let Ok(token) = result.get_item("token") {
-        return Ok(AzureCredential::BearerToken(token.extract()?));
+    if result.get_item("token").is_ok() {
+        return Ok(AzureCredential::BearerToken(required_str(result, "token")?));
     }
     Err(pyo3::exceptions::PyKeyError::new_err(
         "expected one of 'access_key', 'sas_token' or 'token'",
@@ -133,6 +143,16 @@ fn parse_azure_url(url: &str) -> PyResult<UrlSettings> {
             ))
         }
     }
+    if let Some(sas) = parsed.query().filter(|q| !q.is_empty()) {
+        // A URL copied from the portal or from a signing tool carries its SAS token as the query.
+        if !parsed.query_pairs().any(|(name, _)| name == "sig") {
+            return Err(bad_url(
+                url,
+                "its query string is not a SAS token (it has no sig parameter)",
+            ));
+        }
+        settings.push(("azure_storage_sas_key", sas.to_string()));
+    }
     Ok((settings, url_prefix(&parsed, skip)?))
 }
 
@@ -175,6 +195,45 @@ impl CloudBackend for Azure {
         provider: Arc<PyCredentialProvider<AzureCredential>>,
     ) -> MicrosoftAzureBuilder {
         builder.with_credentials(provider)
+    }
+
+    fn refuse_metadata(
+        builder: MicrosoftAzureBuilder,
+        has_provider: bool,
+        variable: &str,
+    ) -> MicrosoftAzureBuilder {
+        // The order of `MicrosoftAzureBuilder::build` with credential_type "auto": Fabric, a
+        // bearer token, an access key, workload identity, a client secret, a SAS, the Azure CLI,
+        // and only then managed identity (the metadata service); the emulator has fixed keys.
+        let get = |key: AzureConfigKey| builder.get_config_value(&key);
+        let set = |key: AzureConfigKey| get(key).is_some();
+        let on = |key: AzureConfigKey| get(key).is_some_and(|v| is_truthy(&v));
+        let managed_identity = match get(AzureConfigKey::CredentialType).as_deref() {
+            None | Some("auto") => {
+                let fabric = set(AzureConfigKey::FabricTokenServiceUrl)
+                    && set(AzureConfigKey::FabricWorkloadHost)
+                    && set(AzureConfigKey::FabricSessionToken)
+                    && set(AzureConfigKey::FabricClusterIdentifier);
+                let client = set(AzureConfigKey::ClientId) && set(AzureConfigKey::AuthorityId);
+                !(fabric
+                    || set(AzureConfigKey::Token)
+                    || set(AzureConfigKey::AccessKey)
+                    || (client && set(AzureConfigKey::FederatedTokenFile))
+                    || (client && set(AzureConfigKey::ClientSecret))
+                    || set(AzureConfigKey::SasKey)
+                    || on(AzureConfigKey::UseAzureCli))
+            }
+            Some(kind) => kind == "managed_identity",
+        };
+        if has_provider || on(AzureConfigKey::UseEmulator) || !managed_identity {
+            return builder;
+        }
+        builder.with_credentials(Arc::new(MetadataDisabled::new(
+            "Azure",
+            variable,
+            "pass account_key, sas_key, bearer_token, client_id with client_secret and \
+             tenant_id, a credential_provider, or skip_signature=True for anonymous access",
+        )))
     }
 
     fn check_http(builder: &MicrosoftAzureBuilder) -> Result<(), ObstoreError> {

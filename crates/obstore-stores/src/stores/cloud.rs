@@ -135,6 +135,12 @@ pub trait CloudBackend: 'static {
     ) -> Self::Builder;
     /// Converts the result of a Python credential provider.
     const CONVERT: Convert<Self::Credential>;
+    /// Keeps a store away from the instance metadata service (`variable` is set to true): where
+    /// the builder would fall back to it for credentials (none configured, and no Python
+    /// provider when `has_provider` is false), installs a provider that fails with an
+    /// explanation instead.
+    fn refuse_metadata(builder: Self::Builder, has_provider: bool, variable: &str)
+        -> Self::Builder;
     /// Refuses a plain `http://` endpoint when HTTP is not allowed.
     fn check_http(builder: &Self::Builder) -> Result<(), ObstoreError>;
     /// Builds the client.
@@ -211,8 +217,8 @@ impl CloudCore {
         }
         let prefix_path = parse_prefix(prefix.as_deref())?;
         Ok(Self {
+            env: EnvSettings::read::<B::Family>(&settings)?,
             settings,
-            env: EnvSettings::read::<B::Family>(),
             prefix,
             prefix_path,
             retry: PyRetryConfig::from_py(args.retry_config)?,
@@ -353,6 +359,9 @@ impl<B: CloudBackend> CloudStore<B> {
                     B::CONVERT,
                 )),
             );
+        }
+        if let Some(variable) = core.env.metadata_disabled {
+            builder = B::refuse_metadata(builder, core.provider.is_some(), variable);
         }
         if !allow_http {
             B::check_http(&builder)?;

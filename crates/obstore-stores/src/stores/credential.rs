@@ -19,6 +19,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyTuple};
 use tokio::sync::oneshot;
 
+use crate::config::values::{validate, Origin, ValueKind};
+
 unsafe extern "C" {
     // Exported by every CPython since 3.4, though not declared by pyo3 for the limited API.
     fn PyGILState_Check() -> std::os::raw::c_int;
@@ -147,16 +149,29 @@ pub fn expires_at(result: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
     Ok(Some(value.call_method0("timestamp")?.extract()?))
 }
 
-/// A required `str` item of a credential dict (`KeyError` when missing).
-pub fn required_str(result: &Bound<'_, PyAny>, key: &str) -> PyResult<String> {
-    result.get_item(key)?.extract()
+/// Checks a credential value a provider returned under `key`: it goes into a request header,
+/// signature or query, so it must be header-safe text (a `ValueError` naming `key`, never
+/// showing the value, otherwise).
+pub fn check_credential(key: &str, value: &str) -> PyResult<()> {
+    validate(Origin::ProviderResult(key), ValueKind::Text, value, true)
 }
 
-/// An optional `str` item of a credential dict (missing or `None` → `None`).
+/// A required `str` item of a credential dict (`KeyError` when missing), checked.
+pub fn required_str(result: &Bound<'_, PyAny>, key: &str) -> PyResult<String> {
+    let value: String = result.get_item(key)?.extract()?;
+    check_credential(key, &value)?;
+    Ok(value)
+}
+
+/// An optional `str` item of a credential dict (missing or `None` → `None`), checked.
 pub fn optional_str(result: &Bound<'_, PyAny>, key: &str) -> PyResult<Option<String>> {
     match result.get_item(key) {
         Ok(v) if v.is_none() => Ok(None),
-        Ok(v) => Ok(Some(v.extract()?)),
+        Ok(v) => {
+            let value: String = v.extract()?;
+            check_credential(key, &value)?;
+            Ok(Some(value))
+        }
         Err(err) if err.is_instance_of::<pyo3::exceptions::PyKeyError>(result.py()) => Ok(None),
         Err(err) => Err(err),
     }
@@ -309,5 +324,47 @@ impl<C: fmt::Debug + Send + Sync + 'static> CredentialProvider for PyCredentialP
         let credential = Arc::new(credential);
         *cache = Some((credential.clone(), expiry));
         Ok(credential)
+    }
+}
+
+/// The credential provider of a store that has no credentials and may not ask the instance
+/// metadata service (`OBSTORE_METADATA_DISABLED`, or `AWS_EC2_METADATA_DISABLED` for S3): every
+/// request fails with this explanation instead of contacting the service.
+pub struct MetadataDisabled<C> {
+    message: String,
+    _credential: std::marker::PhantomData<fn() -> C>,
+}
+
+impl<C> MetadataDisabled<C> {
+    /// The provider of a `label` ("S3") store, disabled by environment variable `variable`;
+    /// `how` says which settings give credentials.
+    pub fn new(label: &str, variable: &str, how: &str) -> Self {
+        Self {
+            message: format!(
+                "No credentials were found for this {label} store, and the instance metadata \
+                 service is disabled ({variable} is set to true), so it is not asked for any: {how}"
+            ),
+            _credential: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<C> fmt::Debug for MetadataDisabled<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetadataDisabled")
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl<C: fmt::Debug + Send + Sync + 'static> CredentialProvider for MetadataDisabled<C> {
+    type Credential = C;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<C>> {
+        Err(object_store::Error::Unauthenticated {
+            path: String::new(),
+            source: Box::new(ProviderFailure(self.message.clone())),
+        })
     }
 }

@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::gcp::{
-    GcpCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, GoogleConfigKey,
+    GcpCredential, GcpSigningCredential, GoogleCloudStorage, GoogleCloudStorageBuilder,
+    GoogleConfigKey,
 };
 use object_store::{ClientOptions, RetryConfig};
 use pyo3::prelude::*;
 
 use super::cloud::{cloud_store_class, CloudBackend, CloudCore};
-use super::credential::{required_str, Convert, PyCredentialProvider};
+use super::credential::{required_str, Convert, MetadataDisabled, PyCredentialProvider};
 use crate::config::families::GcsFamily;
 use crate::config::{bad_url, http_not_allowed, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
@@ -21,6 +22,22 @@ fn convert_credential(result: &Bound<'_, PyAny>) -> PyResult<GcpCredential> {
         bearer: required_str(result, "token")?,
     })
 }
+
+/// Whether Google's application default credentials file is where `object_store` looks for it
+/// when `application_credentials` is not set (`$HOME/.config/gcloud/`); it then uses that file
+/// rather than the metadata service.
+fn has_default_credentials_file() -> bool {
+    std::env::var_os("HOME").is_some_and(|home| {
+        std::path::Path::new(&home)
+            .join(".config/gcloud/application_default_credentials.json")
+            .exists()
+    })
+}
+
+/// What the error of a store without credentials suggests.
+const HOW: &str = "pass service_account (a key file), service_account_key, \
+                   application_credentials or bearer_token, a credential_provider, or \
+                   skip_signature=True for anonymous access";
 
 fn parse_gcs_url(url: &str) -> PyResult<UrlSettings> {
     let parsed = url::Url::parse(url).map_err(|err| bad_url(url, err))?;
@@ -82,6 +99,35 @@ impl CloudBackend for Gcs {
         provider: Arc<PyCredentialProvider<GcpCredential>>,
     ) -> GoogleCloudStorageBuilder {
         builder.with_credentials(provider)
+    }
+
+    fn refuse_metadata(
+        builder: GoogleCloudStorageBuilder,
+        has_provider: bool,
+        variable: &str,
+    ) -> GoogleCloudStorageBuilder {
+        // The order of `GoogleCloudStorageBuilder::build`: a service account, then application
+        // default credentials, then the metadata service, for both the request credentials and
+        // the signing credentials (of `sign`). A bearer token or a provider gives only the first.
+        let set = |key: GoogleConfigKey| builder.get_config_value(&key).is_some();
+        if set(GoogleConfigKey::ServiceAccount)
+            || set(GoogleConfigKey::ServiceAccountKey)
+            || set(GoogleConfigKey::ApplicationCredentials)
+            || has_default_credentials_file()
+        {
+            return builder;
+        }
+        let bearer = set(GoogleConfigKey::BearerToken);
+        let builder =
+            builder.with_signing_credentials(Arc::new(
+                MetadataDisabled::<GcpSigningCredential>::new("GCS", variable, HOW),
+            ));
+        if has_provider || bearer {
+            return builder;
+        }
+        builder.with_credentials(Arc::new(MetadataDisabled::<GcpCredential>::new(
+            "GCS", variable, HOW,
+        )))
     }
 
     fn check_http(builder: &GoogleCloudStorageBuilder) -> Result<(), ObstoreError> {

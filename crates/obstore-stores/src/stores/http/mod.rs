@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use super::cloud::{with_prefix, LazyClient};
 use crate::config::client::{allows_http, ClientConfig};
 use crate::config::retry::PyRetryConfig;
+use crate::config::values::check_url;
 use crate::config::{bad_url, http_not_allowed};
 use crate::error::ObstoreError;
 use crate::runtime::lane::LaneConnector;
@@ -71,6 +72,8 @@ impl PyHTTPStore {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(bad_url(url, "HTTPStore needs an http:// or https:// URL"));
         }
+        // The normalized URL is what requests use (a space in its path is percent-encoded).
+        check_url(parsed.as_str()).map_err(|why| bad_url(url, why))?;
         let prefix = object_store::path::Path::from_url_path(parsed.path())
             .map_err(|err| bad_url(url, err))?;
         let store = Self {
