@@ -145,8 +145,19 @@ pub enum Body {
 }
 
 impl Body {
-    /// Takes the payload of a get result.
+    /// Takes the payload of a get result, checked against the range it announces.
     pub fn new(result: object_store::GetResult) -> Self {
+        Self::from_result(result, true)
+    }
+
+    /// Takes the payload of the answer to a HEAD request (`GetOptions::head`): its range
+    /// describes the object, not the body, which is whatever comes (nothing from a server, the
+    /// object from memory), so it is not checked.
+    pub fn of_head(result: object_store::GetResult) -> Self {
+        Self::from_result(result, false)
+    }
+
+    fn from_result(result: object_store::GetResult, checked: bool) -> Self {
         let range = result.range;
         match result.payload {
             object_store::GetResultPayload::File(file, path) => Body::File {
@@ -156,7 +167,12 @@ impl Body {
                 end: range.end,
             },
             object_store::GetResultPayload::Stream(stream) => Body::Stream {
-                stream: check(stream, result.meta.location, range),
+                stream: match checked {
+                    true => check(stream, result.meta.location, range),
+                    false => stream
+                        .map(|chunk| chunk.map_err(ObstoreError::from))
+                        .boxed(),
+                },
                 leftover: None,
             },
         }

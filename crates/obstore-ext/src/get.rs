@@ -118,13 +118,18 @@ pub struct PyGetResult {
 }
 
 impl PyGetResult {
-    fn new(store: AnyStore, result: object_store::GetResult) -> Self {
+    /// `head`: the result answers a HEAD request (see [`Body::of_head`]).
+    fn new(store: AnyStore, result: object_store::GetResult, head: bool) -> Self {
         let meta = result.meta.clone();
         let range = result.range.clone();
         let attributes = result.attributes.clone();
+        let body = match head {
+            true => Body::of_head(result),
+            false => Body::new(result),
+        };
         Self {
             store,
-            body: Mutex::new(Some(Body::new(result))),
+            body: Mutex::new(Some(body)),
             meta,
             range,
             attributes,
@@ -442,8 +447,9 @@ async fn get_inner(
     path: PyPath,
     options: GetOptions,
 ) -> ObstoreResult<PyGetResult> {
+    let head = options.head;
     let result = get_result(&store, &path, options).await?;
-    Ok(PyGetResult::new(store, result))
+    Ok(PyGetResult::new(store, result, head))
 }
 
 /// Fetches an object; the body is read from the returned `GetResult`.
