@@ -371,7 +371,7 @@ def test_writer_context_manager_aborts_on_exception(
             raise boom
     assert raised.value is boom
     assert writer.closed() is True
-    with pytest.raises(OSError):
+    with pytest.raises(ValueError, match="I/O operation on closed file"):
         writer.write(b"more")
     if preexisting:
         assert bytes(store.get("obj").bytes()) == b"old"
@@ -416,9 +416,9 @@ def test_writer_after_close(store: Any) -> None:
     writer.close()
     writer.close()  # harmless, like io
     assert writer.closed() is True
-    with pytest.raises(OSError):
+    with pytest.raises(ValueError, match="I/O operation on closed file"):
         writer.write(b"more")
-    with pytest.raises(OSError):
+    with pytest.raises(ValueError, match="I/O operation on closed file"):
         writer.flush()
     assert bytes(store.get("obj").bytes()) == b"data"
 
@@ -430,9 +430,9 @@ def test_writer_after_close_async(store: Any) -> None:
         await writer.close()
         await writer.close()
         assert await writer.closed() is True
-        with pytest.raises(OSError):
+        with pytest.raises(ValueError, match="I/O operation on closed file"):
             await writer.write(b"more")
-        with pytest.raises(OSError):
+        with pytest.raises(ValueError, match="I/O operation on closed file"):
             await writer.flush()
 
     run(main)

@@ -496,11 +496,6 @@ def test_get_ranges_empty(stored: Any, api: Api) -> None:
     assert api.get_ranges(stored, "dir/data", starts=[], ends=[]) == []
 
 
-def test_get_ranges_length_mismatch_is_zipped(stored: Any) -> None:
-    assert stored.get_ranges("dir/data", starts=[0, 5, 9], ends=[1]) == [DATA[:1]]
-    assert stored.get_ranges("dir/data", starts=[0], lengths=[1, 2, 3]) == [DATA[:1]]
-
-
 def test_get_ranges_argument_errors(stored: Any, api: Api) -> None:
     with pytest.raises(ValueError, match=r"^Either ends or lengths must be non-None\.$"):
         api.get_ranges(stored, "dir/data", starts=[0])

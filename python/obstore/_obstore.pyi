@@ -11,7 +11,16 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import IO, ClassVar, Generic, Literal, Self, overload, type_check_only
+from typing import (
+    IO,
+    ClassVar,
+    Generic,
+    Literal,
+    Self,
+    SupportsIndex,
+    overload,
+    type_check_only,
+)
 
 from arro3.core import RecordBatch, Table
 from typing_extensions import disjoint_base
@@ -88,10 +97,14 @@ class Bytes(Buffer):
 
     Supports the buffer protocol (``memoryview(b)``, ``bytes(b)``), indexing,
     slicing, ``in``, ``+``, ``*`` and ``==`` with any bytes-like object.
+    A result too large to represent raises ``OverflowError``, one that cannot
+    be allocated ``MemoryError``.
     """
 
     def __new__(cls, buf: Buffer = b"") -> Self:
-        """Wrap any bytes-like object without copying it."""
+        """Wrap a bytes-like object: ``bytes``, ``Bytes`` and memoryviews of them
+        without copying; a mutable buffer (``bytearray``, a writable array, a
+        memoryview of one) is copied, so the result never changes."""
 
     # CPython exposes `__buffer__` on native types from 3.12 only; declared
     # unconditionally so that `Bytes` is a `Buffer` to type checkers on 3.11.
@@ -118,8 +131,11 @@ class Bytes(Buffer):
 
     def __getnewargs_ex__(self) -> tuple[tuple[bytes], dict[str, object]]:
         """Pickle support: the bytes are copied into the pickle."""
-    def __mul__(self, other: int, /) -> Bytes:
-        """Repeat the contents ``other`` times."""
+    def __mul__(self, other: SupportsIndex, /) -> Bytes:
+        """Repeat the contents ``other`` times (empty for ``other <= 0``)."""
+
+    def __rmul__(self, other: SupportsIndex, /) -> Bytes:
+        """Repeat the contents ``other`` times (empty for ``other <= 0``)."""
 
     def removeprefix(self, prefix: Buffer, /) -> Bytes:
         """Drop ``prefix`` from the start if present, like ``bytes.removeprefix``."""
@@ -253,7 +269,12 @@ class ListStream(Generic[ListChunkType]):
 
 @type_check_only
 class ReadableFile:
-    """A buffered, seekable reader over one object (from ``open_reader``)."""
+    """A buffered, seekable reader over one object (from ``open_reader``).
+
+    Reading past the end of an object shorter than the reader's ``size``
+    raises ``OSError``. Once closed, every method but ``close`` raises
+    ``ValueError``, as Python's ``io`` files do.
+    """
 
     def __iter__(self) -> Self:
         """Iterate over the lines of the object."""
@@ -262,7 +283,11 @@ class ReadableFile:
         """The next line, including its ``\\n``."""
 
     def close(self) -> None:
-        """Do nothing; present for file-object compatibility."""
+        """Close the reader; closing again does nothing."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the reader was closed."""
 
     def read(self, size: int | None = None, /) -> Bytes:
         """Read up to ``size`` bytes, or to the end when ``size`` is ``None``."""
@@ -292,10 +317,19 @@ class ReadableFile:
 
 @type_check_only
 class AsyncReadableFile:
-    """An asynchronous buffered, seekable reader (from ``open_reader_async``)."""
+    """An asynchronous buffered, seekable reader (from ``open_reader_async``).
+
+    Reading past the end of an object shorter than the reader's ``size``
+    raises ``OSError``. Once closed, every method but ``close`` raises
+    ``ValueError``, as Python's ``io`` files do.
+    """
 
     def close(self) -> None:
-        """Do nothing; present for file-object compatibility."""
+        """Close the reader; closing again does nothing."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the reader was closed."""
 
     async def read(self, size: int | None = None, /) -> Bytes:
         """Read up to ``size`` bytes, or to the end when ``size`` is ``None``."""
@@ -328,11 +362,14 @@ class WritableFile(AbstractContextManager[WritableFile]):
     """A buffered writer creating one object (from ``open_writer``).
 
     The object appears only when the writer is closed. Leaving a ``with`` block
-    through an exception aborts the upload instead.
+    through an exception aborts the upload instead. Once closed or aborted,
+    ``write``, ``flush`` and ``with`` raise ``ValueError``, as Python's ``io``
+    files do.
     """
 
     def abort(self) -> None:
-        """Cancel the upload: nothing is written and uploaded parts are removed."""
+        """Cancel the upload: nothing is written and uploaded parts are removed.
+        Does nothing once closed."""
 
     def __enter__(self) -> Self:
         """Return the writer itself."""
@@ -362,11 +399,14 @@ class AsyncWritableFile(AbstractAsyncContextManager[AsyncWritableFile]):
     """An asynchronous buffered writer creating one object.
 
     The object appears only when the writer is closed. Leaving an
-    ``async with`` block through an exception aborts the upload instead.
+    ``async with`` block through an exception aborts the upload instead. Once
+    closed or aborted, ``write``, ``flush`` and ``async with`` raise
+    ``ValueError``, as Python's ``io`` files do.
     """
 
     async def abort(self) -> None:
-        """Cancel the upload: nothing is written and uploaded parts are removed."""
+        """Cancel the upload: nothing is written and uploaded parts are removed.
+        Does nothing once closed."""
 
     async def __aenter__(self) -> Self:
         """Return the writer itself."""
@@ -397,7 +437,8 @@ def copy(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -> 
     """Copy an object within one store.
 
     With ``overwrite=False`` an existing destination raises
-    ``AlreadyExistsError`` (atomically where the backend supports it).
+    ``AlreadyExistsError`` (atomically where the backend supports it). Copying
+    an object onto itself leaves it as it is.
     """
 
 async def copy_async(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -> None:
@@ -488,8 +529,9 @@ def get_ranges(
 ) -> builtins.list[Bytes]:
     """Fetch several byte ranges of one object, in the order given.
 
-    Exactly one of ``ends`` and ``lengths`` must be given. Ranges less than
-    ``coalesce`` bytes apart are fetched with one request.
+    Exactly one of ``ends`` and ``lengths`` must be given, as long as
+    ``starts`` (``ValueError`` otherwise). Ranges less than ``coalesce`` bytes
+    apart are fetched with one request.
     """
 
 async def get_ranges_async(
@@ -603,7 +645,8 @@ def open_reader(
 ) -> ReadableFile:
     """Open an object for buffered random-access reading.
 
-    Issues a HEAD request unless ``size`` is given (which is then trusted).
+    Issues a HEAD request unless ``size`` is given (which is then trusted:
+    reading past the end of an object shorter than ``size`` raises ``OSError``).
     """
 
 async def open_reader_async(
@@ -699,7 +742,7 @@ def rename(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -
     """Move an object within one store (copy, then delete the source).
 
     With ``overwrite=False`` an existing destination raises
-    ``AlreadyExistsError``.
+    ``AlreadyExistsError``. Renaming an object onto itself leaves it as it is.
     """
 
 async def rename_async(store: ObjectStore, from_: str, to: str, *, overwrite: bool = True) -> None:

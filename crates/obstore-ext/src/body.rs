@@ -1,22 +1,138 @@
 //! The body of a get: a network stream or a local file, read whole or in chunks of a minimum size.
+//! Every body is checked against the byte range its response announced: one that ends early or
+//! runs long raises instead of handing out short or extra data.
 
 use std::fs::File;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures::stream::BoxStream;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore};
 use obstore_stores::{ObstoreError, ObstoreResult};
 
 use crate::download_buffer::DownloadBuffer;
+
+/// The chunks of a body, checked against the range announced (see [`checked_stream`]).
+pub type BodyStream = BoxStream<'static, ObstoreResult<Bytes>>;
+
+/// The body of `result` as a stream that fails where the bytes received stop matching the range
+/// the response announced: with `UnexpectedEof` (an `OSError`) when the body ends early, with
+/// `InvalidData` when it runs past its end. A well-framed response can still be short (a 206
+/// whose `Content-Length` is smaller than its `Content-Range`), and a short body must never pass
+/// for the whole object.
+pub fn checked_stream(result: object_store::GetResult) -> BodyStream {
+    let location = result.meta.location.clone();
+    let range = result.range.clone();
+    check(result.into_stream(), location, range)
+}
+
+fn check(
+    inner: BoxStream<'static, object_store::Result<Bytes>>,
+    location: Path,
+    range: Range<u64>,
+) -> BodyStream {
+    CheckedBody {
+        inner,
+        location,
+        range,
+        received: 0,
+        done: false,
+    }
+    .boxed()
+}
+
+struct CheckedBody {
+    inner: BoxStream<'static, object_store::Result<Bytes>>,
+    location: Path,
+    range: Range<u64>,
+    received: u64,
+    done: bool,
+}
+
+impl CheckedBody {
+    fn expected(&self) -> u64 {
+        self.range.end - self.range.start
+    }
+
+    fn error(&self, kind: std::io::ErrorKind, what: &str) -> ObstoreError {
+        ObstoreError::Io(std::io::Error::new(
+            kind,
+            format!(
+                "the body of {} {what}: {} bytes received, {} expected (bytes {}..{})",
+                self.location,
+                self.received,
+                self.expected(),
+                self.range.start,
+                self.range.end
+            ),
+        ))
+    }
+}
+
+impl Stream for CheckedBody {
+    type Item = ObstoreResult<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let item = match self.inner.poll_next_unpin(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(item) => item,
+        };
+        Poll::Ready(Some(match item {
+            Some(Ok(chunk)) => {
+                self.received += chunk.len() as u64;
+                if self.received > self.expected() {
+                    self.done = true;
+                    Err(self.error(std::io::ErrorKind::InvalidData, "is longer than announced"))
+                } else {
+                    Ok(chunk)
+                }
+            }
+            Some(Err(err)) => {
+                self.done = true;
+                Err(err.into())
+            }
+            None => {
+                self.done = true;
+                if self.received == self.expected() {
+                    return Poll::Ready(None);
+                }
+                Err(self.error(std::io::ErrorKind::UnexpectedEof, "ended early"))
+            }
+        }))
+    }
+}
+
+/// The bytes `range` of an object, clamped at its end as a ranged GET is, and checked like every
+/// body: what `ObjectStoreExt::get_range` does, minus the silent short read.
+pub async fn get_range(
+    store: &dyn ObjectStore,
+    location: &Path,
+    range: Range<u64>,
+) -> ObstoreResult<Bytes> {
+    let options = GetOptions {
+        range: Some(GetRange::Bounded(range)),
+        ..GetOptions::default()
+    };
+    let result = store.get_opts(location, options).await?;
+    let len = result.range.end - result.range.start;
+    Body::new(result).read_all(len).await
+}
 
 /// What is left to read of an object.
 pub enum Body {
     /// Bytes arriving from a store; `leftover` is the unread end of a chunk split by `fill`.
     Stream {
-        stream: BoxStream<'static, object_store::Result<Bytes>>,
+        stream: BodyStream,
         leftover: Option<Bytes>,
     },
     /// A local file, read directly (inline from sync code, on the blocking pool from asyncio).
@@ -29,9 +145,20 @@ pub enum Body {
 }
 
 impl Body {
-    /// Takes the payload of a get result.
+    /// Takes the payload of a get result, checked against the range it announces.
     pub fn new(result: object_store::GetResult) -> Self {
-        let range = result.range.clone();
+        Self::from_result(result, true)
+    }
+
+    /// Takes the payload of the answer to a HEAD request (`GetOptions::head`): its range
+    /// describes the object, not the body, which is whatever comes (nothing from a server, the
+    /// object from memory), so it is not checked.
+    pub fn of_head(result: object_store::GetResult) -> Self {
+        Self::from_result(result, false)
+    }
+
+    fn from_result(result: object_store::GetResult, checked: bool) -> Self {
+        let range = result.range;
         match result.payload {
             object_store::GetResultPayload::File(file, path) => Body::File {
                 file: Arc::new(file),
@@ -40,7 +167,12 @@ impl Body {
                 end: range.end,
             },
             object_store::GetResultPayload::Stream(stream) => Body::Stream {
-                stream,
+                stream: match checked {
+                    true => check(stream, result.meta.location, range),
+                    false => stream
+                        .map(|chunk| chunk.map_err(ObstoreError::from))
+                        .boxed(),
+                },
                 leftover: None,
             },
         }
@@ -140,10 +272,7 @@ impl Body {
 }
 
 /// Collects a body into one buffer allocated at its final size (no copy when it comes as one chunk).
-async fn collect_stream(
-    mut stream: BoxStream<'static, object_store::Result<Bytes>>,
-    size_hint: u64,
-) -> ObstoreResult<Bytes> {
+async fn collect_stream(mut stream: BodyStream, size_hint: u64) -> ObstoreResult<Bytes> {
     let Some(first) = stream.next().await.transpose()? else {
         return Ok(Bytes::new());
     };
@@ -171,7 +300,7 @@ async fn collect_stream(
 const LARGE_BODY: usize = 32 * 1024 * 1024;
 
 async fn collect_large(
-    stream: BoxStream<'static, object_store::Result<Bytes>>,
+    stream: BodyStream,
     capacity: usize,
     first: Bytes,
     second: Bytes,
@@ -201,7 +330,7 @@ async fn collect_large(
 /// The unread end of the last chunk if there is one, else the next chunk of `stream`.
 async fn next_piece<S>(stream: &mut S, leftover: &mut Option<Bytes>) -> ObstoreResult<Option<Bytes>>
 where
-    S: futures::Stream<Item = object_store::Result<Bytes>> + Unpin,
+    S: futures::Stream<Item = ObstoreResult<Bytes>> + Unpin,
 {
     match leftover.take() {
         Some(piece) => Ok(Some(piece)),
@@ -219,7 +348,7 @@ pub async fn copy_pieces<S>(
     mut write: impl FnMut(usize, &[u8]),
 ) -> ObstoreResult<usize>
 where
-    S: futures::Stream<Item = object_store::Result<Bytes>> + Unpin,
+    S: futures::Stream<Item = ObstoreResult<Bytes>> + Unpin,
 {
     let mut filled = 0;
     while filled < len {

@@ -1,9 +1,26 @@
 //! `copy` and `rename` (sync and async): server-side, optionally refusing to overwrite.
 
+use object_store::path::Path;
 use object_store::ObjectStoreExt;
 use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::prelude::*;
+
+/// Copying or renaming an object onto itself: no request that could change it (a memory store's
+/// rename deletes the source after copying, S3 refuses a copy onto itself), only the answers the
+/// operation gives for an existing destination. A missing source is `NotFound`; with
+/// `overwrite=False` the destination exists, so `AlreadyExists`; otherwise nothing to do.
+async fn onto_itself(store: &AnyStore, path: &Path, overwrite: bool) -> ObstoreResult<PyNone> {
+    store.inner.head(path).await?;
+    if overwrite {
+        return Ok(PyNone);
+    }
+    Err(object_store::Error::AlreadyExists {
+        path: path.to_string(),
+        source: "the source and the destination are the same object".into(),
+    }
+    .into())
+}
 
 async fn copy_inner(
     store: AnyStore,
@@ -11,6 +28,9 @@ async fn copy_inner(
     to: PyPath,
     overwrite: bool,
 ) -> ObstoreResult<PyNone> {
+    if from == to {
+        return onto_itself(&store, &from.0, overwrite).await;
+    }
     match overwrite {
         true => store.inner.copy(&from.0, &to.0).await?,
         false => store.inner.copy_if_not_exists(&from.0, &to.0).await?,
@@ -24,6 +44,9 @@ async fn rename_inner(
     to: PyPath,
     overwrite: bool,
 ) -> ObstoreResult<PyNone> {
+    if from == to {
+        return onto_itself(&store, &from.0, overwrite).await;
+    }
     match overwrite {
         true => store.inner.rename(&from.0, &to.0).await?,
         false => store.inner.rename_if_not_exists(&from.0, &to.0).await?,

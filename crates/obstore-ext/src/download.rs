@@ -10,7 +10,6 @@
 use std::ops::Range;
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
 use object_store::{GetOptions, GetRange};
 use obstore_stores::bytes::PyBytesWrapper;
 use obstore_stores::Executor;
@@ -19,7 +18,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use tokio::task::JoinSet;
 
-use crate::body::{copy_pieces, Body};
+use crate::body::{checked_stream, copy_pieces, Body, BodyStream};
 use crate::download_buffer::DownloadBuffer;
 use crate::get::{get_result, PyGetOptions};
 
@@ -42,7 +41,7 @@ fn part_options(
 /// With `truncate`, stops after `len` bytes and drops the rest of the body (the first request's,
 /// which runs on to the end of the object).
 async fn fill(
-    mut stream: BoxStream<'static, object_store::Result<Bytes>>,
+    mut stream: BodyStream,
     buffer: DownloadBuffer,
     offset: usize,
     len: usize,
@@ -85,7 +84,7 @@ async fn fetch_part(
         )));
     }
     let len = (range.end - range.start) as usize;
-    fill(result.into_stream(), buffer, offset, len, false).await
+    fill(checked_stream(result), buffer, offset, len, false).await
 }
 
 async fn get_parallel_inner(
@@ -111,7 +110,7 @@ async fn get_parallel_inner(
 
     let mut tasks = JoinSet::new();
     tasks.spawn(fill(
-        first.into_stream(),
+        checked_stream(first),
         buffer.clone(),
         0,
         chunk_size,

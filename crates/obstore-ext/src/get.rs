@@ -118,13 +118,18 @@ pub struct PyGetResult {
 }
 
 impl PyGetResult {
-    fn new(store: AnyStore, result: object_store::GetResult) -> Self {
+    /// `head`: the result answers a HEAD request (see [`Body::of_head`]).
+    fn new(store: AnyStore, result: object_store::GetResult, head: bool) -> Self {
         let meta = result.meta.clone();
         let range = result.range.clone();
         let attributes = result.attributes.clone();
+        let body = match head {
+            true => Body::of_head(result),
+            false => Body::new(result),
+        };
         Self {
             store,
-            body: Mutex::new(Some(Body::new(result))),
+            body: Mutex::new(Some(body)),
             meta,
             range,
             attributes,
@@ -296,7 +301,8 @@ impl<'py> IntoPyObject<'py> for StreamStep {
         match chunk {
             Chunk::InPlace { filled: 0, .. } | Chunk::Copied(None) => Err(end()),
             Chunk::Copied(Some(bytes)) => Ok(PyBytes::new(py, &bytes)),
-            // The body ended before the size announced: hand out what came.
+            // A buffer filled in part: only the bytes received (a body that ends before the size
+            // announced raises in `fill`, so this holds whole bodies only).
             Chunk::InPlace { mut buffer, filled } if filled < buffer.len => {
                 Ok(PyBytes::new(py, &buffer.as_mut_slice()[..filled]))
             }
@@ -441,8 +447,9 @@ async fn get_inner(
     path: PyPath,
     options: GetOptions,
 ) -> ObstoreResult<PyGetResult> {
+    let head = options.head;
     let result = get_result(&store, &path, options).await?;
-    Ok(PyGetResult::new(store, result))
+    Ok(PyGetResult::new(store, result, head))
 }
 
 /// Fetches an object; the body is read from the returned `GetResult`.
@@ -500,7 +507,7 @@ async fn get_range_inner(
     range: Range<u64>,
 ) -> ObstoreResult<PyBytesWrapper> {
     Ok(PyBytesWrapper::new(
-        store.inner.get_range(&path.0, range).await?,
+        crate::body::get_range(store.inner.as_ref(), &path.0, range).await?,
     ))
 }
 
@@ -535,6 +542,19 @@ pub fn get_range_async<'py>(
     store.into_py_future(py, Some(size), get_range_inner(store.clone(), path, range))
 }
 
+/// Pairing `starts` with `ends` or `lengths` item by item: a length mismatch would silently drop
+/// the ranges of the longer list.
+fn same_length(starts: &[u64], name: &str, other: &[u64]) -> PyResult<()> {
+    if starts.len() != other.len() {
+        return Err(PyValueError::new_err(format!(
+            "starts and {name} must have the same length: starts has {}, {name} has {}",
+            starts.len(),
+            other.len()
+        )));
+    }
+    Ok(())
+}
+
 fn byte_ranges(
     starts: Vec<u64>,
     ends: Option<Vec<u64>>,
@@ -551,12 +571,18 @@ fn byte_ranges(
                 "Either ends or lengths must be non-None.",
             ))
         }
-        (Some(ends), None) => ends,
-        (None, Some(lengths)) => starts
-            .iter()
-            .zip(lengths)
-            .map(|(s, l)| s.saturating_add(l))
-            .collect(),
+        (Some(ends), None) => {
+            same_length(&starts, "ends", &ends)?;
+            ends
+        }
+        (None, Some(lengths)) => {
+            same_length(&starts, "lengths", &lengths)?;
+            starts
+                .iter()
+                .zip(lengths)
+                .map(|(s, l)| s.saturating_add(l))
+                .collect()
+        }
     };
     starts
         .into_iter()
@@ -606,7 +632,7 @@ async fn get_ranges_inner(
         .map(|range| {
             let inner = inner.clone();
             let location = location.clone();
-            async move { inner.get_range(&location, range).await }
+            async move { crate::body::get_range(inner.as_ref(), &location, range).await }
         })
         .buffered(RANGE_PARALLELISM)
         .try_collect()

@@ -13,7 +13,7 @@ use object_store::{
 };
 use obstore_stores::bytes::{PyBufferBytes, PyOwnedBytes};
 use obstore_stores::runtime::asyncio::PyNone;
-use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
+use obstore_stores::{AnyStore, Executor, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopIteration, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -434,13 +434,24 @@ async fn put_inner(
     }
 }
 
-fn extract_source(file: &Bound<'_, PyAny>, allow_async: bool) -> PyResult<Option<Source>> {
+/// What `put` was given. A buffer is viewed without copying when `keeps_data` is false (the call
+/// has finished with it when it returns); otherwise a mutable buffer is copied, so changing it
+/// afterwards cannot change the stored object.
+fn extract_source(
+    file: &Bound<'_, PyAny>,
+    allow_async: bool,
+    keeps_data: bool,
+) -> PyResult<Option<Source>> {
     let py = file.py();
     if is_path_like(file)? {
         let path: PathBuf = file.extract()?;
         return Ok(Some(Source::File(path)));
     }
-    match PyBufferBytes::from_object(file) {
+    let buffer = match keeps_data {
+        true => PyBufferBytes::owned_from_object(file),
+        false => PyBufferBytes::from_object(file),
+    };
+    match buffer {
         Ok(bytes) => return Ok(Some(Source::Buffer(bytes))),
         // A buffer that cannot be used as-is (not contiguous) is an error, not an iterable.
         Err(err) if err.is_instance_of::<PyValueError>(py) => return Err(err),
@@ -524,7 +535,10 @@ pub fn put(
         chunk_size,
         max_concurrency,
     )?;
-    let source = extract_source(file, false)?.expect("sync sources only");
+    // A memory store keeps the very bytes it is given; other stores are done with them when the
+    // sync call returns.
+    let keeps_data = store.executor == Executor::Inline;
+    let source = extract_source(file, false, keeps_data)?.expect("sync sources only");
     let size = source.size()?;
     let needs_runtime = settings.multipart_for(size);
     let future = put_inner(store.inner.clone(), path.0, source, settings);
@@ -561,7 +575,8 @@ pub fn put_async<'py>(
         chunk_size,
         max_concurrency,
     )?;
-    let Some(source) = extract_source(file, true)? else {
+    // The upload goes on after this call returns its awaitable, while the caller runs on.
+    let Some(source) = extract_source(file, true, true)? else {
         return put_async_iterable(py, store, path, file, settings);
     };
     let size = source.size()?;

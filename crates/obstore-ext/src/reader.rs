@@ -1,5 +1,7 @@
 //! `open_reader` / `open_reader_async`: a buffered, seekable reader over ranged gets.
 
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -7,7 +9,7 @@ use object_store::path::Path;
 use object_store::ObjectStoreExt;
 use obstore_stores::bytes::PyBytesWrapper;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
-use pyo3::exceptions::PyStopIteration;
+use pyo3::exceptions::{PyStopIteration, PyValueError};
 use pyo3::prelude::*;
 
 /// Position and read-ahead buffer of a reader.
@@ -58,11 +60,7 @@ impl Reader {
         let fetch_end = end
             .max(fetch_start.saturating_add(self.buffer_size))
             .min(self.size);
-        let fetched = self
-            .store
-            .inner
-            .get_range(&self.path, fetch_start..fetch_end)
-            .await?;
+        let fetched = self.fetch(fetch_start..fetch_end).await?;
         let needed = (end - fetch_start) as usize;
         let tail = fetched.slice(..needed.min(fetched.len()));
         state.buffer = fetched;
@@ -75,6 +73,37 @@ impl Reader {
         out.extend_from_slice(&head);
         out.extend_from_slice(&tail);
         Ok(out.freeze())
+    }
+
+    /// Exactly the bytes `range`, all inside the size the reader has: an object found shorter
+    /// than that size (given to `open_reader`, or since shrunk) raises `UnexpectedEof`, an
+    /// `OSError`, instead of a short read.
+    async fn fetch(&self, range: Range<u64>) -> ObstoreResult<Bytes> {
+        let wanted = range.end - range.start;
+        match crate::body::get_range(self.store.inner.as_ref(), &self.path, range.clone()).await {
+            Ok(bytes) if bytes.len() as u64 == wanted => Ok(bytes),
+            // A ranged GET stops at the end of the object.
+            Ok(bytes) => {
+                let actual = range.start + bytes.len() as u64;
+                Err(self.past_end(range, actual))
+            }
+            // A range starting at or past the end is refused: tell that apart from other errors.
+            Err(err) => match self.store.inner.head(&self.path).await {
+                Ok(meta) if meta.size < self.size => Err(self.past_end(range, meta.size)),
+                _ => Err(err),
+            },
+        }
+    }
+
+    fn past_end(&self, range: Range<u64>, actual: u64) -> ObstoreError {
+        ObstoreError::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!(
+                "cannot read bytes {}..{} of {}: the object has {actual} bytes, fewer than the \
+                 reader's size of {}",
+                range.start, range.end, self.path, self.size
+            ),
+        ))
     }
 
     /// Reads through the next `\n` (inclusive), or to the end.
@@ -169,10 +198,29 @@ impl Reader {
 pub struct PyReadableFile {
     reader: Reader,
     r#async: bool,
+    closed: AtomicBool,
+}
+
+/// The message of the `ValueError` Python's `io` classes raise for any use of a closed file.
+pub const CLOSED_FILE: &str = "I/O operation on closed file.";
+
+/// What Python's `io` classes raise for any use of a closed file.
+pub fn closed_file_error() -> PyErr {
+    PyValueError::new_err(CLOSED_FILE)
+}
+
+impl PyReadableFile {
+    fn check_open(&self) -> PyResult<()> {
+        match self.closed.load(Ordering::Acquire) {
+            true => Err(closed_file_error()),
+            false => Ok(()),
+        }
+    }
 }
 
 macro_rules! reader_call {
     ($self:ident, $py:ident, $hint:expr, |$reader:ident| $body:expr) => {{
+        $self.check_open()?;
         let $reader = $self.reader.clone();
         if $self.r#async {
             $self
@@ -191,8 +239,16 @@ macro_rules! reader_call {
 
 #[pymethods]
 impl PyReadableFile {
-    /// Does nothing: a reader holds no resources to release.
-    fn close(&self) {}
+    /// Closes the reader: any later use raises `ValueError`. Closing again does nothing.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether the reader was closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
 
     /// Up to `size` bytes (all remaining bytes when None or negative).
     #[pyo3(signature = (size = None, /))]
@@ -239,9 +295,10 @@ impl PyReadableFile {
         })
     }
 
-    /// Always True.
-    fn seekable(&self) -> bool {
-        true
+    /// Always True (while open).
+    fn seekable(&self) -> PyResult<bool> {
+        self.check_open()?;
+        Ok(true)
     }
 
     /// The current position.
@@ -256,11 +313,13 @@ impl PyReadableFile {
 
     /// The size of the object.
     #[getter]
-    fn size(&self) -> u64 {
-        self.reader.size
+    fn size(&self) -> PyResult<u64> {
+        self.check_open()?;
+        Ok(self.reader.size)
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().check_open()?;
         if slf.get().r#async {
             return Err(pyo3::exceptions::PyTypeError::new_err(
                 "use `async for` with an AsyncReadableFile",
@@ -270,6 +329,7 @@ impl PyReadableFile {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
+        self.check_open()?;
         let reader = self.reader.clone();
         let line = self
             .reader
@@ -315,6 +375,7 @@ async fn open_inner(
             })),
         },
         r#async,
+        closed: AtomicBool::new(false),
     })
 }
 

@@ -2,6 +2,7 @@
 //! buffer fills; the object appears on close, and leaving a `with` block on an exception aborts.
 //! Store errors keep their type (NotImplementedError, PreconditionError, ...) through close.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use object_store::path::Path;
@@ -14,8 +15,9 @@ use pyo3::prelude::*;
 use crate::convert::PyAttributes;
 use crate::put::{PyTags, UploadSettings, UploadSink};
 
+/// A write or flush after the writer was closed, aborted, or failed: what Python's `io` raises.
 fn closed_error() -> ObstoreError {
-    ObstoreError::Io(std::io::Error::other("Writer already closed."))
+    ObstoreError::value(crate::reader::CLOSED_FILE)
 }
 
 /// Buffers writes until `part_size` bytes are pending, then streams them as a multipart upload.
@@ -127,6 +129,22 @@ pub struct PyWritableFile {
     store: AnyStore,
     slot: WriterSlot,
     r#async: bool,
+    /// Set by the first `close` or `abort` call (not when it completes): from then on every use
+    /// but `close`, `abort` and `closed` raises `ValueError`, without waiting for the upload.
+    closing: AtomicBool,
+}
+
+impl PyWritableFile {
+    fn check_open(&self) -> PyResult<()> {
+        match self.closing.load(Ordering::Acquire) {
+            true => Err(crate::reader::closed_file_error()),
+            false => Ok(()),
+        }
+    }
+
+    fn mark_closed(&self) {
+        self.closing.store(true, Ordering::Release);
+    }
 }
 
 macro_rules! writer_call {
@@ -144,22 +162,32 @@ macro_rules! writer_call {
 #[pymethods]
 impl PyWritableFile {
     /// Buffers `buffer` (uploading full parts in the background); returns its length.
-    fn write<'py>(&self, py: Python<'py>, buffer: PyOwnedBytes) -> PyResult<Bound<'py, PyAny>> {
+    fn write<'py>(
+        &self,
+        py: Python<'py>,
+        buffer: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.check_open()?;
+        let buffer: PyOwnedBytes = buffer.extract()?;
         writer_call!(self, py, write(self.slot.clone(), buffer.0))
     }
 
     /// Pushes buffered data.
     fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.check_open()?;
         writer_call!(self, py, flush(self.slot.clone()))
     }
 
     /// Completes the upload: the object appears now. Closing again does nothing.
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.mark_closed();
         writer_call!(self, py, close(self.slot.clone()))
     }
 
-    /// Cancels the upload: nothing is written, uploaded parts are removed.
+    /// Cancels the upload: nothing is written, uploaded parts are removed. Does nothing once
+    /// closed.
     fn abort<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.mark_closed();
         writer_call!(self, py, abort(self.slot.clone()))
     }
 
@@ -168,8 +196,9 @@ impl PyWritableFile {
         writer_call!(self, py, is_closed(self.slot.clone()))
     }
 
-    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().check_open()?;
+        Ok(slf)
     }
 
     #[pyo3(signature = (exc_type, exc_value, traceback))]
@@ -181,6 +210,7 @@ impl PyWritableFile {
         traceback: Option<Bound<'py, PyAny>>,
     ) -> PyResult<bool> {
         let _ = (exc_value, traceback);
+        self.mark_closed();
         let slot = self.slot.clone();
         match exc_type {
             Some(t) if !t.is_none() => self.store.block_on_runtime(py, abort(slot))?,
@@ -190,6 +220,7 @@ impl PyWritableFile {
     }
 
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.get().check_open()?;
         let py = slf.py();
         let value = slf.clone().into_any().unbind();
         obstore_stores::runtime::asyncio::ready_future::<Py<PyAny>, PyErr>(py, Ok(value))
@@ -204,6 +235,7 @@ impl PyWritableFile {
         traceback: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let _ = (exc_value, traceback);
+        self.mark_closed();
         let slot = self.slot.clone();
         let failed = exc_type.is_some_and(|t| !t.is_none());
         self.store.into_py_future_runtime(py, async move {
@@ -259,6 +291,7 @@ fn open(
         store,
         slot: Arc::new(tokio::sync::Mutex::new(Some(writer))),
         r#async,
+        closing: AtomicBool::new(false),
     })
 }
 
