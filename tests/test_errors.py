@@ -58,6 +58,7 @@ OPERATIONS: dict[str, Op] = {
 #: The operation name each call reports (a ranged get is a get).
 REPORTED = {
     "get_range": "get",
+    "get_ranges": "get",
     "list_async": "list",
 }
 

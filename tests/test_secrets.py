@@ -75,11 +75,11 @@ FACTORIES: dict[str, Callable[[str], Any]] = {
     "S3Store-config": lambda e: S3Store(
         "bucket",
         config={
-            "aws_secret_access_key": CANARY,
-            "aws_session_token": TOKEN_CANARY,
-            "aws_access_key_id": "AKIDEXAMPLE",
-            "aws_endpoint": e,
-            "aws_region": "us-east-1",
+            "secret_access_key": CANARY,
+            "session_token": TOKEN_CANARY,
+            "access_key_id": "AKIDEXAMPLE",
+            "endpoint": e,
+            "region": "us-east-1",
         },
         **COMMON,
     ),
@@ -97,7 +97,8 @@ FACTORIES: dict[str, Callable[[str], Any]] = {
     ),
     "AzureStore.from_url-sas-query": lambda e: AzureStore.from_url(
         f"https://account.blob.core.windows.net/container/prefix?{_sas()}",
-        **_azure(e),
+        endpoint=f"{e}/account",
+        **COMMON,
     ),
     "HTTPStore": lambda e: HTTPStore(_with_password(e, "/base/"), **COMMON),
     "HTTPStore.from_url": lambda e: HTTPStore.from_url(_with_password(e, "/base/"), **COMMON),
@@ -208,8 +209,8 @@ def _server(request: pytest.FixtureRequest, kind: str) -> Any:
     return request.getfixturevalue("servers").get(BACKENDS[kind].server)
 
 
-def _run_all(store: Any) -> list[BaseException]:
-    errors = []
+def _run_all(store: Any) -> list[Exception]:
+    errors: list[Exception] = []
     for op in OPERATIONS.values():
         try:
             op(store)

@@ -4,19 +4,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use object_store::local::LocalFileSystem;
+use object_store::ObjectStore;
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
+use super::context::{ContextStore, StoreLabel};
 use super::handle::{AnyStore, Executor};
+use crate::config::bad_url;
 use crate::error::ObstoreError;
 
 /// A local directory as an object store (the raw class of `obstore._store`).
 #[pyclass(name = "LocalStore", module = "obstore._store", subclass, frozen)]
 #[derive(Debug)]
 pub struct PyLocalStore {
-    inner: Arc<LocalFileSystem>,
+    /// The filesystem store, its errors naming the directory's URL.
+    inner: Arc<dyn ObjectStore>,
     prefix: Option<PathBuf>,
     automatic_cleanup: bool,
     mkdir: bool,
@@ -30,6 +34,32 @@ impl PyLocalStore {
             executor: Executor::LocalFiles,
         }
     }
+}
+
+/// The `file://` URL of a directory, for error messages.
+fn directory_url(directory: Option<&std::path::Path>) -> String {
+    match directory {
+        Some(dir) => url::Url::from_file_path(dir)
+            .map(String::from)
+            .unwrap_or_else(|_| format!("file://{}", dir.display())),
+        None => "file:///".to_string(),
+    }
+}
+
+/// The reason a `file://` URL has no directory: an empty path segment, which a filesystem path
+/// would silently drop, is refused as `object_store`'s URL parsing refuses it.
+fn check_url_path(url: &str, parsed: &url::Url) -> PyResult<()> {
+    if let Some(segments) = parsed.path_segments() {
+        let segments: Vec<&str> = segments.collect();
+        let inner = &segments[..segments.len().saturating_sub(1)];
+        if inner.iter().any(|s| s.is_empty()) {
+            return Err(bad_url(
+                url,
+                "its path has an empty segment (\"//\"); write each directory once",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[pymethods]
@@ -49,8 +79,12 @@ impl PyLocalStore {
             }
             None => (LocalFileSystem::new(), None),
         };
+        let label = StoreLabel::new(directory_url(prefix.as_deref()));
         Ok(Self {
-            inner: Arc::new(inner.with_automatic_cleanup(automatic_cleanup)),
+            inner: ContextStore::wrap(
+                Arc::new(inner.with_automatic_cleanup(automatic_cleanup)),
+                Arc::new(label),
+            ),
             prefix,
             automatic_cleanup,
             mkdir,
@@ -72,6 +106,7 @@ impl PyLocalStore {
         if parsed.scheme() != "file" {
             return Err(PyValueError::new_err("Not a `file://` URL"));
         }
+        check_url_path(url, &parsed)?;
         let path = parsed
             .to_file_path()
             .map_err(|_| PyValueError::new_err(format!("Not a local file path: {url}")))?;
