@@ -298,7 +298,7 @@ pub fn from_url<'py>(
             }
             // Other settings mean nothing for a directory and are ignored.
             let kw = PyDict::new(py);
-            for key in ["automatic_cleanup", "mkdir"] {
+            for key in ["automatic_cleanup", "mkdir", "allow_symlinks_outside"] {
                 if let Some(value) = call_kwargs.get_item(key)? {
                     kw.set_item(key, value)?;
                 }
