@@ -344,11 +344,13 @@ const MAX_CAUSE_CHARS: usize = 300;
 fn describe(err: &object_store::Error) -> Description {
     let context = variant_source(err).and_then(|s| s.downcast_ref::<ErrorContext>());
     // The error that decides the class: an error wrapped whole stands for itself.
+    let wrapped_whole =
+        matches!(err, object_store::Error::Generic { store, .. } if *store == CONTEXT_STORE);
     let (decisive, chain_start): (&object_store::Error, Option<&(dyn StdError + 'static)>) =
         match context {
             Some(c) => match c.source.downcast_ref::<object_store::Error>() {
-                Some(inner) => (inner, variant_source(inner)),
-                None => (err, Some(c.source.as_ref() as &(dyn StdError + 'static))),
+                Some(inner) if wrapped_whole => (inner, variant_source(inner)),
+                _ => (err, Some(c.source.as_ref() as &(dyn StdError + 'static))),
             },
             None => (err, variant_source(err)),
         };
@@ -563,14 +565,20 @@ fn cause(
         let root = chain.last().map(|e| e.to_string()).unwrap_or_default();
         return format!("{what}{retries}: {}", one_line(&root, MAX_CAUSE_CHARS));
     }
-    // No HTTP exchange: what the first error of the chain says, unless the summary says it all.
-    let first = chain
-        .first()
-        .map(|e| one_line(&e.to_string(), MAX_CAUSE_CHARS));
-    match (class, first) {
-        (ErrorClass::FileNotFound, _) | (_, None) => summary.to_string(),
-        (_, Some(first)) if first.is_empty() => summary.to_string(),
-        (_, Some(first)) => format!("{summary}: {first}"),
+    // No HTTP exchange: what the first error of the chain says (and the last, when the first
+    // does not repeat it), unless the summary says it all.
+    let mut said = chain.first().map(|e| e.to_string()).unwrap_or_default();
+    if let Some(last) = chain.last().map(|e| e.to_string()) {
+        if !said.contains(&last) {
+            said = format!("{said}: {last}");
+        }
+    }
+    let said = one_line(&said, MAX_CAUSE_CHARS);
+    match class {
+        ErrorClass::FileNotFound => summary.to_string(),
+        _ if said.is_empty() => summary.to_string(),
+        ErrorClass::Obstore(ExceptionKind::GenericError) => said,
+        _ => format!("{summary}: {said}"),
     }
 }
 
@@ -939,6 +947,44 @@ mod tests {
             ),
             Some((404, "The specified container does not exist.".to_string()))
         );
+    }
+
+    fn copy_operation() -> Operation {
+        Operation {
+            name: "copy",
+            url: "s3://b/a".into(),
+            destination: Some("s3://b/c".into()),
+            bucket: Some(("bucket", "b".into())),
+        }
+    }
+
+    #[test]
+    fn context_keeps_the_class_of_the_error() {
+        // S3's copy-if-not-exists reports AlreadyExists with the Precondition error as source.
+        let precondition = object_store::Error::Precondition {
+            path: "c".into(),
+            source: "412".into(),
+        };
+        let err = object_store::Error::AlreadyExists {
+            path: "c".into(),
+            source: Box::new(precondition),
+        };
+        let described = describe(&with_context(err, copy_operation()));
+        assert_eq!(
+            described.class,
+            ErrorClass::Obstore(ExceptionKind::AlreadyExistsError)
+        );
+        assert!(described
+            .message
+            .starts_with("copy s3://b/a to s3://b/c: already exists"));
+        // A variant without a boxed source is wrapped whole and still decides the class.
+        let err = object_store::Error::NotImplemented {
+            operation: "copy".into(),
+            implementer: "X".into(),
+        };
+        let err = with_context(err, copy_operation());
+        assert!(matches!(err, object_store::Error::Generic { .. }));
+        assert_eq!(describe(&err).class, ErrorClass::NotImplemented);
     }
 
     #[test]
