@@ -249,6 +249,9 @@ def test_exception_hierarchy(name: str) -> None:
     assert issubclass(cls, Exception)
     if name == "BaseError":
         assert cls.__bases__ == (Exception,)
+    elif name == "NotFoundError":
+        # A missing bucket: caught by `except FileNotFoundError` like a missing object.
+        assert cls.__bases__ == (obstore.exceptions.BaseError, FileNotFoundError)
     else:
         assert cls.__bases__ == (obstore.exceptions.BaseError,)
     error = cls("message")
@@ -256,8 +259,7 @@ def test_exception_hierarchy(name: str) -> None:
 
 
 def test_not_found_is_builtin() -> None:
-    # NotFoundError exists but is not what missing objects raise.
-    assert not issubclass(obstore.exceptions.NotFoundError, FileNotFoundError)
+    # A missing object raises the builtin FileNotFoundError; NotFoundError is a missing bucket.
     store = obstore.store.MemoryStore()
     with pytest.raises(FileNotFoundError) as info:
         store.head("missing")

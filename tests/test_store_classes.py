@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 import obstore
 import obstore._store as raw
-from obstore.exceptions import BaseError, GenericError
+from obstore.exceptions import BaseError, GenericError, PermissionDeniedError
 from obstore.store import LocalStore, MemoryStore, ObjectStoreMethods, from_url
 
 from .conftest import run
@@ -145,6 +146,7 @@ def test_local_store_pickle_round_trip(tmp_path: Path, kwargs: dict[str, bool]) 
     assert named == {
         "automatic_cleanup": kwargs.get("automatic_cleanup", False),
         "mkdir": kwargs.get("mkdir", False),
+        "allow_symlinks_outside": True,
     }
 
 
@@ -179,6 +181,159 @@ def test_local_store_attributes_not_implemented(tmp_path: Path) -> None:
     with pytest.raises(NotImplementedError):
         store.put("a", b"y", mode={"e_tag": store.head("a")["e_tag"]})
     assert bytes(store.get("a").bytes()) == b"x"
+
+
+@pytest.mark.parametrize("url_path", ["/x//", "//x", "/x//y/"])
+def test_local_store_from_url_with_empty_segment_raises_library_error(
+    tmp_path: Path, url_path: str
+) -> None:
+    url = f"file://{tmp_path}{url_path}"
+    with pytest.raises(BaseError, match="empty segment") as info:
+        LocalStore.from_url(url)
+    assert url in str(info.value)
+    with pytest.raises(BaseError):
+        from_url(url)
+
+
+# --------------------------------------------------------------------------------------------------
+# LocalStore and symbolic links
+
+
+@pytest.fixture
+def linked_root(tmp_path: Path) -> tuple[Path, Path]:
+    """A store root holding links that leave it (to a directory, a file, a missing file) and links
+    that stay inside it; and the outside directory."""
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"outside data")
+    (root / "inside.txt").write_bytes(b"inside data")
+    (root / "sub").mkdir()
+    os.symlink(outside, root / "dirlink")
+    os.symlink(outside / "secret.txt", root / "filelink")
+    os.symlink(outside / "new.txt", root / "dangling")
+    os.symlink(root / "inside.txt", root / "sub" / "innerlink")
+    os.symlink("../inside.txt", root / "sub" / "relative")
+    os.symlink("../dirlink/secret.txt", root / "sub" / "chained")
+    return root, outside
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_local_store_follows_links_outside_the_root_by_default(
+    linked_root: tuple[Path, Path],
+) -> None:
+    root, outside = linked_root
+    store = LocalStore(root)
+    assert bytes(store.get("dirlink/secret.txt").bytes()) == b"outside data"
+    assert bytes(store.get("filelink").bytes()) == b"outside data"
+    store.put("dirlink/written.txt", b"x")
+    assert (outside / "written.txt").read_bytes() == b"x"
+    assert "dirlink/secret.txt" in {meta["path"] for meta in store.list().collect()}
+
+
+#: Each operation, called through a path that resolves outside the root.
+REFUSED: dict[str, Callable[[Any, str], Any]] = {
+    "get": lambda s, p: s.get(p),
+    "get_range": lambda s, p: s.get_range(p, start=0, length=1),
+    "get_ranges": lambda s, p: s.get_ranges(p, starts=[0], lengths=[1]),
+    "head": lambda s, p: s.head(p),
+    "open_reader": lambda s, p: obstore.open_reader(s, p).read(),
+    "put": lambda s, p: s.put(p, b"new"),
+    "put_multipart": lambda s, p: s.put(p, iter([b"a", b"b"])),
+    "delete": lambda s, p: s.delete(p),
+    "delete_many": lambda s, p: s.delete([p]),
+    "copy_from": lambda s, p: s.copy(p, "copied"),
+    "copy_to": lambda s, p: s.copy("inside.txt", p),
+    "rename_from": lambda s, p: s.rename(p, "renamed"),
+    "rename_to": lambda s, p: s.rename("inside.txt", p),
+    "list": lambda s, p: s.list(p).collect(),
+    "list_with_delimiter": lambda s, p: s.list_with_delimiter(p),
+}
+
+OUTSIDE_PATHS = ["dirlink/secret.txt", "filelink", "dangling", "sub/chained", "dirlink/new.txt"]
+
+
+@pytest.mark.parametrize("op", sorted(REFUSED))
+@pytest.mark.parametrize("path", OUTSIDE_PATHS)
+def test_local_store_refuses_paths_leaving_the_root(
+    linked_root: tuple[Path, Path], op: str, path: str
+) -> None:
+    root, outside = linked_root
+    if op.startswith("list"):
+        path = "dirlink"
+    before_outside = _snapshot(outside)
+    store = LocalStore(root, allow_symlinks_outside=False)
+    with pytest.raises(PermissionDeniedError) as info:
+        REFUSED[op](store, path)
+    message = str(info.value)
+    assert path in message
+    assert "outside" in message
+    assert "\n" not in message
+    assert _snapshot(outside) == before_outside
+    assert (root / "inside.txt").read_bytes() == b"inside data"
+    assert not (root / "copied").exists()
+    assert not (root / "renamed").exists()
+
+
+def test_local_store_confined_still_follows_links_inside_the_root(
+    linked_root: tuple[Path, Path],
+) -> None:
+    root, _ = linked_root
+    store = LocalStore(root, allow_symlinks_outside=False)
+    assert bytes(store.get("sub/innerlink").bytes()) == b"inside data"
+    assert bytes(store.get("sub/relative").bytes()) == b"inside data"
+    store.put("sub/new.bin", b"new")
+    assert (root / "sub" / "new.bin").read_bytes() == b"new"
+    store.copy("sub/new.bin", "sub/copy.bin")
+    store.rename("sub/copy.bin", "sub/moved.bin")
+    store.delete("sub/moved.bin")
+    assert store.head("sub/new.bin")["size"] == 3
+
+
+def test_local_store_confined_listing_skips_entries_outside_the_root(
+    linked_root: tuple[Path, Path],
+) -> None:
+    root, _ = linked_root
+    store = LocalStore(root, allow_symlinks_outside=False)
+    listed = {meta["path"] for meta in store.list().collect()}
+    assert listed == {"inside.txt", "sub/innerlink", "sub/relative"}
+    top = store.list_with_delimiter()
+    assert top["common_prefixes"] == ["sub"]
+    assert [meta["path"] for meta in top["objects"]] == ["inside.txt"]
+
+
+def test_local_store_symlink_option_survives_pickling_and_equality(
+    linked_root: tuple[Path, Path],
+) -> None:
+    root, _ = linked_root
+    confined = LocalStore(root, allow_symlinks_outside=False)
+    assert confined != LocalStore(root)
+    assert confined == LocalStore(root, allow_symlinks_outside=False)
+    assert repr(confined) == f'LocalStore("{root}", allow_symlinks_outside=False)'
+    args, named = confined.__getnewargs_ex__()
+    assert named["allow_symlinks_outside"] is False
+    restored = pickle.loads(pickle.dumps(confined))
+    assert restored == confined
+    with pytest.raises(PermissionDeniedError):
+        restored.get("filelink")
+
+
+def test_local_store_symlink_option_through_from_url(linked_root: tuple[Path, Path]) -> None:
+    root, _ = linked_root
+    for store in (
+        LocalStore.from_url(root.as_uri(), allow_symlinks_outside=False),
+        from_url(root.as_uri(), allow_symlinks_outside=False),
+        raw.from_url(root.as_uri(), allow_symlinks_outside=False),
+    ):
+        assert store == LocalStore(root, allow_symlinks_outside=False)
+        with pytest.raises(PermissionDeniedError):
+            store.head("filelink") if isinstance(store, LocalStore) else obstore.head(
+                store, "filelink"
+            )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -281,7 +281,19 @@ class HTTPStore:
 
 @disjoint_base
 class LocalStore:
-    """A store over a directory of the local file system."""
+    """A store over a directory of the local file system.
+
+    Symbolic links: by default a path is followed wherever its links lead,
+    outside the directory too (``get("link/file")`` reads the file the link
+    points to, ``put`` writes there, ``list`` descends into linked
+    directories). With ``allow_symlinks_outside=False`` every operation first
+    resolves the links of its path(s) and raises ``PermissionDeniedError``
+    naming the path when the resolved location leaves the directory; links
+    that stay inside keep working, and listings leave out entries whose
+    resolved location is outside. The check runs before each operation: it
+    guards against links already in the tree, not against another process
+    swapping a directory for a link while the operation runs.
+    """
 
     def __new__(
         cls,
@@ -289,11 +301,14 @@ class LocalStore:
         *,
         automatic_cleanup: bool = False,
         mkdir: bool = False,
+        allow_symlinks_outside: bool = True,
     ) -> Self:
         """Create a store rooted at the directory ``prefix``.
 
         The directory must exist unless ``mkdir`` is true. With
         ``automatic_cleanup``, directories left empty by a delete are removed.
+        With ``allow_symlinks_outside=False``, paths whose symbolic links lead
+        outside the directory are refused (see the class docstring).
         """
 
     @classmethod
@@ -303,8 +318,13 @@ class LocalStore:
         *,
         automatic_cleanup: bool = False,
         mkdir: bool = False,
+        allow_symlinks_outside: bool = True,
     ) -> Self:
-        """Create a store from a ``file:///absolute/path`` URL."""
+        """Create a store from a ``file:///absolute/path`` URL.
+
+        A path with an empty segment (``file:///tmp/x//y``) raises
+        ``GenericError`` naming the URL.
+        """
 
     @property
     def prefix(self) -> Path | None:
@@ -375,6 +395,7 @@ def from_url(
     retry_config: None = None,
     automatic_cleanup: bool = False,
     mkdir: bool = False,
+    allow_symlinks_outside: bool = True,
 ) -> ObjectStore: ...
 def _from_url_as(
     classes: tuple[type, type, type, type, type, type],

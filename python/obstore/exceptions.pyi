@@ -2,15 +2,17 @@
 
 A missing object raises the builtin ``FileNotFoundError``, and an operation a
 backend cannot do raises the builtin ``NotImplementedError``; everything else
-from a store derives from ``BaseError``.
+from a store derives from ``BaseError``. A bucket or container that does not
+exist raises ``NotFoundError``, which is both.
+
+The message of an error raised by an operation is one line: the operation, the
+URL of the path in the store (never a secret), and the cause, e.g.
+``get s3://bucket/prefix/key: not found (HTTP 404 NoSuchKey: The specified key
+does not exist.)``. The error also carries that as data (``operation``,
+``url``, ``status``, ``code``) and the whole cause chain in ``details``; the
+builtin ``FileNotFoundError`` and ``NotImplementedError`` raised by an
+operation carry the same attributes.
 """
-
-import sys
-
-if sys.version_info >= (3, 13):
-    from warnings import deprecated
-else:
-    from typing_extensions import deprecated
 
 __all__ = [
     "AlreadyExistsError",
@@ -30,12 +32,28 @@ __all__ = [
 class BaseError(Exception):
     """Base class of every obstore error."""
 
+    operation: str | None
+    """The operation that failed (``get``, ``put``, ``list``, ...), if any."""
+    url: str | None
+    """The URL of the path the operation worked on (its source, for ``copy``
+    and ``rename``); passwords in it are masked."""
+    status: int | None
+    """The HTTP status of the failed request, if the server answered."""
+    code: str | None
+    """The service's error code (``NoSuchKey``, ``AuthorizationFailure``,
+    ...), if it gave one."""
+    details: str | None
+    """The whole cause chain, one cause a line, secrets masked."""
+
 class GenericError(BaseError):
     """A store error with no more specific class."""
 
-@deprecated("builtins.FileNotFoundError is emitted instead.")
-class NotFoundError(BaseError):
-    """Never raised: a missing object raises ``FileNotFoundError``."""
+class NotFoundError(BaseError, FileNotFoundError):
+    """The bucket or container does not exist.
+
+    A missing object raises the builtin ``FileNotFoundError``; this is a
+    subclass of it, so ``except FileNotFoundError`` catches both.
+    """
 
 class InvalidPathError(BaseError):
     """The backend rejected a path."""

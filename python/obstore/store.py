@@ -535,6 +535,7 @@ def from_url(
     retry_config: None = None,
     automatic_cleanup: bool = False,
     mkdir: bool = False,
+    allow_symlinks_outside: bool = True,
 ) -> ObjectStore: ...
 def from_url(
     url: str,
@@ -558,8 +559,8 @@ def from_url(
       URLs → ``AzureStore``
     - other ``http(s)://`` URLs → ``HTTPStore`` (no ``config``, keyword
       settings or credential provider allowed)
-    - ``file:///path`` → ``LocalStore`` (keywords ``automatic_cleanup`` and
-      ``mkdir``; no credential provider)
+    - ``file:///path`` → ``LocalStore`` (keywords ``automatic_cleanup``,
+      ``mkdir`` and ``allow_symlinks_outside``; no credential provider)
     - ``memory:///`` → ``MemoryStore`` (no ``config`` or keyword settings)
 
     For the cloud stores the URL's path becomes the store prefix and

@@ -3,16 +3,19 @@
 use std::sync::Arc;
 
 use object_store::memory::InMemory;
+use object_store::ObjectStore;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
+use super::context::{ContextStore, StoreLabel};
 use super::handle::{AnyStore, Executor};
 
 /// A fully in-memory store (the raw class of `obstore._store`).
 #[pyclass(name = "MemoryStore", module = "obstore._store", subclass, frozen)]
 #[derive(Debug)]
 pub struct PyMemoryStore {
-    inner: Arc<InMemory>,
+    /// The in-memory store, its errors naming `memory://`.
+    inner: Arc<dyn ObjectStore>,
 }
 
 impl PyMemoryStore {
@@ -30,7 +33,10 @@ impl PyMemoryStore {
     #[new]
     fn new() -> Self {
         Self {
-            inner: Arc::new(InMemory::new()),
+            inner: ContextStore::wrap(
+                Arc::new(InMemory::new()),
+                Arc::new(StoreLabel::new("memory://").with_infallible_bodies()),
+            ),
         }
     }
 

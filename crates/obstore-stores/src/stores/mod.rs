@@ -6,11 +6,13 @@
 //! - [`aws`], [`gcp`], [`azure`]: the cloud stores, sharing [`cloud`] (settings, client, methods).
 //! - [`http`]: plain HTTP(S) and WebDAV.
 //! - [`handle`]: [`AnyStore`], and how a store's futures are driven.
+//! - [`context`]: the wrapper that puts every error of an operation in context.
 //! - [`credential`]: Python credential providers for the cloud stores.
 
 pub mod aws;
 pub mod azure;
 pub mod cloud;
+pub mod context;
 pub mod credential;
 pub mod gcp;
 pub mod handle;
@@ -27,6 +29,8 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::error::{new_error, ExceptionKind, ObstoreError};
 use crate::url::scheme_name;
+use cloud::CloudCore;
+use context::{BucketLabel, ContextStore, StoreLabel};
 pub use handle::{AnyStore, Executor, INLINE_IO_LIMIT};
 
 use aws::PyS3Store;
@@ -63,17 +67,76 @@ pub enum PyStore<'py> {
 }
 
 impl<'py> PyStore<'py> {
-    /// The handle operations use.
+    /// The handle operations use; its errors name the operation, the store URL and the path.
     pub fn any_store(&self) -> Result<AnyStore, ObstoreError> {
-        match self {
-            Self::S3(s) => s.get().0.any_store(s.py()),
-            Self::Gcs(s) => s.get().0.any_store(s.py()),
-            Self::Azure(s) => s.get().0.any_store(s.py()),
-            Self::Http(s) => s.get().any_store(),
-            Self::Local(s) => Ok(s.get().any_store()),
-            Self::Memory(s) => Ok(s.get().any_store()),
-        }
+        let (store, label) = match self {
+            Self::S3(s) => (
+                s.get().0.any_store(s.py())?,
+                cloud_label(
+                    &s.get().0.core,
+                    "s3",
+                    "bucket",
+                    "aws_bucket",
+                    &["aws_endpoint"],
+                ),
+            ),
+            Self::Gcs(s) => (
+                s.get().0.any_store(s.py())?,
+                cloud_label(
+                    &s.get().0.core,
+                    "gs",
+                    "bucket",
+                    "google_bucket",
+                    &["google_base_url"],
+                ),
+            ),
+            Self::Azure(s) => (
+                s.get().0.any_store(s.py())?,
+                cloud_label(
+                    &s.get().0.core,
+                    "az",
+                    "container",
+                    "azure_container_name",
+                    &["azure_storage_account_name", "azure_storage_endpoint"],
+                ),
+            ),
+            Self::Http(s) => (s.get().any_store()?, Arc::new(s.get().label())),
+            // Labelled once, when built.
+            Self::Local(s) => return Ok(s.get().any_store()),
+            Self::Memory(s) => return Ok(s.get().any_store()),
+        };
+        Ok(AnyStore {
+            inner: ContextStore::wrap(store.inner, label),
+            executor: store.executor,
+        })
     }
+}
+
+/// The label of a cloud store: `scheme://bucket/prefix`, the bucket identified by `scope` (the
+/// settings that tell two services apart: endpoint, account).
+fn cloud_label(
+    core: &CloudCore,
+    scheme: &str,
+    noun: &'static str,
+    bucket_key: &str,
+    scope: &[&str],
+) -> Arc<StoreLabel> {
+    let bucket = core.effective(bucket_key).unwrap_or_default();
+    let mut url = format!("{scheme}://{bucket}");
+    let mut key = url.clone();
+    if let Some(prefix) = &core.prefix_path {
+        url.push('/');
+        url.push_str(prefix.as_ref());
+    }
+    for setting in scope {
+        key.push('|');
+        key.push_str(core.effective(setting).unwrap_or_default());
+    }
+    Arc::new(StoreLabel::new(url).with_bucket(BucketLabel {
+        noun,
+        name: bucket.to_string(),
+        key,
+    }))
 }
 
 /// The error for an object that is not a store of this library, saying when it is one of
@@ -235,7 +298,7 @@ pub fn from_url<'py>(
             }
             // Other settings mean nothing for a directory and are ignored.
             let kw = PyDict::new(py);
-            for key in ["automatic_cleanup", "mkdir"] {
+            for key in ["automatic_cleanup", "mkdir", "allow_symlinks_outside"] {
                 if let Some(value) = call_kwargs.get_item(key)? {
                     kw.set_item(key, value)?;
                 }

@@ -12,8 +12,9 @@ use crate::config::client::{allows_http, ClientConfig};
 use crate::config::retry::PyRetryConfig;
 use crate::config::values::check_url;
 use crate::config::{bad_url, http_not_allowed};
-use crate::error::ObstoreError;
+use crate::error::{redact, ObstoreError};
 use crate::runtime::lane::LaneConnector;
+use crate::stores::context::StoreLabel;
 use crate::stores::handle::{AnyStore, Executor};
 
 /// An HTTP server as an object store (the raw class of `obstore._store`).
@@ -48,6 +49,19 @@ impl PyHTTPStore {
             builder = builder.with_retry(retry.to_object_store());
         }
         Ok(builder.build()?)
+    }
+
+    /// The URL for display: a password in it is masked.
+    fn display_url(&self) -> String {
+        redact(self.url.as_str())
+    }
+
+    /// How errors name this store: its URL, password masked, without the query.
+    pub fn label(&self) -> StoreLabel {
+        let mut url = self.url.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        StoreLabel::new(redact(url.as_str()))
     }
 
     /// The handle operations use (the client is rebuilt after a fork).
@@ -105,10 +119,10 @@ impl PyHTTPStore {
         cls.call((url,), Some(&kwargs))
     }
 
-    /// The normalized base URL.
+    /// The normalized base URL, a password in it masked.
     #[getter]
     fn url(&self) -> String {
-        self.url.to_string()
+        self.display_url()
     }
 
     /// The HTTP client options, if any were given.
@@ -154,6 +168,6 @@ impl PyHTTPStore {
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let name = slf.get_type().name()?;
-        Ok(format!("{name}(\"{}\")", slf.get().url))
+        Ok(format!("{name}(\"{}\")", slf.get().display_url()))
     }
 }
