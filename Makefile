@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/obstore-target
 TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff \
 	fsspec zarr pandas "dask[distributed]" boto3 google-auth azure-identity requests aiohttp \
-	aiohttp-retry python-dotenv hypothesis
+	aiohttp-retry python-dotenv hypothesis tqdm rich
 
 .PHONY: demo test test-fast build check lint stubtest servers bench fuzz clean
 
@@ -53,7 +53,7 @@ stubtest: build
 
 check: lint test
 
-# Fuzz every entry point for FUZZ_SECONDS (issue 13 §1): generated values may name any host, so the
+# Fuzz every entry point for FUZZ_SECONDS: generated values may name any host, so the
 # worker runs in a loopback-only network namespace (needs root or user namespaces; else it refuses:
 # then `FUZZ_ARGS=--hosts loopback`). Prints the inputs tried and every panic, crash and hang found.
 FUZZ_SECONDS ?= 300

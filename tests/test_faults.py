@@ -456,23 +456,8 @@ RANGED_READS: dict[str, Read] = {
     "get_parallel": read_get_parallel,
 }
 
-SILENTLY_SHORT = pytest.mark.xfail(
-    strict=True,
-    reason="a 206 whose body is shorter than its Content-Range (framing intact) is returned as "
-    "the whole range: get_range gives 10000 of 1048576 bytes, get_ranges 10000 of 524288 per "
-    "range, no error",
-)
 
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=SILENTLY_SHORT)
-        if name not in ("open_reader", "get_parallel")
-        else name
-        for name in RANGED_READS
-    ],
-)
+@pytest.mark.parametrize("name", list(RANGED_READS))
 def test_body_shorter_than_content_range_is_exact_or_raises(
     faulty: Faulty, stored: str, data: bytes, name: str
 ) -> None:
@@ -544,11 +529,6 @@ def _full_message(error: BaseException) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a timeout's message reads 'error sending request' / 'request or response body error'; "
-    "'timed out' appears only in the appended Debug dump",
-)
 @pytest.mark.parametrize("after", [None, 100_000], ids=["head", "body"])
 def test_stalled_response_message_says_timed_out(
     faulty: Faulty, stored: str, data: bytes, after: int | None

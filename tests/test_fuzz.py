@@ -32,13 +32,6 @@ SUITE_SECONDS = float(os.environ.get("OBSTORE_FUZZ_SECONDS", "30"))
 # The fuzz run
 
 
-# The library still lets values through unvalidated until they panic inside object_store (caught
-# at its boundary today, so the run's findings are "caught_panic"s); the regression tests below
-# name the known ones. Non-strict: a short run may meet none of them. Remove the mark when the
-# library validates every value where it enters.
-@pytest.mark.xfail(
-    strict=False, reason="some inputs still panic in Rust (see the regression tests)"
-)
 def test_fuzz_every_entry_point_briefly() -> None:
     """Generated strings, bytes, numbers and dicts into every constructor, from_url, config key,
     environment variable, GetOptions, path, Bytes operation and get_ranges argument, then one
@@ -211,13 +204,6 @@ def assert_rejected(make_store: Callable[[], Any], key: str) -> None:
         pytest.fail(f"no error for a bad {key}")
 
 
-KNOWN = pytest.mark.xfail(
-    strict=True,
-    reason="a Rust panic (caught at the boundary as 'internal error'), not a validation error",
-)
-
-
-@KNOWN
 def test_s3_session_token_with_newline(endpoint: str) -> None:
     assert_rejected(
         lambda: S3Store(
@@ -233,7 +219,6 @@ def test_s3_session_token_with_newline(endpoint: str) -> None:
     )
 
 
-@KNOWN
 def test_gcs_bearer_token_with_newline(endpoint: str) -> None:
     assert_rejected(
         lambda: GCSStore(
@@ -247,7 +232,6 @@ def test_gcs_bearer_token_with_newline(endpoint: str) -> None:
     )
 
 
-@KNOWN
 def test_azure_token_with_newline(endpoint: str) -> None:
     assert_rejected(
         lambda: AzureStore(
@@ -262,7 +246,6 @@ def test_azure_token_with_newline(endpoint: str) -> None:
     )
 
 
-@KNOWN
 def test_s3_bucket_with_space(endpoint: str) -> None:
     assert_rejected(
         lambda: S3Store(
@@ -277,7 +260,6 @@ def test_s3_bucket_with_space(endpoint: str) -> None:
     )
 
 
-@KNOWN
 def test_s3_endpoint_without_host(endpoint: str) -> None:
     assert_rejected(
         lambda: S3Store(
@@ -292,7 +274,6 @@ def test_s3_endpoint_without_host(endpoint: str) -> None:
     )
 
 
-@KNOWN
 def test_s3_endpoint_from_environment_unparseable(
     endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -309,7 +290,6 @@ def test_s3_endpoint_from_environment_unparseable(
     )
 
 
-@pytest.mark.xfail(strict=True, reason="the allocation fails and aborts the process")
 def test_bytes_repeat_beyond_memory_raises() -> None:
     """``Bytes * 2**62`` raises OverflowError or MemoryError (run in a process of its own: today
     it aborts the process)."""
