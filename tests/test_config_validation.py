@@ -793,3 +793,26 @@ def test_azure_from_url_reads_with_the_urls_sas_token(
     with pytest.raises(PermissionDeniedError) as info:
         AzureStore.from_url(f"{base}?{forged}", **options).get("data.bin")
     assert "sig=" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("backoff", "why"),
+    [
+        ({"init_backoff": timedelta(0), "max_backoff": timedelta(0)}, "init_backoff above zero"),
+        ({"base": 1.0}, "base above 1"),
+        ({"base": 0.5}, "base"),
+        ({"base": float("inf")}, "base"),
+        (
+            {"init_backoff": timedelta(seconds=2), "max_backoff": timedelta(seconds=1)},
+            "max_backoff of at least init_backoff",
+        ),
+    ],
+)
+def test_backoff_whose_waits_cannot_be_drawn_is_refused(backoff: dict[str, Any], why: str) -> None:
+    # object_store panics on the first retry with such a backoff ("cannot sample empty range").
+    with pytest.raises(ValueError, match=why):
+        HTTPStore(
+            "http://127.0.0.1:9",
+            client_options={"allow_http": True},
+            retry_config={"max_retries": 1, "backoff": backoff},  # type: ignore[arg-type]
+        )

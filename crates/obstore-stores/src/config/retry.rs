@@ -126,7 +126,30 @@ impl PyRetryConfig {
                 _ => out.retry_timeout = timedelta(&key, &value)?,
             }
         }
+        out.check_backoff()?;
         Ok(Some(out))
+    }
+
+    /// `object_store` draws each wait from `init_backoff..previous * base`, and panics when that
+    /// range is empty: a zero `init_backoff`, a `base` of 1 or less (or not finite), or a
+    /// `max_backoff` below `init_backoff` (which pulls the previous wait under the start).
+    fn check_backoff(&self) -> PyResult<()> {
+        let bad = |why: &str| {
+            Err(PyValueError::new_err(format!(
+                "retry_config['backoff'] {why} (init_backoff={:?}, max_backoff={:?}, base={})",
+                self.init_backoff, self.max_backoff, self.base
+            )))
+        };
+        if self.init_backoff.is_zero() {
+            return bad("needs an init_backoff above zero");
+        }
+        if !(self.base.is_finite() && self.base > 1.0) {
+            return bad("needs a finite base above 1");
+        }
+        if self.max_backoff < self.init_backoff {
+            return bad("needs a max_backoff of at least init_backoff");
+        }
+        Ok(())
     }
 
     /// The `object_store` configuration.
