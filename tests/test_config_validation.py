@@ -409,6 +409,7 @@ def test_unknown_client_option_raises_valueerror_naming_it() -> None:
 #: A valid value for every documented client option.
 CLIENT_VALUES: dict[str, Any] = {
     "allow_http": True,
+    "max_concurrent_requests": 8,
     "allow_invalid_certificates": False,
     "connect_timeout": "5s",
     "default_content_type": "application/octet-stream",
