@@ -630,3 +630,16 @@ def test_bytes_sizes_raise_instead_of_aborting(expression: str) -> None:
 def test_bytes_slices_match_bytes(index: slice) -> None:
     data = b"abcdefgh"
     assert bytes(Bytes(data)[index]) == data[index]
+
+
+@pytest.mark.parametrize("key", ["if_match", "if_none_match"])
+def test_get_option_that_cannot_be_a_header_raises_value_error(store: Any, key: str) -> None:
+    # object_store panics building a request with such a header; the value is refused first.
+    obstore.put(store, "a", b"x")
+    with pytest.raises(ValueError, match=key):
+        obstore.get(store, "a", options={key: "bad\nvalue"}).bytes()  # type: ignore[arg-type]
+
+
+def test_put_mode_e_tag_that_cannot_be_a_header_raises_value_error(store: Any) -> None:
+    with pytest.raises(ValueError, match="e_tag"):
+        obstore.put(store, "a", b"x", mode={"e_tag": "bad\r\nvalue"})

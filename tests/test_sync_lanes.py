@@ -204,9 +204,22 @@ WORKER_COUNT = textwrap.dedent(
         asyncio.run(main())
     except obstore.exceptions.GenericError:
         pass  # nothing listens on port 9
-    tasks = os.listdir("/proc/self/task")
-    names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in tasks]
-    print(names.count("obstore-worker"))
+    import time
+    def workers():
+        names = []
+        for t in os.listdir("/proc/self/task"):
+            try:
+                names.append(open(f"/proc/self/task/{t}/comm").read().strip())
+            except OSError:
+                pass  # a thread that ended meanwhile
+        return names.count("obstore-worker")
+    # A worker names itself once it runs, which may come after the call returns: take the
+    # largest count seen over half a second (there are never more workers than configured).
+    seen = 0
+    for _ in range(10):
+        seen = max(seen, workers())
+        time.sleep(0.05)
+    print(seen)
     """
 )
 

@@ -142,6 +142,21 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyUtcDateTime {
     }
 }
 
+/// Checks a value that is sent as an HTTP header (`if_match`, `if_none_match`, an `e_tag`):
+/// `object_store` panics on a header value it cannot build, so such a value is refused here.
+pub fn header_value(what: &str, value: String) -> PyResult<String> {
+    if value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    {
+        Ok(value)
+    } else {
+        Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{what} must be printable ASCII (it is sent as an HTTP header)"
+        )))
+    }
+}
+
 /// Rejects keys of an options dict that are not in `allowed`, naming the bad key.
 pub fn check_keys(dict: &Bound<'_, PyDict>, what: &str, allowed: &[&str]) -> PyResult<()> {
     for key in dict.keys() {

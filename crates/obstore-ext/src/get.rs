@@ -80,10 +80,16 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyGetOptions {
                 .map_err(|_| PyTypeError::new_err(format!("GetOptions[{key:?}] must be a str")))
         };
         if let Some(v) = get("if_match")? {
-            options.if_match = Some(string("if_match", v)?);
+            options.if_match = Some(crate::convert::header_value(
+                "GetOptions[\"if_match\"]",
+                string("if_match", v)?,
+            )?);
         }
         if let Some(v) = get("if_none_match")? {
-            options.if_none_match = Some(string("if_none_match", v)?);
+            options.if_none_match = Some(crate::convert::header_value(
+                "GetOptions[\"if_none_match\"]",
+                string("if_none_match", v)?,
+            )?);
         }
         if let Some(v) = get("version")? {
             options.version = Some(string("version", v)?);

@@ -50,7 +50,9 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyPutMode {
                 }
             };
             return Ok(Self(PutMode::Update(UpdateVersion {
-                e_tag: field("e_tag")?,
+                e_tag: field("e_tag")?
+                    .map(|e| crate::convert::header_value("UpdateVersion[\"e_tag\"]", e))
+                    .transpose()?,
                 version: field("version")?,
             })));
         }

@@ -124,6 +124,10 @@ impl CloudBackend for S3 {
     type Credential = AwsCredential;
 
     const LABEL: &'static str = "AWS";
+    const URL_SCHEME: &'static str = "s3";
+    const BUCKET_NOUN: &'static str = "bucket";
+    const BUCKET_KEY: &'static str = "aws_bucket";
+    const SERVICE_KEYS: &'static [&'static str] = &["aws_endpoint"];
     const PROVIDER_CONFIG: bool = true;
     const PROVIDER_PREFIX: bool = false;
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);

@@ -167,6 +167,11 @@ impl CloudBackend for Azure {
     type Credential = AzureCredential;
 
     const LABEL: &'static str = "Azure";
+    const URL_SCHEME: &'static str = "az";
+    const BUCKET_NOUN: &'static str = "container";
+    const BUCKET_KEY: &'static str = "azure_container_name";
+    const SERVICE_KEYS: &'static [&'static str] =
+        &["azure_storage_account_name", "azure_storage_endpoint"];
     const PROVIDER_CONFIG: bool = true;
     const PROVIDER_PREFIX: bool = true;
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);

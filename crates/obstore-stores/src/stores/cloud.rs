@@ -11,6 +11,7 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
+use super::context::{BucketLabel, ContextStore, StoreLabel};
 use super::credential::{Convert, ProviderHandle, PyCredentialProvider};
 use super::handle::{AnyStore, Executor};
 use crate::config::client::{allows_http, ClientConfig};
@@ -111,6 +112,15 @@ pub trait CloudBackend: 'static {
 
     /// The label of credential errors ("AWS").
     const LABEL: &'static str;
+    /// The URL scheme errors name the store by ("s3").
+    const URL_SCHEME: &'static str;
+    /// What the service calls a bucket ("bucket", "container").
+    const BUCKET_NOUN: &'static str;
+    /// The canonical key of the bucket name.
+    const BUCKET_KEY: &'static str;
+    /// The settings that tell two services apart (endpoint, account), so that a bucket known
+    /// to exist on one is not taken to exist on another.
+    const SERVICE_KEYS: &'static [&'static str];
     /// Whether the provider's `config` attribute fills missing settings.
     const PROVIDER_CONFIG: bool;
     /// Whether the provider's `prefix` attribute is the default prefix.
@@ -315,14 +325,18 @@ pub struct CloudStore<B: CloudBackend> {
     /// The merged settings.
     pub core: CloudCore,
     client: LazyClient<B::Client>,
+    /// How errors name this store: `scheme://bucket/prefix`, and its bucket.
+    label: Arc<StoreLabel>,
 }
 
 impl<B: CloudBackend> CloudStore<B> {
     /// Validates the constructor arguments and builds the client once, so that a bad setting
     /// fails the constructor rather than the first request.
     pub fn new(args: CoreArgs<'_, '_>) -> PyResult<Self> {
+        let core = CloudCore::new::<B>(args)?;
         let store = Self {
-            core: CloudCore::new::<B>(args)?,
+            label: Arc::new(label::<B>(&core)),
+            core,
             client: LazyClient::default(),
         };
         let built = store.build()?;
@@ -377,8 +391,9 @@ impl<B: CloudBackend> CloudStore<B> {
 
     /// The handle operations use: the client below the prefix.
     pub fn any_store(&self, py: Python<'_>) -> Result<AnyStore, ObstoreError> {
+        let inner = with_prefix(self.client(py)?, self.core.prefix_path.as_ref());
         Ok(AnyStore {
-            inner: with_prefix(self.client(py)?, self.core.prefix_path.as_ref()),
+            inner: ContextStore::wrap(inner, self.label.clone()),
             executor: Executor::Runtime,
         })
     }
@@ -387,6 +402,27 @@ impl<B: CloudBackend> CloudStore<B> {
     pub fn prefix_path(&self) -> Option<&Path> {
         self.core.prefix_path.as_ref()
     }
+}
+
+/// The label of a cloud store: `scheme://bucket/prefix`, its bucket identified by the settings
+/// that tell services apart.
+fn label<B: CloudBackend>(core: &CloudCore) -> StoreLabel {
+    let bucket = core.effective(B::BUCKET_KEY).unwrap_or_default();
+    let mut url = format!("{}://{bucket}", B::URL_SCHEME);
+    let mut key = url.clone();
+    if let Some(prefix) = &core.prefix_path {
+        url.push('/');
+        url.push_str(prefix.as_ref());
+    }
+    for setting in B::SERVICE_KEYS {
+        key.push('|');
+        key.push_str(core.effective(setting).unwrap_or_default());
+    }
+    StoreLabel::new(url).with_bucket(BucketLabel {
+        noun: B::BUCKET_NOUN,
+        name: bucket.to_string(),
+        key,
+    })
 }
 
 /// The arguments of a cloud store's `from_url`, besides the URL.

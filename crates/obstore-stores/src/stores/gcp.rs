@@ -68,6 +68,10 @@ impl CloudBackend for Gcs {
     type Credential = GcpCredential;
 
     const LABEL: &'static str = "GCS";
+    const URL_SCHEME: &'static str = "gs";
+    const BUCKET_NOUN: &'static str = "bucket";
+    const BUCKET_KEY: &'static str = "google_bucket";
+    const SERVICE_KEYS: &'static [&'static str] = &["google_base_url"];
     const PROVIDER_CONFIG: bool = false;
     const PROVIDER_PREFIX: bool = false;
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(4 * 60);

@@ -29,8 +29,6 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::error::{new_error, ExceptionKind, ObstoreError};
 use crate::url::scheme_name;
-use cloud::CloudCore;
-use context::{BucketLabel, ContextStore, StoreLabel};
 pub use handle::{AnyStore, Executor, INLINE_IO_LIMIT};
 
 use aws::PyS3Store;
@@ -69,74 +67,16 @@ pub enum PyStore<'py> {
 impl<'py> PyStore<'py> {
     /// The handle operations use; its errors name the operation, the store URL and the path.
     pub fn any_store(&self) -> Result<AnyStore, ObstoreError> {
-        let (store, label) = match self {
-            Self::S3(s) => (
-                s.get().0.any_store(s.py())?,
-                cloud_label(
-                    &s.get().0.core,
-                    "s3",
-                    "bucket",
-                    "aws_bucket",
-                    &["aws_endpoint"],
-                ),
-            ),
-            Self::Gcs(s) => (
-                s.get().0.any_store(s.py())?,
-                cloud_label(
-                    &s.get().0.core,
-                    "gs",
-                    "bucket",
-                    "google_bucket",
-                    &["google_base_url"],
-                ),
-            ),
-            Self::Azure(s) => (
-                s.get().0.any_store(s.py())?,
-                cloud_label(
-                    &s.get().0.core,
-                    "az",
-                    "container",
-                    "azure_container_name",
-                    &["azure_storage_account_name", "azure_storage_endpoint"],
-                ),
-            ),
-            Self::Http(s) => (s.get().any_store()?, Arc::new(s.get().label())),
+        match self {
+            Self::S3(s) => s.get().0.any_store(s.py()),
+            Self::Gcs(s) => s.get().0.any_store(s.py()),
+            Self::Azure(s) => s.get().0.any_store(s.py()),
+            Self::Http(s) => s.get().any_store(),
             // Labelled once, when built.
-            Self::Local(s) => return Ok(s.get().any_store()),
-            Self::Memory(s) => return Ok(s.get().any_store()),
-        };
-        Ok(AnyStore {
-            inner: ContextStore::wrap(store.inner, label),
-            executor: store.executor,
-        })
+            Self::Local(s) => Ok(s.get().any_store()),
+            Self::Memory(s) => Ok(s.get().any_store()),
+        }
     }
-}
-
-/// The label of a cloud store: `scheme://bucket/prefix`, the bucket identified by `scope` (the
-/// settings that tell two services apart: endpoint, account).
-fn cloud_label(
-    core: &CloudCore,
-    scheme: &str,
-    noun: &'static str,
-    bucket_key: &str,
-    scope: &[&str],
-) -> Arc<StoreLabel> {
-    let bucket = core.effective(bucket_key).unwrap_or_default();
-    let mut url = format!("{scheme}://{bucket}");
-    let mut key = url.clone();
-    if let Some(prefix) = &core.prefix_path {
-        url.push('/');
-        url.push_str(prefix.as_ref());
-    }
-    for setting in scope {
-        key.push('|');
-        key.push_str(core.effective(setting).unwrap_or_default());
-    }
-    Arc::new(StoreLabel::new(url).with_bucket(BucketLabel {
-        noun,
-        name: bucket.to_string(),
-        key,
-    }))
 }
 
 /// The error for an object that is not a store of this library, saying when it is one of

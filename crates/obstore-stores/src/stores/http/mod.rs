@@ -3,6 +3,8 @@
 
 mod webdav;
 
+use std::sync::Arc;
+
 use object_store::http::{HttpBuilder, HttpStore};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -14,7 +16,7 @@ use crate::config::values::check_url;
 use crate::config::{bad_url, http_not_allowed};
 use crate::error::{redact, ObstoreError};
 use crate::runtime::lane::LaneConnector;
-use crate::stores::context::StoreLabel;
+use crate::stores::context::{ContextStore, StoreLabel};
 use crate::stores::handle::{AnyStore, Executor};
 
 /// An HTTP server as an object store (the raw class of `obstore._store`).
@@ -26,6 +28,8 @@ pub struct PyHTTPStore {
     client_options: ClientConfig,
     retry: Option<PyRetryConfig>,
     client: LazyClient<HttpStore>,
+    /// How errors name this store.
+    label: Arc<StoreLabel>,
 }
 
 impl PyHTTPStore {
@@ -56,21 +60,22 @@ impl PyHTTPStore {
         redact(self.url.as_str())
     }
 
-    /// How errors name this store: its URL, password masked, without the query.
-    pub fn label(&self) -> StoreLabel {
-        let mut url = self.url.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        StoreLabel::new(redact(url.as_str()))
-    }
-
     /// The handle operations use (the client is rebuilt after a fork).
     pub fn any_store(&self) -> Result<AnyStore, ObstoreError> {
+        let inner = with_prefix(self.client.get(|| self.build())?, self.prefix.as_ref());
         Ok(AnyStore {
-            inner: with_prefix(self.client.get(|| self.build())?, self.prefix.as_ref()),
+            inner: ContextStore::wrap(inner, self.label.clone()),
             executor: Executor::Runtime,
         })
     }
+}
+
+/// How errors name an HTTP store: its URL, password masked, without the query.
+fn label(url: &url::Url) -> StoreLabel {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    StoreLabel::new(redact(url.as_str()))
 }
 
 #[pymethods]
@@ -92,6 +97,7 @@ impl PyHTTPStore {
             .map_err(|err| bad_url(url, err))?;
         let store = Self {
             prefix: (!prefix.as_ref().is_empty()).then_some(prefix),
+            label: Arc::new(label(&parsed)),
             url: parsed,
             client_options: ClientConfig::from_py(client_options.as_ref())?,
             retry: PyRetryConfig::from_py(retry_config.as_ref())?,
