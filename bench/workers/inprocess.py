@@ -30,6 +30,8 @@ import resource
 import sys
 import time
 
+from _memory import peak_rss_mib
+
 SIZE = 1024
 
 SCENARIOS = (
@@ -49,19 +51,6 @@ SCENARIOS = (
 def _cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
-
-
-def _peak_rss_mib() -> float:
-    """Peak RSS of THIS process image: VmHWM. Not ``ru_maxrss``, which Linux carries across
-    ``execve``: a worker would report the runner's peak when that is higher than its own."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _payload() -> bytes:
@@ -205,7 +194,7 @@ def run(args) -> dict:
         "cpu_s": cpu,
         "ops_per_s": ops / wall if wall > 0 else None,
         "cpu_us_per_op": cpu / ops * 1e6,
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
         "obstore_version": getattr(obstore, "__version__", None),
         "obstore_file": getattr(obstore, "__file__", None),
         "python": sys.version.split()[0],

@@ -28,6 +28,8 @@ import tempfile
 import time
 import traceback
 
+from _memory import peak_rss_mib
+
 KiB, MiB = 1024, 1024 * 1024
 
 
@@ -35,22 +37,6 @@ KiB, MiB = 1024, 1024 * 1024
 def _cpu(who=resource.RUSAGE_SELF) -> float:
     ru = resource.getrusage(who)
     return ru.ru_utime + ru.ru_stime
-
-
-def _rss_mib() -> float:
-    """Peak RSS of THIS process image: VmHWM of /proc/self/status.
-
-    Not ``ru_maxrss``: on Linux that survives execve, so a worker spawned by a large driver
-    would report the driver's peak.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 _C_RSS: list = []  # peak RSS (MiB) of the C clients run by this worker
@@ -385,13 +371,13 @@ def _md5(buf) -> str:
 def big_object(spec: dict) -> dict:
     """variant: bytes | stream | parallel | upload. Returns GB/s etc."""
     impl, variant, key, size = spec["impl"], spec["variant"], spec["big_key"], spec["big_size"]
-    rss0 = _rss_mib()
+    rss0 = peak_rss_mib()
     check = None  # -> (ok: bool, detail)
     data = None
     if variant == "upload":
         with open(spec["big_file"], "rb") as f:
             data = f.read()
-        rss0 = _rss_mib()
+        rss0 = peak_rss_mib()
     part = spec.get("part_size", 16 * MiB)
     starts = list(range(0, size, part))
 
@@ -538,7 +524,7 @@ def big_object(spec: dict) -> dict:
     c0, cc0, t0 = _cpu(), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     n, check = run()
     t1, c1, cc1 = time.perf_counter(), _cpu(), _cpu(resource.RUSAGE_CHILDREN)
-    rss = _rss_mib()
+    rss = peak_rss_mib()
     errors, detail = 0, None
     if n != size:
         errors, detail = 1, f"got {n} bytes, want {size}"
@@ -761,7 +747,7 @@ def main() -> None:
     if spec["impl"] in ("wrk", "curl"):
         res["peak_rss_mib"] = max(_C_RSS) if _C_RSS else None
     else:
-        res["peak_rss_mib"] = _rss_mib()
+        res["peak_rss_mib"] = peak_rss_mib()
     version = None
     mod = {"ours": "obstore", "ref": "obstore"}.get(spec["impl"], spec["impl"])
     if mod in sys.modules:

@@ -19,26 +19,14 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
+from _memory import peak_rss_mib
+
 MiB = 1024**2
 PIECE = 8 * MiB
-
-
-def _peak_rss_mib() -> float:
-    """Peak RSS of THIS process image: VmHWM. Not ``ru_maxrss``, which Linux carries across
-    ``execve``: a worker would report the runner's peak when that is higher than its own."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def piece() -> bytes:
@@ -75,7 +63,7 @@ def transfer(spec: dict) -> dict:
     store = _make_store(spec)
     size, case = spec["size"], spec["case"]
     buffer = piece()
-    baseline = _peak_rss_mib()
+    baseline = peak_rss_mib()
     moved = 0
     start = time.perf_counter()
     if case == "put_iter":
@@ -103,7 +91,7 @@ def transfer(spec: dict) -> dict:
     else:
         raise ValueError(f"unknown case {case}")
     seconds = time.perf_counter() - start
-    peak = _peak_rss_mib()
+    peak = peak_rss_mib()
     stored = obstore.head(store, spec["key"])["size"]
     if spec.get("delete_after"):
         obstore.delete(store, spec["key"])
