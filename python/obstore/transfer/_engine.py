@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import pickle
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -250,10 +250,7 @@ class Run:
                 async with contextlib.aclosing(tasks):
                     async for task in tasks:
                         if task.kind == "skip":
-                            assert task.src is not None
-                            self.finish(
-                                Action("skip", task.src.display(), task.dst.display(), task.size)
-                            )
+                            self._skip(task)
                         else:
                             await queue.put(task)
             except Exception as error:
@@ -307,13 +304,6 @@ class Run:
         self, tasks: AsyncIterable[Task] | Iterable[Task], root: Location, where: str
     ) -> None:
         """Delete in batches of up to 1,000, several batches at once."""
-        limit = asyncio.Semaphore(max(1, self.settings.max_concurrency // 8))
-
-        async def run(batch: list[Task]) -> None:
-            try:
-                await self._delete_batch(batch, root)
-            finally:
-                limit.release()
 
         async def each() -> AsyncGenerator[Task, None]:
             if isinstance(tasks, AsyncIterable):
@@ -323,22 +313,59 @@ class Run:
                 for task in tasks:
                     yield task
 
+        await self._in_batches(
+            each(),
+            where,
+            in_flight=max(1, self.settings.max_concurrency // 8),
+            full=lambda batch, _: len(batch) == DELETE_BATCH,
+            run=lambda batch: self._delete_batch(batch, root),
+        )
+
+    def _skip(self, task: Task) -> None:
+        assert task.src is not None
+        self.finish(Action("skip", task.src.display(), task.dst.display(), task.size))
+
+    async def _in_batches(
+        self,
+        tasks: AsyncGenerator[Task, None],
+        where: str,
+        *,
+        in_flight: int,
+        full: Callable[[list[Task], int], bool],
+        run: Callable[[list[Task]], Awaitable[None]],
+    ) -> None:
+        """Group the tasks into batches as the listing streams, ``run`` up to ``in_flight``
+        batches at once; ``full(batch, batch_bytes)`` says when a batch is complete. Skips are
+        reported as they come; a failed listing is counted (raised if ``fail_fast``)."""
+        limit = asyncio.Semaphore(in_flight)
+
+        async def one(batch: list[Task]) -> None:
+            try:
+                await run(batch)
+            finally:
+                limit.release()
+
         try:
             async with asyncio.TaskGroup() as group:
                 batch: list[Task] = []
+                batch_bytes = 0
                 try:
-                    async with contextlib.aclosing(each()) as stream:
-                        async for task in stream:
+                    async with contextlib.aclosing(tasks):
+                        async for task in tasks:
+                            if task.kind == "skip":
+                                self._skip(task)
+                                continue
                             batch.append(task)
-                            if len(batch) == DELETE_BATCH:
+                            batch_bytes += task.size or 0
+                            if full(batch, batch_bytes):
                                 await limit.acquire()
-                                group.create_task(run(batch))
-                                batch = []
+                                group.create_task(one(batch))
+                                batch, batch_bytes = [], 0
                 except Exception as error:
                     self.fail(where, error)
                 if batch:
                     await limit.acquire()
-                    group.create_task(run(batch))
+                    group.create_task(one(batch))
         except BaseExceptionGroup as group_error:
             raise first_error(group_error) from None
 
@@ -349,13 +376,9 @@ class Run:
     ) -> None:
         """Send the tasks in batches to ``executor`` (a ``concurrent.futures.Executor`` or a
         ``dask.distributed.Client``), merging the reports as batches finish."""
-        limit = asyncio.Semaphore(BATCHES_IN_FLIGHT)
 
         async def submit(batch: list[Task]) -> None:
-            try:
-                report, actions = await _submit(executor, (batch, self.settings))
-            finally:
-                limit.release()
+            report, actions = await _submit(executor, (batch, self.settings))
             self.report = self.report.merge(report)
             for action in actions:
                 if action.kind != "skip":
@@ -366,34 +389,13 @@ class Run:
             if report.errors and self.settings.fail_fast:
                 raise report.errors[0][1]
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                batch: list[Task] = []
-                batch_bytes = 0
-                try:
-                    async with contextlib.aclosing(tasks):
-                        async for task in tasks:
-                            if task.kind == "skip":
-                                assert task.src is not None
-                                self.finish(
-                                    Action(
-                                        "skip", task.src.display(), task.dst.display(), task.size
-                                    )
-                                )
-                                continue
-                            batch.append(task)
-                            batch_bytes += task.size or 0
-                            if len(batch) >= BATCH_OBJECTS or batch_bytes >= BATCH_BYTES:
-                                await limit.acquire()
-                                group.create_task(submit(batch))
-                                batch, batch_bytes = [], 0
-                except Exception as error:
-                    self.fail(where, error)
-                if batch:
-                    await limit.acquire()
-                    group.create_task(submit(batch))
-        except BaseExceptionGroup as group_error:
-            raise first_error(group_error) from None
+        await self._in_batches(
+            tasks,
+            where,
+            in_flight=BATCHES_IN_FLIGHT,
+            full=lambda batch, size: len(batch) >= BATCH_OBJECTS or size >= BATCH_BYTES,
+            run=submit,
+        )
 
 
 def is_dask_client(executor: object) -> bool:

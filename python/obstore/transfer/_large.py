@@ -4,10 +4,11 @@ parallel ranged downloads written in place into a local file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import obstore
 
@@ -26,6 +27,7 @@ MAX_PARTS = 10_000
 STREAM_CHUNK = MIB
 
 OnBytes = Callable[[int], None]
+T = TypeVar("T")
 
 
 def part_size_or_default(part_size: int | None) -> int:
@@ -115,7 +117,7 @@ class FileParts:
                 self._fd = -1
 
 
-def pwrite_all(fd: int, data: bytes, offset: int) -> None:
+def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
@@ -123,11 +125,31 @@ def pwrite_all(fd: int, data: bytes, offset: int) -> None:
         offset += written
 
 
+async def in_thread(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` on the default executor's threads, off the event loop.
+
+    When the caller is cancelled, it waits for the call to end before raising: a descriptor
+    the call writes to is never closed under it (nor its number reused elsewhere meanwhile).
+    """
+    future = asyncio.get_running_loop().run_in_executor(None, function, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await future
+        raise
+
+
 async def write_body(result: GetResult, fd: int, offset: int, on_bytes: OnBytes) -> int:
-    """Stream a GET body into ``fd`` from ``offset``; the number of bytes written."""
+    """Stream a GET body into ``fd`` from ``offset``; the number of bytes written.
+
+    Each chunk is written on a thread: a write into the page cache costs about as much CPU
+    as receiving the bytes, and on the event loop's thread it would hold every other
+    transfer back (a download of many large parts would then use one core).
+    """
     written = 0
     async for chunk in result.stream(min_chunk_size=STREAM_CHUNK):
-        pwrite_all(fd, chunk, offset + written)
+        await in_thread(pwrite_all, fd, chunk, offset + written)
         written += len(chunk)
         on_bytes(len(chunk))
     return written

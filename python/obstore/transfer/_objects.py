@@ -26,6 +26,8 @@ from ._large import (
     FileParts,
     OnBytes,
     download_ranged,
+    in_thread,
+    pwrite_all,
     upload_part_size,
     write_body,
 )
@@ -62,19 +64,41 @@ def _temp_path(destination: Path) -> Path:
     return destination.with_name(f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
-def _open_temp(destination: Path) -> tuple[Path, int]:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_path(destination)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    return temp, os.open(temp, flags, 0o666)
+class TempFile:
+    """A new temporary file beside ``destination``, open for writing: ``commit`` gives it a
+    modification time and renames it onto ``destination``; ``discard`` removes it."""
 
+    def __init__(self, destination: Path) -> None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        self.destination = destination
+        self.path = _temp_path(destination)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        self.fd = os.open(self.path, flags, 0o666)
 
-def _discard(temp: Path, fd: int) -> None:
-    if fd >= 0:
+    def commit(self, mtime_ns: int, atime_ns: int | None = None) -> None:
+        os.utime(self.fd, ns=(mtime_ns if atime_ns is None else atime_ns, mtime_ns))
+        os.close(self.fd)
+        self.fd = -1
+        os.replace(self.path, self.destination)
+
+    def discard(self) -> None:
+        if self.fd >= 0:
+            with suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
         with suppress(OSError):
-            os.close(fd)
-    with suppress(OSError):
-        os.unlink(temp)
+            os.unlink(self.path)
+
+
+def _write_file(destination: Path, data: bytes, mtime_ns: int) -> None:
+    """A whole small object into ``destination`` (through a temporary file), on a thread."""
+    temp = TempFile(destination)
+    try:
+        pwrite_all(temp.fd, data, 0)
+        temp.commit(mtime_ns)
+    except BaseException:
+        temp.discard()
+        raise
 
 
 async def download(
@@ -87,31 +111,39 @@ async def download(
 ) -> int:
     """``key`` into the file ``destination``, with the object's modification time; the
     number of bytes written. Objects above ``parts.download_threshold`` come in parallel
-    ranged GETs, others in one streamed GET."""
-    temp, fd = _open_temp(destination)
+    ranged GETs, others in one GET: whole when of one stream chunk at most, else streamed.
+
+    Files are written and renamed on threads, off the event loop, and small ones are also
+    created there: creating a file can cost more CPU than fetching 16 KiB of it.
+    """
+    in_process = isinstance(store, _store.MemoryStore | _store.LocalStore)
+    result = None
+    if size is None or size <= parts.download_threshold or in_process:
+        result = await obstore.get_async(store, key)
+        if result.meta["size"] <= STREAM_CHUNK:
+            data = await result.bytes_async()
+            mtime = datetime_ns(result.meta["last_modified"])
+            await in_thread(_write_file, destination, data, mtime)
+            on_bytes(len(data))
+            return len(data)
+    temp = TempFile(destination)  # here: a thread cancelled meanwhile would leave it behind
     try:
-        in_process = isinstance(store, _store.MemoryStore | _store.LocalStore)
-        if size is not None and size > parts.download_threshold and not in_process:
+        if result is None:
             meta = await download_ranged(
                 store,
                 key,
-                fd,
+                temp.fd,
                 part_size=parts.part_size,
                 part_concurrency=parts.part_concurrency,
                 on_bytes=on_bytes,
             )
             written = meta["size"]
         else:
-            result = await obstore.get_async(store, key)
             meta = result.meta
-            written = await write_body(result, fd, 0, on_bytes)
-        mtime = datetime_ns(meta["last_modified"])
-        os.utime(fd, ns=(mtime, mtime))
-        os.close(fd)
-        fd = -1
-        os.replace(temp, destination)
+            written = await write_body(result, temp.fd, 0, on_bytes)
+        await in_thread(temp.commit, datetime_ns(meta["last_modified"]))
     except BaseException:
-        _discard(temp, fd)
+        temp.discard()
         raise
     return written
 
@@ -197,7 +229,7 @@ def _copy_file_blocking(
 
     Runs on a thread; checks ``stop`` between chunks and then removes its temporary file.
     """
-    temp, out = _open_temp(destination)
+    temp = TempFile(destination)
     copied = 0
     try:
         with open(source, "rb") as src:
@@ -208,20 +240,12 @@ def _copy_file_blocking(
                 chunk = os.read(src.fileno(), _LOCAL_COPY_CHUNK)
                 if not chunk:
                     break
-                pwrite_at = copied
-                view = memoryview(chunk)
-                while view:
-                    written = os.pwrite(out, view, pwrite_at)
-                    view = view[written:]
-                    pwrite_at += written
+                pwrite_all(temp.fd, chunk, copied)
                 copied += len(chunk)
                 report(len(chunk))
-        os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
-        os.close(out)
-        out = -1
-        os.replace(temp, destination)
+        temp.commit(info.st_mtime_ns, info.st_atime_ns)
     except BaseException:
-        _discard(temp, out)
+        temp.discard()
         raise
     return copied
 
