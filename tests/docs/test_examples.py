@@ -44,12 +44,17 @@ SERVERS = {
 
 # Runs in the child: each block compiled under its page and line, so a traceback points there.
 # The namespace is the real __main__ module's, so functions defined by a block pickle (process
-# pools look them up there).
+# pools look them up there). Shell blocks run under bash -e, `obstore` being this interpreter's.
 DRIVER = r"""
-import json as _json, sys as _sys, traceback as _traceback
-for _name, _line, _code in _json.load(_sys.stdin):
+import json as _json, subprocess as _subprocess, sys as _sys, traceback as _traceback
+_SHELL = 'set -euo pipefail\nobstore() { "%s" -m obstore "$@"; }\n' % _sys.executable
+for _name, _line, _language, _code in _json.load(_sys.stdin):
     try:
-        exec(compile("\n" * (_line - 1) + _code, _name, "exec"), _sys.modules["__main__"].__dict__)
+        if _language == "shell":
+            _sys.stdout.flush()
+            _subprocess.run(["bash", "-c", _SHELL + _code], check=True)
+        else:
+            exec(compile("\n" * (_line - 1) + _code, _name, "exec"), _sys.modules["__main__"].__dict__)
     except BaseException:
         _traceback.print_exc()
         print(f"FAILED: the block at {_name}:{_line}", file=_sys.stderr)
@@ -70,6 +75,7 @@ def _page_blocks(page: Path) -> tuple[list[Block], list[str]]:
                 b.line,
                 b.code,
                 next((why for key, why in README_NO_RUN.items() if key in b.code), None),
+                b.language,
             )
             for b in found
         ]
@@ -158,7 +164,7 @@ def test_page_examples_run(
         env.update(_server_env(name, server))
         if page.name == "README.md" and name == "s3":
             _seed_readme(server)
-    payload = json.dumps([[_page_id(page), b.line, b.code] for b in to_run])
+    payload = json.dumps([[_page_id(page), b.line, b.language, b.code] for b in to_run])
     done = subprocess.run(
         [sys.executable, "-c", DRIVER],
         input=payload,
@@ -200,11 +206,13 @@ def test_the_block_extractor_reads_fences_markers_and_needs() -> None:
         "```python\ny = 2\n```\n"
         "```sh\nls\n```\n"
         "    ```python\n    z = 3\n    ```\n"
+        "<!-- run: shell -->\n```sh\nobstore ls .\n```\n"
     )
     found = blocks(text)
-    assert [(b.line, b.code, b.no_run) for b in found] == [
-        (3, "x = 1\n", None),
-        (9, "y = 2\n", "talks to real AWS"),
-        (15, "z = 3\n", None),
+    assert [(b.line, b.code, b.no_run, b.language) for b in found] == [
+        (3, "x = 1\n", None, "python"),
+        (9, "y = 2\n", "talks to real AWS", "python"),
+        (15, "z = 3\n", None, "python"),
+        (19, "obstore ls .\n", None, "shell"),
     ]
     assert needs(text) == ["s3", "gcs"]
