@@ -94,7 +94,7 @@ class Targets:
             raise TargetError(f"{text}: {_message(error)}") from None
         if scheme == "local":
             path = urllib.parse.unquote(urllib.parse.urlsplit(text).path) or "/"
-            return self._local(path, trailing=text.endswith("/"))
+            return self._local(text, path)
         if scheme == "memory":
             if self._memory is None:
                 self._memory = MemoryStore()
@@ -108,12 +108,11 @@ class Targets:
         """The ``--config`` keys that no store of the command took."""
         return sorted(set(self.config) - self.used)
 
-    def _local(self, text: str, *, trailing: bool | None = None) -> Target:
+    def _local(self, text: str, local_path: str | None = None) -> Target:
         if self._local_root is None:
             self._local_root = LocalStore("/")
-        path = Path(os.path.abspath(text))
-        if trailing is None:
-            trailing = text.endswith(("/", os.sep))
+        path = Path(os.path.abspath(local_path or text))
+        trailing = text.endswith(("/", os.sep))
         key = path.as_posix().strip("/")
         return Target(text, self._local_root, key, trailing, path, "")
 
