@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BACKENDS, STORE_KINDS
+from tests.conftest import BACKENDS, STORE_KINDS, _server_store
 
 #: Environment variables of the stores: the subprocess gets only the ones a test sets.
 _STORE_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
@@ -96,9 +96,11 @@ class Remote:
         return self.url + rel
 
 
-def _remote(kind: str, server: Any, prefix: str) -> Remote:
+def _remote(kind: str, server: Any, prefix: str, *, via_config: bool = False) -> Remote:
+    """How the command reaches ``prefix`` on ``server``; ``via_config``: S3 settings given
+    with ``--config`` rather than environment variables."""
     kwargs = server.store_kwargs
-    if kind == "s3-minio":
+    if kind == "s3-minio" and not via_config:
         return Remote(
             kind,
             f"s3://{server.bucket}/{prefix}/",
@@ -111,7 +113,7 @@ def _remote(kind: str, server: Any, prefix: str) -> Remote:
             },
             signs=True,
         )
-    if kind == "s3-moto":
+    if kind in ("s3-minio", "s3-moto"):
         return Remote(
             kind,
             f"s3://{server.bucket}/{prefix}/",
@@ -172,10 +174,17 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Remote:
 
 
 @pytest.fixture
-def minio_remote(request: pytest.FixtureRequest) -> Remote:
-    """A fresh prefix on MinIO (skips unless s3-minio is selected)."""
-    server = server_or_skip(request, "s3-minio")
-    return _remote("s3-minio", server, f"cli-{uuid.uuid4().hex}")
+def minio(request: pytest.FixtureRequest) -> Any:
+    """The MinIO server (skips unless s3-minio is selected)."""
+    return server_or_skip(request, "s3-minio")
+
+
+def minio_prefix(server: Any) -> tuple[Remote, Any]:
+    """A fresh prefix on MinIO, as the command reaches it through ``--config`` settings (which
+    travel with the store to other processes), and as a store of this process."""
+    prefix = f"cli-{uuid.uuid4().hex}"
+    store = _server_store(BACKENDS["s3-minio"], server, prefix)
+    return _remote("s3-minio", server, prefix, via_config=True), store
 
 
 def lines(output: bytes) -> list[str]:
