@@ -19,9 +19,11 @@ $(VENV)/.deps-installed: pyproject.toml Makefile
 build: $(VENV)/.deps-installed
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release --quiet
 
-# The main job on an embedded default: a local directory and memory, no account needed.
+# The main job on an embedded default: a local directory and memory, no account needed; then
+# the obstore command line syncing a directory into a file:// "bucket" and back.
 demo: build
 	$(PY) examples/quickstart.py
+	$(PY) examples/command_line.py
 
 # Every store kind of the conformance suite: in-process stores and one real server each.
 ALL_STORES := memory,local,s3-minio,s3-moto,azurite,gcs,webdav

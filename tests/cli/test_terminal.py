@@ -26,16 +26,18 @@ from .conftest import base_env, lines, ok, run_cli
 FILES = {f"d/{i}.bin": bytes([i]) * (100_000 + i) for i in range(6)}
 
 
-def run_on_terminal(*args: str) -> tuple[int, bytes, str]:
-    """Run ``obstore ARGS`` with stderr on a pseudo-terminal: status, stdout, terminal text."""
+def run_on_terminal(*args: str, columns: int = 120) -> tuple[int, bytes, str]:
+    """Run ``obstore ARGS`` with stderr on a pseudo-terminal of ``columns`` (0: of unknown
+    size, as under script(1)): status, stdout, terminal text."""
     leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    rows = 24 if columns else 0
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-m", "obstore", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=follower,
-        env=base_env({"COLUMNS": "120"}),
+        env=base_env(),
     )
     os.close(follower)
     seen = b""
@@ -61,6 +63,10 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert "\r" in terminal and f"{len(FILES)}/{len(FILES)} objects" in terminal
     assert "cp: 6 transferred" in terminal.splitlines()[-1]
     assert local_tree(tmp_path / "t1") == local_tree(source)
+
+    # a terminal that does not say its size gets a bar of 80 columns
+    status, _, terminal = run_on_terminal("cp", "-r", str(source), str(tmp_path / "t0"), columns=0)
+    assert status == 0 and f"{len(FILES)}/{len(FILES)} objects" in terminal
 
     # --no-progress and -q: no bar (and -q no report) even on a terminal
     status, _, terminal = run_on_terminal(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import sys
@@ -109,7 +110,8 @@ def report_text(verb: str, report: TransferReport, seconds: float) -> str:
     """The one-line report of a transfer, e.g. ``sync: 3 transferred (1.2 MiB), 5 skipped, 0
     deleted, 0 failed in 0.4 s (3.0 MiB/s)``."""
     head = f"{verb} (dry run, nothing changed)" if report.dry_run else verb
-    rate = f" ({human_size(report.bytes / seconds)}/s)" if seconds > 0 and report.bytes else ""
+    moved = seconds > 0 and report.bytes and not report.dry_run
+    rate = f" ({human_size(report.bytes / seconds)}/s)" if moved else ""
     if verb == "rm":
         return f"{head}: {report.deleted} deleted, {report.failed} failed in {seconds:.1f} s"
     return (
@@ -172,5 +174,11 @@ def progress_bar(label: str, stream: TextIO) -> Callable[[Progress], None]:
     """A ``progress`` callable drawing on ``stream``: tqdm's bar when tqdm is installed
     (``pip install "obstore[progress]"``), else ``StderrBar``."""
     if importlib.util.find_spec("tqdm") is not None:
-        return tqdm_progress(file=stream, desc=label, dynamic_ncols=True)
+        try:
+            known = os.get_terminal_size(stream.fileno()).columns > 0
+        except (OSError, ValueError):
+            known = False
+        # A terminal of unknown size (0 x 0, e.g. under script(1)) would get no tqdm bar at all.
+        width: dict[str, Any] = {"dynamic_ncols": True} if known else {"ncols": 80, "nrows": 24}
+        return tqdm_progress(file=stream, desc=label, **width)
     return StderrBar(stream, label)
