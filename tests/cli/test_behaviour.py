@@ -101,7 +101,9 @@ def test_cp_copies_objects_by_name_and_directories_only_when_asked(tmp_path: Pat
     )
 
 
-def test_failures_exit_1_each_named_on_one_line(tmp_path: Path) -> None:
+def test_failures_exit_1_each_named_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = write_tree(tmp_path / "src", FILES)
     missing = tmp_path / "missing.txt"
     result = run_cli("cp", str(source / "top.txt"), str(missing), f"{tmp_path / 'dst'}/")
@@ -119,6 +121,11 @@ def test_failures_exit_1_each_named_on_one_line(tmp_path: Path) -> None:
     assert (cat.returncode, cat.stdout) == (1, b"")
     (line,) = lines(cat.stderr)
     assert line.startswith("obstore: error: ") and "missing.txt" in line and "not found" in line
+    capsys.readouterr()
+    for verb in ("ls", "stat", "du"):  # in this process: the same main() as the command's
+        assert main([verb, str(missing)]) == 1
+        (said,) = capsys.readouterr().err.splitlines()
+        assert said.startswith("obstore: error: ") and str(missing) in said
     debug = run_cli("cat", "--debug", str(missing))
     assert debug.returncode == 1 and "Traceback" in debug.stderr.decode()
     assert lines(debug.stderr)[-1] == line

@@ -77,7 +77,9 @@ def _filters() -> argparse.ArgumentParser:
 def _transfers(*, parts: bool) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("transfer options")
-    group.add_argument("--dry-run", action="store_true", help="print what would be done, do it not")
+    group.add_argument(
+        "--dry-run", action="store_true", help="print what would be done, change nothing"
+    )
     group.add_argument(
         "--concurrency", metavar="N", type=_positive, default=64, help="objects in flight (64)"
     )
@@ -93,7 +95,9 @@ def _transfers(*, parts: bool) -> argparse.ArgumentParser:
         group.add_argument(
             "--dask",
             metavar="SCHEDULER_ADDRESS",
-            help="run the transfers on this Dask cluster (needs dask.distributed)",
+            help="run the transfers on the workers of this Dask scheduler (needs "
+            "dask.distributed; stores reach the workers with their --config settings, and "
+            "each worker reads its own environment variables)",
         )
     return parser
 
@@ -120,7 +124,12 @@ def build_parser(commands: dict[str, Callable[[argparse.Namespace], int]]) -> An
             sub.add_argument("--help", action="help", help="show this help message and exit")
         return sub
 
-    sub = verb("ls", "list objects and prefixes", filters)
+    sub = verb(
+        "ls",
+        "list objects and prefixes (--json: one object a line with path, size, last_modified "
+        "and e_tag; a prefix's path ends in / and its other fields are null)",
+        filters,
+    )
     sub.add_argument("-r", "--recursive", action="store_true", help="every object below URL")
     sub.add_argument("-l", "--long", action="store_true", help="modification time and size")
     sub.add_argument("url", metavar="URL")
