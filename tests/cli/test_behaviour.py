@@ -14,6 +14,7 @@ import pytest
 
 from obstore.cli import main
 from obstore.cli._output import parse_size
+from obstore.cli._targets import Targets
 from tests.transfer.conftest import local_tree, write_tree
 
 from .conftest import base_env, lines, ok, run_cli
@@ -222,3 +223,21 @@ def test_console_script_of_pyproject_runs_the_command(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"objects": 5, "bytes": 607}
+
+
+def test_config_settings_go_to_the_stores_that_know_them() -> None:
+    targets = Targets({"region": "eu-west-1", "account_name": "acct", "allow_http": "true"})
+    s3 = targets.build("s3://bucket/a/")
+    azure = targets.build("az://container/b/key")
+    assert (s3.store.config["region"], s3.key, s3.trailing) == ("eu-west-1", "a", True)
+    assert "account_name" not in s3.store.config
+    assert (azure.store.config["account_name"], azure.key, azure.trailing) == (
+        "acct",
+        "b/key",
+        False,
+    )
+    assert "region" not in azure.store.config
+    assert s3.store.client_options == azure.store.client_options == {"allow_http": "true"}
+    assert targets.unused() == []
+    # one bucket, two URLs: one store at the bucket root, so copies between them are server-side
+    assert targets.build("s3://bucket/other").store == s3.store

@@ -227,7 +227,7 @@ def _executor(address: str | None) -> Iterator[Any]:
         yield None
         return
     try:
-        distributed = importlib.import_module("distributed")
+        distributed = importlib.import_module("dask.distributed")
     except ImportError:
         raise CommandError(
             '--dask needs dask.distributed: pip install "dask[distributed]"'
