@@ -15,6 +15,7 @@ import pytest
 from obstore.cli import main
 from obstore.cli._output import parse_size
 from obstore.cli._targets import Targets
+from obstore.store import AzureStore, S3Store
 from tests.transfer.conftest import local_tree, write_tree
 
 from .conftest import base_env, lines, ok, run_cli
@@ -227,16 +228,13 @@ def test_console_script_of_pyproject_runs_the_command(tmp_path: Path) -> None:
 
 def test_config_settings_go_to_the_stores_that_know_them() -> None:
     targets = Targets({"region": "eu-west-1", "account_name": "acct", "allow_http": "true"})
-    s3 = targets.build("s3://bucket/a/")
-    azure = targets.build("az://container/b/key")
-    assert (s3.store.config["region"], s3.key, s3.trailing) == ("eu-west-1", "a", True)
-    assert "account_name" not in s3.store.config
-    assert (azure.store.config["account_name"], azure.key, azure.trailing) == (
-        "acct",
-        "b/key",
-        False,
-    )
-    assert "region" not in azure.store.config
+    s3, azure = targets.build("s3://bucket/a/"), targets.build("az://container/b/key")
+    assert isinstance(s3.store, S3Store) and isinstance(azure.store, AzureStore)
+    s3_config: dict[str, object] = dict(s3.store.config)
+    azure_config: dict[str, object] = dict(azure.store.config)
+    assert (s3_config["region"], s3.key, s3.trailing) == ("eu-west-1", "a", True)
+    assert (azure_config["account_name"], azure.key, azure.trailing) == ("acct", "b/key", False)
+    assert "account_name" not in s3_config and "region" not in azure_config
     assert s3.store.client_options == azure.store.client_options == {"allow_http": "true"}
     assert targets.unused() == []
     # one bucket, two URLs: one store at the bucket root, so copies between them are server-side
