@@ -6,13 +6,15 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/obstore-target
 TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff \
 	fsspec zarr pandas "dask[distributed]" boto3 google-auth azure-identity requests aiohttp \
 	aiohttp-retry python-dotenv hypothesis tqdm rich
+# The documentation site (`make docs`) and its browser test; also the `docs` extra of pyproject.
+DOCS_DEPS := mkdocs mkdocs-material mkdocstrings-python matplotlib selenium
 
-.PHONY: demo test test-fast build check lint stubtest servers bench fuzz clean
+.PHONY: demo test test-fast build check lint stubtest servers browser docs bench fuzz clean
 
 $(VENV)/.deps-installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TEST_DEPS)
+	$(PY) -m pip install -q $(TEST_DEPS) $(DOCS_DEPS)
 	touch $@
 
 # Compile the Rust core (release) and install the package into the venv, editable.
@@ -31,7 +33,7 @@ ALL_STORES := memory,local,s3-minio,s3-moto,azurite,gcs,webdav
 # Install the test servers, then run every test against every store (the tests start and stop
 # each server), then check the stubs against the compiled module. The tests run where the only
 # network is loopback when the machine allows it, so no socket, Rust's included, leaves it.
-test: build servers
+test: build servers browser
 	OBSTORE_TEST_STORES=$(ALL_STORES) scripts/loopback-only $(PY) -m pytest -q
 	$(MAKE) --no-print-directory stubtest
 
@@ -41,6 +43,15 @@ test-fast: build
 
 servers:
 	bash scripts/install-test-servers.sh
+
+# Debian's headless Chromium and chromedriver, for tests/docs/test_site_browser.py.
+browser:
+	bash scripts/install-browser.sh
+
+# The documentation site into site/: config tables, CLI help and benchmark charts are generated
+# from the package and bench/ at build time; --strict fails on any broken link or reference.
+docs: build
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 lint: $(VENV)/.deps-installed
 	cargo fmt --all -- --check
@@ -68,4 +79,4 @@ bench: build
 	$(PY) bench/run.py --ours $(PY) "$(SCENARIO)"
 
 clean:
-	rm -rf $(VENV) python/obstore/*.so
+	rm -rf $(VENV) python/obstore/*.so site site-screenshots

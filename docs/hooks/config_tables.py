@@ -9,6 +9,7 @@ therefore list exactly the keys the package declares, and cannot drift from them
 from __future__ import annotations
 
 import ast
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -61,15 +62,20 @@ def _keys(node: ast.ClassDef, source: Path) -> list[tuple[str, str, list[str], s
 
 
 def _cell(text: str) -> str:
-    # reStructuredText literals become Markdown code; pipes would end the cell.
-    return text.replace("``", "`").replace("|", "\\|")
+    # reStructuredText literals become Markdown code; a pipe would end the cell.
+    return text.replace("``", "`").replace("|", "&#124;")
+
+
+def _code(text: str) -> str:
+    # A code span cannot hold an escaped pipe in a table cell; HTML code can hold its entity.
+    return "<code>" + html.escape(text).replace("|", "&#124;") + "</code>"
 
 
 def render(name: str) -> str:
     lines = ["| key | environment | type | meaning |", "|---|---|---|---|"]
     for key, annotation, env, text in typed_dict_keys(name):
         env_cell = "<br>".join(f"`{e}`" for e in env) or "—"
-        lines.append(f"| `{key}` | {env_cell} | `{_cell(annotation)}` | {_cell(text)} |")
+        lines.append(f"| `{key}` | {env_cell} | {_code(annotation)} | {_cell(text)} |")
     return "\n".join(lines)
 
 

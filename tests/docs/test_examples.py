@@ -48,13 +48,14 @@ SERVERS = {
 DRIVER = r"""
 import json as _json, subprocess as _subprocess, sys as _sys, traceback as _traceback
 _SHELL = 'set -euo pipefail\nobstore() { "%s" -m obstore "$@"; }\n' % _sys.executable
+_MAIN = _sys.modules["__main__"].__dict__
 for _name, _line, _language, _code in _json.load(_sys.stdin):
     try:
         if _language == "shell":
             _sys.stdout.flush()
             _subprocess.run(["bash", "-c", _SHELL + _code], check=True)
         else:
-            exec(compile("\n" * (_line - 1) + _code, _name, "exec"), _sys.modules["__main__"].__dict__)
+            exec(compile("\n" * (_line - 1) + _code, _name, "exec"), _MAIN)
     except BaseException:
         _traceback.print_exc()
         print(f"FAILED: the block at {_name}:{_line}", file=_sys.stderr)
