@@ -9,12 +9,12 @@ Dask and every other fsspec user read and write through obstore.
 
 Two ways to get a filesystem:
 
-* by protocol, one store per bucket, built on demand::
+* by protocol, one store per bucket, built on demand:
 
       fs = FsspecStore("s3", region="us-east-1", skip_signature=True)
       fs.cat_file("my-bucket/path/to/object")
 
-* from a store that already exists; paths are then keys of that store::
+* from a store that already exists; paths are then keys of that store:
 
       fs = FsspecStore.from_store(S3Store("my-bucket", prefix="data"))
       fs.ls("2024")

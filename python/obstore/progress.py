@@ -2,7 +2,7 @@
 
 A ``progress=`` callable receives a ``Progress`` at most 10 times per second and once more,
 with ``done=True``, when the work has ended (successfully or not). The adapters here turn those
-calls into a terminal progress bar; each imports its library only when called::
+calls into a terminal progress bar; each imports its library only when called:
 
     from obstore.progress import tqdm_progress
     from obstore.transfer import sync

@@ -3,7 +3,7 @@ delete prefixes, measure them.
 
 A location is a URL (``s3://bucket/prefix/``, ``gs://``, ``az://``, ``abfs://``,
 ``https://``, ``file:///path``, ``memory:///``), a local path, or a ``(store, prefix)`` pair.
-A trailing ``/`` (or an existing local directory) makes it a prefix or directory::
+A trailing ``/`` (or an existing local directory) makes it a prefix or directory:
 
     from obstore.transfer import copy, sync
 
