@@ -2,4 +2,6 @@
 
 from obstore.cli import main
 
-raise SystemExit(main())
+# Only when run: importing the module (mypy's stubtest does) must not start the command.
+if __name__ == "__main__":
+    raise SystemExit(main())
