@@ -92,6 +92,8 @@ def _head_single(target: Target) -> Any:
 
 
 def ls(args: argparse.Namespace) -> int:
+    """``ls``: the objects and prefixes below URL (every object with ``-r``), or the one
+    object URL names."""
     context = Context(args)
     (target,) = context.build(args.url)
     _missing_local(target)
@@ -141,6 +143,7 @@ def ls(args: argparse.Namespace) -> int:
 
 
 def cat(args: argparse.Namespace) -> int:
+    """``cat``: the object's bytes to stdout, in chunks as they arrive."""
     (target,) = Context(args).build(args.url)
     if target.path is not None and target.path.is_dir():
         raise CommandError(f"{target.text}: is a directory")
@@ -153,6 +156,7 @@ def cat(args: argparse.Namespace) -> int:
 
 
 def stat(args: argparse.Namespace) -> int:
+    """``stat``: the metadata ``head`` gives of one object."""
     (target,) = Context(args).build(args.url)
     meta = obstore.head(target.store, target.key)
     fields = {**_meta_json(target, meta), "version": meta["version"]}
@@ -165,6 +169,7 @@ def stat(args: argparse.Namespace) -> int:
 
 
 def sign(args: argparse.Namespace) -> int:
+    """``sign``: a signed URL of one object, from the stores that sign (S3, GCS, Azure)."""
     (target,) = Context(args).build(args.url)
     store = target.store
     if not isinstance(store, S3Store | GCSStore | AzureStore):
@@ -181,6 +186,8 @@ def sign(args: argparse.Namespace) -> int:
 
 
 def du(args: argparse.Namespace) -> int:
+    """``du``: bytes below URL per directory (children first, the total last, as du(1)), or
+    the total alone (``-s``, ``--json``)."""
     context = Context(args)
     (target,) = context.build(args.url)
     _missing_local(target)
@@ -326,15 +333,18 @@ def _copy_or_move(args: argparse.Namespace, verb: str, function: Callable[..., A
 
 
 def cp(args: argparse.Namespace) -> int:
+    """``cp``: ``obstore.transfer.copy`` of each SRC onto DST."""
     return _copy_or_move(args, "cp", copy_objects)
 
 
 def mv(args: argparse.Namespace) -> int:
+    """``mv``: ``obstore.transfer.move`` of SRC onto DST."""
     args.src = [args.src]
     return _copy_or_move(args, "mv", move_objects)
 
 
 def sync(args: argparse.Namespace) -> int:
+    """``sync``: ``obstore.transfer.sync`` of SRC onto DST."""
     source, destination = Context(args).build(args.src, args.dst)
     compare: Compare = "size" if args.size_only else "checksum" if args.checksum else "size_mtime"
     transfers = Transfers(args, "sync")
@@ -366,6 +376,8 @@ def _remove_one(target: Target, transfers: Transfers, keep: Filter) -> None:
 
 
 def rm(args: argparse.Namespace) -> int:
+    """``rm``: delete objects, or with ``-r`` everything below prefixes
+    (``obstore.transfer.delete_prefix``); every target is checked before anything is deleted."""
     context = Context(args)
     targets = context.build(*args.urls)
     for target in targets:
