@@ -18,14 +18,6 @@ STORES: dict[str, Any] = {"S3Config": S3Store, "GCSConfig": GCSStore, "AzureConf
 BUCKET_KEY = {"S3Config": "bucket", "GCSConfig": "bucket", "AzureConfig": "container_name"}
 PREFIX = {"S3Config": "AWS_", "GCSConfig": "GOOGLE_", "AzureConfig": "AZURE_"}
 
-# Documented in python/obstore/_config but refused by the store: the docs are wrong there.
-KNOWN_DRIFT = {
-    ("S3Config", "sts_endpoint"): "S3Store knows no sts_endpoint key",
-    ("S3Config", "AWS_STS_ENDPOINT"): "S3Store knows no sts_endpoint key",
-    ("AzureConfig", "AZURE_ENCRYPTION_KEY"): "the store reads AZURE_STORAGE_ENCRYPTION_KEY",
-}
-
-
 def _rows() -> list[tuple[str, str, str, list[str], str]]:
     spec = importlib.util.spec_from_file_location(
         "config_tables", ROOT / "docs/hooks/config_tables.py"
@@ -40,9 +32,7 @@ ROWS = _rows()
 
 
 def _case(table: str, name: str) -> Any:
-    why = KNOWN_DRIFT.get((table, name))
-    marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
-    return pytest.param(table, name, marks=marks, id=f"{table}.{name}")
+    return pytest.param(table, name, id=f"{table}.{name}")
 
 
 def _known(table: str, key: str, value: str) -> bool:

@@ -188,7 +188,7 @@ FAMILIES: dict[str, Family] = {
             "bucket": ("aws_bucket", "aws_bucket_name", "bucket_name"),
             "endpoint": ("aws_endpoint_url", "aws_endpoint", "endpoint_url"),
             "session_token": ("aws_session_token", "aws_token", "token"),
-            "sts_endpoint": ("aws_endpoint_url_sts", "endpoint_url_sts"),
+            "endpoint_url_sts": ("aws_endpoint_url_sts",),
         },
         url_forms=(
             "s3://{name}",

@@ -109,6 +109,9 @@ class S3Config(TypedDict, total=False):
     endpoint: str
     """Custom endpoint URL, e.g. for S3-compatible servers
     (env ``AWS_ENDPOINT``, ``AWS_ENDPOINT_URL``). Plain http needs ``allow_http``."""
+    endpoint_url_sts: str
+    """STS endpoint for web identity and role assumption, default
+    ``https://sts.{region}.amazonaws.com`` (env ``AWS_ENDPOINT_URL_STS``)."""
     imdsv1_fallback: bool
     """Fall back to IMDSv1 for instance credentials (env ``AWS_IMDSV1_FALLBACK``)."""
     metadata_endpoint: str
@@ -140,8 +143,6 @@ class S3Config(TypedDict, total=False):
     (env ``AWS_SSE_CUSTOMER_KEY_BASE64``)."""
     sse_kms_key_id: str
     """KMS key for ``aws:kms``/``aws:kms:dsse`` (env ``AWS_SSE_KMS_KEY_ID``)."""
-    sts_endpoint: str
-    """STS endpoint for web identity (env ``AWS_STS_ENDPOINT``)."""
     unsigned_payload: bool
     """Do not sign request bodies (env ``AWS_UNSIGNED_PAYLOAD``)."""
     virtual_hosted_style_request: bool
