@@ -18,6 +18,7 @@ STORES: dict[str, Any] = {"S3Config": S3Store, "GCSConfig": GCSStore, "AzureConf
 BUCKET_KEY = {"S3Config": "bucket", "GCSConfig": "bucket", "AzureConfig": "container_name"}
 PREFIX = {"S3Config": "AWS_", "GCSConfig": "GOOGLE_", "AzureConfig": "AZURE_"}
 
+
 def _rows() -> list[tuple[str, str, str, list[str], str]]:
     spec = importlib.util.spec_from_file_location(
         "config_tables", ROOT / "docs/hooks/config_tables.py"
