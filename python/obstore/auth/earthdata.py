@@ -18,6 +18,7 @@ import base64
 import netrc
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin, urlsplit
@@ -55,6 +56,7 @@ DEFAULT_EARTHDATA_HOST = "urs.earthdata.nasa.gov"
 
 _EXTRA = "earthdata"
 _TIMEOUT = 30.0
+_REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
 _Auth = tuple[Literal["bearer"], str] | tuple[Literal["basic"], tuple[str, str]]
 
@@ -124,10 +126,57 @@ def _no_auth(request: Any) -> Any:
     return request
 
 
-class NasaEarthdataCredentialProvider:
-    """Temporary S3 credentials from a NASA DAAC ``s3credentials`` endpoint (synchronous)."""
+class _Hops:
+    """The requests of one credentials fetch, whatever the HTTP client: the endpoint first,
+    then the target of each redirect (at most ``MAX_REDIRECTS``), each with the Authorization
+    header it may carry. The providers follow redirects here rather than in their client, so
+    that no hop gets credentials meant for another host."""
+
+    def __init__(self, start: str, host: str, auth: _Auth) -> None:
+        self.url = start
+        self._start = start
+        self._host = host
+        self._auth = auth
+        self._redirects = 0
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers of the request to ``url``."""
+        return _hop_auth(self.url, self._start, self._host, self._auth)
+
+    def redirected(self, status: int, headers: Mapping[str, str]) -> bool:
+        """Whether a response is a redirect to follow; if it is, ``url`` becomes its target."""
+        location = headers.get("Location")
+        if status not in _REDIRECT_STATUSES or location is None:
+            return False
+        if self._redirects == MAX_REDIRECTS:
+            raise RuntimeError(
+                f"Too many redirects fetching Earthdata credentials from {self._start}"
+            )
+        self._redirects += 1
+        self.url = urljoin(self.url, location)
+        return True
+
+
+class _Base:
+    """What the synchronous and the asynchronous provider share: endpoint, host and auth."""
 
     config: S3Config
+
+    def __init__(
+        self, credentials_url: str, host: str | None, auth: str | tuple[str, str] | None
+    ) -> None:
+        self._url = credentials_url
+        self._host = _resolve_host(host)
+        self._auth = _resolve_auth(auth, self._host)
+        self.config = {"region": "us-west-2"}
+
+    def _hops(self) -> _Hops:
+        return _Hops(self._url, self._host, self._auth)
+
+
+class NasaEarthdataCredentialProvider(_Base):
+    """Temporary S3 credentials from a NASA DAAC ``s3credentials`` endpoint (synchronous)."""
 
     def __init__(
         self,
@@ -139,14 +188,11 @@ class NasaEarthdataCredentialProvider:
     ) -> None:
         """``credentials_url`` is the DAAC's endpoint, e.g.
         ``https://data.ornldaac.earthdata.nasa.gov/s3credentials``."""
-        self._url = credentials_url
-        self._host = _resolve_host(host)
-        self._auth = _resolve_auth(auth, self._host)
+        super().__init__(credentials_url, host, auth)
         self._session: Any = session if session is not None else requests_session(_EXTRA)
         self._owns_session = session is None
         self._closed = False
         self._lock = threading.Lock()
-        self.config = {"region": "us-west-2"}
 
     @property
     def session(self) -> requests.Session:
@@ -159,22 +205,19 @@ class NasaEarthdataCredentialProvider:
     def __call__(self) -> S3Credential:
         """Fetch fresh credentials."""
         session = self.session
-        url = self._url
+        hops = self._hops()
         with self._lock:
-            for _ in range(MAX_REDIRECTS + 1):
+            while True:
                 response = session.get(
-                    url,
-                    headers=_hop_auth(url, self._url, self._host, self._auth),
+                    hops.url,
+                    headers=hops.headers,
                     auth=_no_auth,
                     allow_redirects=False,
                     timeout=_TIMEOUT,
                 )
-                if response.is_redirect:
-                    url = urljoin(url, response.headers["Location"])
-                    continue
-                response.raise_for_status()
-                return _credential(response.json())
-        raise RuntimeError(f"Too many redirects fetching Earthdata credentials from {self._url}")
+                if not hops.redirected(response.status_code, response.headers):
+                    response.raise_for_status()
+                    return _credential(response.json())
 
     def close(self) -> None:
         """Close the session (if this provider made it)."""
@@ -184,11 +227,9 @@ class NasaEarthdataCredentialProvider:
                 self._session.close()
 
 
-class NasaEarthdataAsyncCredentialProvider:
+class NasaEarthdataAsyncCredentialProvider(_Base):
     """Asynchronous ``NasaEarthdataCredentialProvider`` (aiohttp; retried with
     ``aiohttp_retry`` when it is installed, else a ``RuntimeWarning`` is issued)."""
-
-    config: S3Config
 
     def __init__(
         self,
@@ -202,11 +243,8 @@ class NasaEarthdataAsyncCredentialProvider:
         ``aiohttp.ClientSession`` or an ``aiohttp_retry.RetryClient``."""
         if session is None:
             require("aiohttp", _EXTRA)
-        self._url = credentials_url
-        self._host = _resolve_host(host)
-        self._auth = _resolve_auth(auth, self._host)
+        super().__init__(credentials_url, host, auth)
         self._holder = AsyncSessionHolder(session, _EXTRA, retry=True)
-        self.config = {"region": "us-west-2"}
 
     @property
     def session(self) -> Any:
@@ -217,20 +255,17 @@ class NasaEarthdataAsyncCredentialProvider:
         """Fetch fresh credentials."""
         aiohttp = require("aiohttp", _EXTRA)
         session = await self._holder.get()
-        url = self._url
-        for _ in range(MAX_REDIRECTS + 1):
+        hops = self._hops()
+        while True:
             async with session.get(
-                url,
-                headers=_hop_auth(url, self._url, self._host, self._auth),
+                hops.url,
+                headers=hops.headers,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=_TIMEOUT),
             ) as response:
-                if response.status in (301, 302, 303, 307, 308):
-                    url = urljoin(url, response.headers["Location"])
-                    continue
-                response.raise_for_status()
-                return _credential(await response.json(content_type=None))
-        raise RuntimeError(f"Too many redirects fetching Earthdata credentials from {self._url}")
+                if not hops.redirected(response.status, response.headers):
+                    response.raise_for_status()
+                    return _credential(await response.json(content_type=None))
 
     async def close(self) -> None:
         """Close the session (if this provider made it)."""
