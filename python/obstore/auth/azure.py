@@ -39,7 +39,18 @@ def _bearer(token: AccessToken) -> AzureBearerToken:
     }
 
 
-class AzureCredentialProvider:
+class _Base:
+    """What the synchronous and the asynchronous provider share: the scopes and tenant that
+    every token request names."""
+
+    def __init__(self, scopes: Iterable[str], tenant_id: str | None) -> None:
+        self._scopes = tuple(scopes)
+        if not self._scopes:
+            raise ValueError("At least one scope is required")
+        self._tenant_id = tenant_id
+
+
+class AzureCredentialProvider(_Base):
     """Bearer tokens from an azure-identity credential, for ``AzureStore(credential_provider=)``.
 
     azure-identity caches tokens and renews them shortly before they expire, so every call
@@ -54,18 +65,14 @@ class AzureCredentialProvider:
         tenant_id: str | None = None,
     ) -> None:
         """Use ``credential`` (default: ``azure.identity.DefaultAzureCredential()``)."""
+        super().__init__(scopes, tenant_id)
         self._credential: TokenCredential = (
             credential if credential is not None else azure.identity.DefaultAzureCredential()
         )
-        self._scopes = tuple(scopes)
-        if not self._scopes:
-            raise ValueError("At least one scope is required")
-        self._tenant_id = tenant_id
 
     def __call__(self) -> AzureBearerToken:
         """A bearer token for the scopes."""
-        token = self._credential.get_token(*self._scopes, tenant_id=self._tenant_id)
-        return _bearer(token)
+        return _bearer(self._credential.get_token(*self._scopes, tenant_id=self._tenant_id))
 
     def close(self) -> None:
         """Close the underlying credential (if it can be closed)."""
@@ -74,7 +81,7 @@ class AzureCredentialProvider:
             close()
 
 
-class AzureAsyncCredentialProvider:
+class AzureAsyncCredentialProvider(_Base):
     """Asynchronous ``AzureCredentialProvider`` (use with the stores' ``*_async`` methods)."""
 
     def __init__(
@@ -85,18 +92,14 @@ class AzureAsyncCredentialProvider:
         tenant_id: str | None = None,
     ) -> None:
         """Use ``credential`` (default: ``azure.identity.aio.DefaultAzureCredential()``)."""
+        super().__init__(scopes, tenant_id)
         self._credential: AsyncTokenCredential = (
             credential if credential is not None else azure.identity.aio.DefaultAzureCredential()
         )
-        self._scopes = tuple(scopes)
-        if not self._scopes:
-            raise ValueError("At least one scope is required")
-        self._tenant_id = tenant_id
 
     async def __call__(self) -> AzureBearerToken:
         """A bearer token for the scopes."""
-        token = await self._credential.get_token(*self._scopes, tenant_id=self._tenant_id)
-        return _bearer(token)
+        return _bearer(await self._credential.get_token(*self._scopes, tenant_id=self._tenant_id))
 
     async def close(self) -> None:
         """Close the underlying credential."""
