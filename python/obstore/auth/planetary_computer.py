@@ -233,13 +233,7 @@ class PlanetaryComputerAsyncCredentialProvider(_Base):
         subscription_key: str | None = None,
         sas_url: str | None = None,
     ) -> Self:
-        """A provider for a STAC asset (a ``pystac.Asset`` or its dict form).
-
-        Its ``href`` is ``https://<account>.blob.core.windows.net/<container>/<path>`` or
-        ``abfs://<container>/<path>``; the account name of the latter comes from the asset's
-        ``table:storage_options`` or ``xarray:storage_options``, as the Planetary Computer's
-        STAC tables and Zarr assets carry it.
-        """
+        """See ``PlanetaryComputerCredentialProvider.from_asset``."""
         href, account = _asset_location(asset)
         return cls(
             href,
