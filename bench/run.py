@@ -37,7 +37,8 @@ class Scenario:
     name: str
     section: str  # its heading in RESULTS.md (the numbering of issue 5's scenarios)
     title: str  # what one worker does; {big}, {list_n}, {stream} are the sizes of the run
-    kind: str  # async_ranges | sync_ranges | big_object | listing | inprocess | stream | floor
+    # async_ranges | sync_ranges | big_object | listing | inprocess | stream | floor | bulk
+    kind: str
     rows: tuple = ()  # (implementation, variant) pairs, in report order
     params: dict = field(default_factory=dict)
 
@@ -200,6 +201,21 @@ SCENARIOS = [
         {"case": "fresh_memory"},
     ),
 ]
+# ---- bulk transfers (bench/_bulk.py): obstore.transfer against s5cmd, rclone, the AWS CLI
+_BULK_ROWS = _rows("ours", "obstore-cli", "s5cmd", "rclone", "aws")
+SCENARIOS += [
+    Scenario(name, "8", title, "bulk", _BULK_ROWS)
+    for name, title in (
+        ("bulk_small_upload", "upload 10,000 files of 16 KiB to MinIO"),
+        ("bulk_small_sync", "no-op sync of those 10,000 files (listing and comparison only)"),
+        ("bulk_small_download", "download 10,000 objects of 16 KiB to files"),
+        ("bulk_small_copy", "server-side copy of a 10,000-object prefix"),
+        ("bulk_big_upload", "upload 8 files of 512 MiB"),
+        ("bulk_big_download", "download 8 objects of 512 MiB to files"),
+        ("bulk_small_delete", "delete that 10,000-object prefix (last: it frees inodes)"),
+    )
+]
+# ---- end of bulk transfers
 BY_NAME = {sc.name: sc for sc in SCENARIOS}
 NET_KINDS = ("async_ranges", "sync_ranges", "big_object", "listing")
 
@@ -220,6 +236,7 @@ SETTINGS = {
     "stream_gib": 1.0,
     "floor_put_count": 2000,
     "floor_memory_gib": 1.0,
+    **{"small_n": 10_000, "small_size": 16 * 1024, "big_n": 8, "big_size": 512 * MiB},
 }
 SMOKE = {
     "reps": 1,
@@ -235,6 +252,7 @@ SMOKE = {
     "stream_gib": 1 / 64,
     "floor_put_count": 100,
     "floor_memory_gib": 1 / 16,
+    **{"small_n": 200, "small_size": 16 * 1024, "big_n": 2, "big_size": 32 * MiB},
 }
 
 
@@ -247,6 +265,8 @@ def select(pattern: str) -> list:
         if not part:
             continue
         hits = [sc.name for sc in SCENARIOS if fnmatch.fnmatchcase(sc.name, part)]
+        # a family by its first word: "bulk" is every bulk_* scenario
+        hits = hits or [sc.name for sc in SCENARIOS if sc.name.startswith(part + "_")]
         if not hits:
             raise SystemExit(f"no scenario matches {part!r}; `python bench/run.py --list`")
         wanted.update(hits)
@@ -625,7 +645,9 @@ def main(argv=None) -> int:
     stream = [sc for sc in chosen if sc.kind == "stream"]
     stream_impls = [i for i in ("ours", "ref") if i in impls]
     floors = [sc for sc in chosen if sc.kind == "floor"] if "ours" in impls else []
-    runs = {sc.name for sc in net + inproc + floors} | {sc.name for sc in stream if stream_impls}
+    bulk = [sc for sc in chosen if sc.kind == "bulk"]
+    runs = {sc.name for sc in net + inproc + floors + bulk}
+    runs |= {sc.name for sc in stream if stream_impls}
     for sc in chosen:
         if sc.name not in runs:
             h.log(f"[skip] {sc.name}: none of its implementations among --impls (in-process: both)")
@@ -672,6 +694,11 @@ def main(argv=None) -> int:
         results["stream"] = raw["stream"] = run_stream(stream, stream_impls, pys, s)
     if floors:
         results["floor"] = raw["floor"] = run_floors(floors, ours_py, s)
+    if bulk:
+        import _bulk
+
+        raw["bulk"] = _bulk.run(bulk, ours_py, s, s["reps"])
+        results["bulk"] = {"raw": raw["bulk"], "summary": _bulk.summarize(raw["bulk"])}
     loads.setdefault("loadavg_after", h.loadavg())
 
     ts = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -694,6 +721,8 @@ def main(argv=None) -> int:
         "settings": {**s, "scenarios": [sc.name for sc in chosen], "impls": sorted(impls)},
     }
     md = _report.render(meta, chosen, results)
+    if bulk:
+        md += "\n" + _bulk.render(results["bulk"], bulk)
     print(md)
     if not args.smoke:
         os.makedirs(args.out_dir, exist_ok=True)
@@ -713,6 +742,12 @@ def main(argv=None) -> int:
     failed |= any(r["errors"] for r in results.get("inprocess", []))
     failed |= any("error" in (r.get("ours") or {}) for r in results.get("stream", []))
     failed |= any("error" in r for r in results.get("floor", {}).values())
+    failed |= any(
+        row["errors"]
+        for rows in results.get("bulk", {}).get("summary", {}).values()
+        for tool, row in rows.items()
+        if tool == "ours"
+    )
     return 1 if failed else 0
 
 
