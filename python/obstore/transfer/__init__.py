@@ -20,10 +20,9 @@ aborts their multipart uploads and leaves no partial local file.
 Large objects move in parts: ``part_size`` (default 16 MiB, grown for uploads to fit in
 10,000 parts) and ``part_concurrency`` parts in flight; downloads of more than two parts use
 parallel ranged GETs pinned to one version of the object, written in place into a temporary
-file renamed when complete. At most two large uploads or copies move at once, so memory
-stays near ``max_concurrency x part_size`` for small objects plus ``2 x (part_concurrency + 1)
-x part_size`` for large ones; large downloads, whose parts are written to the file as they
-arrive, hold a few MiB per part in flight, four objects at once.
+file renamed when complete. At most two large objects move at once, so memory stays near
+``max_concurrency x part_size`` for small objects plus ``2 x (part_concurrency + 1) x
+part_size`` for large ones.
 
 ``progress`` gets a ``obstore.progress.Progress`` at most 10 times per second, and once
 with ``done=True``. ``bytes_done`` counts bytes as they move, but an upload of a file of one
