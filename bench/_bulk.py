@@ -32,7 +32,7 @@ INSTALL = os.path.join(h.HERE, "install-peers.sh")
 TOOLS = ("ours", "obstore-cli", "s5cmd", "rclone", "aws")
 LABEL = {
     "ours": "**ours** (`obstore.transfer`)",
-    "obstore-cli": "obstore CLI",
+    "obstore-cli": "obstore CLI (`python -m obstore`)",
     "s5cmd": "s5cmd",
     "rclone": "rclone (64 transfers)",
     "aws": "AWS CLI v1",
@@ -235,9 +235,11 @@ class Env:
             spec.update(src=_ours_location(src), dst=_ours_location(dst))
             return [self.ours_py, os.path.join(h.WORKERS, "bulk.py"), json.dumps(spec)]
         if tool == "obstore-cli":
-            verb = {"copy": "cp", "sync": "sync", "delete": "rm"}[op]
+            verb = {"copy": ["cp", "-r"], "sync": ["sync"], "delete": ["rm", "-r"]}[op]
             args = [s5(src)] if op == "delete" else [s5(src), s5(dst)]
-            return [self.ours_py, "-m", "obstore.cli", verb, *args]
+            config = [f"endpoint={self.endpoint}", "allow_http=true", "region=us-east-1"]
+            flags = [x for c in config for x in ("--config", c)] + ["--quiet"]
+            return [self.ours_py, "-m", "obstore", *verb, *args, *flags]
         if tool == "s5cmd":
             base = [os.path.join(PEERS, "bin", "s5cmd"), "--endpoint-url", self.endpoint]
             if op == "delete":
@@ -362,7 +364,7 @@ def _cleanup(sc_name: str, tool: str, env: Env, src, dst, chosen: set) -> None:
     set aside here and removed at the end of the run (see ``_settle``)."""
     big = sc_name.startswith("bulk_big")  # a few files: removed at once, to spare the disk
     if isinstance(dst, str):
-        if big:
+        if big or not os.path.exists(dst):
             shutil.rmtree(dst, ignore_errors=True)
         else:
             os.replace(dst, os.path.join(env.trash, f"{os.path.basename(dst)}-{time.time_ns()}"))
