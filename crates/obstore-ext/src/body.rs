@@ -18,6 +18,7 @@ use object_store::{GetOptions, GetRange, ObjectStore};
 use obstore_stores::{ObstoreError, ObstoreResult};
 
 use crate::download_buffer::DownloadBuffer;
+use crate::progress::ProgressTracker;
 
 /// The chunks of a body, checked against the range announced (see [`checked_stream`]).
 pub type BodyStream = BoxStream<'static, ObstoreResult<Bytes>>;
@@ -141,6 +142,8 @@ pub enum Body {
         path: PathBuf,
         position: u64,
         end: u64,
+        /// Counts the bytes read (a stream body counts through its stream instead).
+        progress: Option<ProgressTracker>,
     },
 }
 
@@ -165,6 +168,7 @@ impl Body {
                 path,
                 position: range.start,
                 end: range.end,
+                progress: None,
             },
             object_store::GetResultPayload::Stream(stream) => Body::Stream {
                 stream: match checked {
@@ -174,6 +178,29 @@ impl Body {
                         .boxed(),
                 },
                 leftover: None,
+            },
+        }
+    }
+
+    /// The same body, its bytes counted by `progress` as they are read.
+    pub fn counted(self, progress: &ProgressTracker) -> Self {
+        match self {
+            Body::Stream { stream, leftover } => Body::Stream {
+                stream: progress.count(stream),
+                leftover,
+            },
+            Body::File {
+                file,
+                path,
+                position,
+                end,
+                ..
+            } => Body::File {
+                file,
+                path,
+                position,
+                end,
+                progress: Some(progress.clone()),
             },
         }
     }
@@ -192,7 +219,12 @@ impl Body {
                 path,
                 position,
                 end,
-            } => read_file_range(file, path, position, end).await,
+                progress,
+            } => {
+                let bytes = read_file_range(file, path, position, end).await?;
+                count(progress.as_ref(), bytes.len())?;
+                Ok(bytes)
+            }
         }
     }
 
@@ -229,6 +261,7 @@ impl Body {
                 path,
                 position,
                 end,
+                progress,
             } => {
                 if *position >= *end {
                     return Ok(None);
@@ -236,6 +269,7 @@ impl Body {
                 let stop = (*position + min_chunk_size as u64).min(*end);
                 let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
                 *position = stop;
+                count(progress.as_ref(), chunk.len())?;
                 Ok(Some(chunk))
             }
         }
@@ -255,6 +289,7 @@ impl Body {
                 path,
                 position,
                 end,
+                progress,
             } => {
                 let stop = (*position + dest.len() as u64).min(*end);
                 if stop <= *position {
@@ -265,9 +300,18 @@ impl Body {
                 let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
                 dest[..chunk.len()].copy_from_slice(&chunk);
                 *position = stop;
+                count(progress.as_ref(), chunk.len())?;
                 Ok(chunk.len())
             }
         }
+    }
+}
+
+/// Counts `len` bytes read from a file body, if it has a tracker.
+fn count(progress: Option<&ProgressTracker>, len: usize) -> ObstoreResult<()> {
+    match progress {
+        Some(progress) => progress.add(len as u64),
+        None => Ok(()),
     }
 }
 
