@@ -27,7 +27,6 @@ from typing_extensions import disjoint_base
 
 from . import _store as _store
 from . import exceptions as exceptions
-from .progress import ProgressCallback
 from ._types import (
     HTTP_METHOD,
     Attributes,
@@ -40,6 +39,7 @@ from ._types import (
     PutResult,
     SignCapableStore,
 )
+from .progress import ProgressCallback
 
 if sys.version_info >= (3, 12):
     from collections.abc import Buffer

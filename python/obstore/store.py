@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from arro3.core import RecordBatch, Table
 
     from ._obstore import Bytes, GetResult, ListStream
-    from .progress import ProgressCallback
     from ._types import (
         Attributes,
         GetOptions,
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
         PutResult,
     )
     from ._types import ObjectStore as _RawObjectStore
+    from .progress import ProgressCallback
 
     if sys.version_info >= (3, 12):
         from collections.abc import Buffer

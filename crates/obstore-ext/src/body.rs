@@ -135,6 +135,8 @@ pub enum Body {
     Stream {
         stream: BodyStream,
         leftover: Option<Bytes>,
+        /// Counts the bytes handed out.
+        progress: Option<ProgressTracker>,
     },
     /// A local file, read directly (inline from sync code, on the blocking pool from asyncio).
     File {
@@ -142,7 +144,7 @@ pub enum Body {
         path: PathBuf,
         position: u64,
         end: u64,
-        /// Counts the bytes read (a stream body counts through its stream instead).
+        /// Counts the bytes handed out.
         progress: Option<ProgressTracker>,
     },
 }
@@ -178,40 +180,42 @@ impl Body {
                         .boxed(),
                 },
                 leftover: None,
+                progress: None,
             },
         }
     }
 
-    /// The same body, its bytes counted by `progress` as they are read.
-    pub fn counted(self, progress: &ProgressTracker) -> Self {
+    /// The same body, its bytes counted by `progress` as they are handed out.
+    pub fn counted(mut self, tracker: &ProgressTracker) -> Self {
+        match &mut self {
+            Body::Stream { progress, .. } | Body::File { progress, .. } => {
+                *progress = Some(tracker.clone())
+            }
+        }
+        self
+    }
+
+    fn progress(&self) -> Option<&ProgressTracker> {
         match self {
-            Body::Stream { stream, leftover } => Body::Stream {
-                stream: progress.count(stream),
-                leftover,
-            },
-            Body::File {
-                file,
-                path,
-                position,
-                end,
-                ..
-            } => Body::File {
-                file,
-                path,
-                position,
-                end,
-                progress: Some(progress.clone()),
-            },
+            Body::Stream { progress, .. } | Body::File { progress, .. } => progress.as_ref(),
         }
     }
 
     /// Reads everything left into one buffer, allocated once at its final size when the size is known.
     pub async fn read_all(self, size_hint: u64) -> ObstoreResult<Bytes> {
         match self {
-            Body::Stream { stream, leftover } => {
+            Body::Stream {
+                stream,
+                leftover,
+                progress,
+            } => {
                 let stream = futures::stream::iter(leftover.map(Ok))
                     .chain(stream)
                     .boxed();
+                let stream = match progress {
+                    Some(progress) => progress.count(stream),
+                    None => stream,
+                };
                 collect_stream(stream, size_hint).await
             }
             Body::File {
@@ -231,9 +235,20 @@ impl Body {
     /// The next chunk of at least `min_chunk_size` bytes (the last may be shorter), or None at the
     /// end: network chunks as they come when large enough, else joined.
     pub async fn next_chunk(&mut self, min_chunk_size: usize) -> ObstoreResult<Option<Bytes>> {
+        let chunk = self.next_chunk_uncounted(min_chunk_size).await?;
+        count(self.progress(), chunk.as_ref().map_or(0, Bytes::len))?;
+        Ok(chunk)
+    }
+
+    async fn next_chunk_uncounted(
+        &mut self,
+        min_chunk_size: usize,
+    ) -> ObstoreResult<Option<Bytes>> {
         let min_chunk_size = min_chunk_size.max(1);
         match self {
-            Body::Stream { stream, leftover } => {
+            Body::Stream {
+                stream, leftover, ..
+            } => {
                 let mut joined: Option<BytesMut> = None;
                 while let Some(next) = next_piece(stream, leftover).await? {
                     if next.is_empty() {
@@ -261,7 +276,7 @@ impl Body {
                 path,
                 position,
                 end,
-                progress,
+                ..
             } => {
                 if *position >= *end {
                     return Ok(None);
@@ -269,7 +284,6 @@ impl Body {
                 let stop = (*position + min_chunk_size as u64).min(*end);
                 let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
                 *position = stop;
-                count(progress.as_ref(), chunk.len())?;
                 Ok(Some(chunk))
             }
         }
@@ -277,8 +291,16 @@ impl Body {
 
     /// Fills `dest` with the next bytes of the body; fewer only at its end (0: nothing left).
     pub async fn fill(&mut self, dest: &mut [u8]) -> ObstoreResult<usize> {
+        let filled = self.fill_uncounted(dest).await?;
+        count(self.progress(), filled)?;
+        Ok(filled)
+    }
+
+    async fn fill_uncounted(&mut self, dest: &mut [u8]) -> ObstoreResult<usize> {
         match self {
-            Body::Stream { stream, leftover } => {
+            Body::Stream {
+                stream, leftover, ..
+            } => {
                 copy_pieces(stream, leftover, dest.len(), |offset, piece| {
                     dest[offset..offset + piece.len()].copy_from_slice(piece)
                 })
@@ -289,7 +311,7 @@ impl Body {
                 path,
                 position,
                 end,
-                progress,
+                ..
             } => {
                 let stop = (*position + dest.len() as u64).min(*end);
                 if stop <= *position {
@@ -300,14 +322,13 @@ impl Body {
                 let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
                 dest[..chunk.len()].copy_from_slice(&chunk);
                 *position = stop;
-                count(progress.as_ref(), chunk.len())?;
                 Ok(chunk.len())
             }
         }
     }
 }
 
-/// Counts `len` bytes read from a file body, if it has a tracker.
+/// Counts `len` bytes handed out, if there is a tracker.
 fn count(progress: Option<&ProgressTracker>, len: usize) -> ObstoreResult<()> {
     match progress {
         Some(progress) => progress.add(len as u64),
