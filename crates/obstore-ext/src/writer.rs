@@ -281,6 +281,7 @@ impl PyWritableFile {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn open(
     store: AnyStore,
     path: PyPath,
