@@ -234,6 +234,19 @@ def test_a_get_result_dropped_unread_makes_the_final_call() -> None:
     assert [(c.done, c.bytes_done, c.bytes_total) for c in recorder.calls] == [(True, 0, SIZE)]
 
 
+def test_a_stream_left_early_makes_the_final_call_while_its_result_lives() -> None:
+    store = MemoryStore()
+    _stored(store)
+    recorder = Recorder()
+    result = obstore.get(store, "object", progress=recorder)
+    stream = result.stream(min_chunk_size=MiB)
+    next(stream)
+    del stream
+    assert [c.done for c in recorder.calls].count(True) == 1
+    assert (recorder.calls[-1].done, recorder.calls[-1].bytes_done) == (True, MiB)
+    assert result.range == (0, SIZE)
+
+
 def test_get_parallel_reports_every_part(store: Any) -> None:
     data = _stored(store)
     recorder = Recorder()

@@ -195,7 +195,8 @@ impl Body {
         self
     }
 
-    fn progress(&self) -> Option<&ProgressTracker> {
+    /// The tracker counting this body, if any: its final report is the reader's to make.
+    pub fn progress(&self) -> Option<&ProgressTracker> {
         match self {
             Body::Stream { progress, .. } | Body::File { progress, .. } => progress.as_ref(),
         }

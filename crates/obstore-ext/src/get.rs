@@ -122,8 +122,6 @@ pub struct PyGetResult {
     meta: ObjectMeta,
     range: Range<u64>,
     attributes: Attributes,
-    /// Counts the body as it is read; its final report comes when the body is read or dropped.
-    progress: Option<ProgressTracker>,
 }
 
 impl PyGetResult {
@@ -151,7 +149,6 @@ impl PyGetResult {
             meta,
             range,
             attributes,
-            progress,
         }
     }
 
@@ -168,12 +165,14 @@ impl PyGetResult {
     }
 
     fn stream_impl(&self, min_chunk_size: usize) -> PyResult<PyBytesStream> {
+        let body = self.take_body()?;
+        let progress = body.progress().cloned();
         Ok(PyBytesStream {
             store: self.store.clone(),
-            body: Arc::new(tokio::sync::Mutex::new(Some(self.take_body()?))),
+            body: Arc::new(tokio::sync::Mutex::new(Some(body))),
             min_chunk_size,
             remaining: Arc::new(std::sync::atomic::AtomicU64::new(self.len())),
-            progress: self.progress.clone(),
+            progress,
         })
     }
 }
@@ -186,7 +185,7 @@ impl PyGetResult {
     fn bytes(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
         let body = self.take_body()?;
         let len = self.len();
-        let progress = self.progress.clone();
+        let progress = body.progress().cloned();
         let bytes = self.store.block_on(py, async move {
             let result = body.read_all(len).await;
             ProgressTracker::finish_opt(progress.as_ref(), result)
@@ -198,7 +197,7 @@ impl PyGetResult {
     fn bytes_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let body = self.take_body()?;
         let len = self.len();
-        let progress = self.progress.clone();
+        let progress = body.progress().cloned();
         self.store.into_py_future(py, Some(len), async move {
             let result = body.read_all(len).await;
             ProgressTracker::finish_opt(progress.as_ref(), result).map(PyBytesWrapper::new)
