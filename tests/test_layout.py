@@ -213,7 +213,12 @@ def test_async_function_kinds() -> None:
 
 def test_method_signatures() -> None:
     methods = obstore.store.ObjectStoreMethods
-    assert list(inspect.signature(methods.get).parameters) == ["self", "path", "options"]
+    assert list(inspect.signature(methods.get).parameters) == [
+        "self",
+        "path",
+        "options",
+        "progress",
+    ]
     parameters = inspect.signature(methods.put).parameters
     assert list(parameters) == [
         "self",
@@ -225,6 +230,7 @@ def test_method_signatures() -> None:
         "use_multipart",
         "chunk_size",
         "max_concurrency",
+        "progress",
     ]
     assert parameters["chunk_size"].default == 5 * 1024 * 1024
     assert parameters["max_concurrency"].default == 12

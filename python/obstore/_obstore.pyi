@@ -39,6 +39,7 @@ from ._types import (
     PutResult,
     SignCapableStore,
 )
+from .progress import ProgressCallback
 
 if sys.version_info >= (3, 12):
     from collections.abc import Buffer
@@ -450,14 +451,38 @@ def delete(store: ObjectStore, paths: str | Sequence[str]) -> None:
 async def delete_async(store: ObjectStore, paths: str | Sequence[str]) -> None:
     """Asynchronous ``delete``."""
 
-def get(store: ObjectStore, path: str, *, options: GetOptions | None = None) -> GetResult:
+def get(
+    store: ObjectStore,
+    path: str,
+    *,
+    options: GetOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> GetResult:
     """Fetch an object; the body is streamed on demand from the result.
 
     Raises ``FileNotFoundError`` if it does not exist.
+
+    With ``progress``, the body is counted as it is read (``bytes``, ``bytes_async``,
+    ``stream`` or iteration); ``bytes_total`` is the size of the object or range. The
+    final call comes when the body has been read, when reading it fails, when the get
+    itself fails, or when the result is dropped unread.
+
+    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
+    times per second while the bytes move and once more with ``done=True`` when the
+    operation ends, successfully or not (``objects_done``/``objects_total`` go from
+    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
+    the bytes: the calling thread, or one of the runtime's worker threads (also for
+    the ``_async`` functions: not the event loop's thread), so it should be quick and
+    thread-safe. An exception it raises stops the operation (a multipart upload is
+    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
     """
 
 async def get_async(
-    store: ObjectStore, path: str, *, options: GetOptions | None = None
+    store: ObjectStore,
+    path: str,
+    *,
+    options: GetOptions | None = None,
+    progress: ProgressCallback | None = None,
 ) -> GetResult:
     """Asynchronous ``get``."""
 
@@ -468,6 +493,7 @@ def get_parallel(
     options: GetOptions | None = None,
     chunk_size: int = 16 * 1024 * 1024,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> Bytes:
     """Download an object (or the range in ``options``) into one ``Bytes``, fast.
 
@@ -482,6 +508,18 @@ def get_parallel(
 
     Raises ``ValueError`` for ``options["head"]`` or a ``chunk_size`` or
     ``max_concurrency`` below 1.
+
+    With ``progress``, the bytes are counted as the parts arrive; ``bytes_total`` is
+    known from the first response on.
+
+    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
+    times per second while the bytes move and once more with ``done=True`` when the
+    operation ends, successfully or not (``objects_done``/``objects_total`` go from
+    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
+    the bytes: the calling thread, or one of the runtime's worker threads (also for
+    the ``_async`` functions: not the event loop's thread), so it should be quick and
+    thread-safe. An exception it raises stops the operation (a multipart upload is
+    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
     """
 
 async def get_parallel_async(
@@ -491,6 +529,7 @@ async def get_parallel_async(
     options: GetOptions | None = None,
     chunk_size: int = 16 * 1024 * 1024,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> Bytes:
     """Asynchronous ``get_parallel``."""
 
@@ -666,11 +705,25 @@ def open_writer(
     buffer_size: int = 10 * 1024 * 1024,
     tags: dict[str, str] | None = None,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> WritableFile:
     """Open a buffered writer for a new object.
 
     Once more than ``buffer_size`` bytes are written, the data is uploaded in
     parts of that size. The object appears when the writer is closed.
+
+    With ``progress``, ``bytes_done`` counts the bytes written so far and
+    ``bytes_total`` is ``None`` until the final call, made on close (with the total
+    written), on abort, or when a write fails.
+
+    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
+    times per second while the bytes move and once more with ``done=True`` when the
+    operation ends, successfully or not (``objects_done``/``objects_total`` go from
+    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
+    the bytes: the calling thread, or one of the runtime's worker threads (also for
+    the ``_async`` functions: not the event loop's thread), so it should be quick and
+    thread-safe. An exception it raises stops the operation (a multipart upload is
+    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
     """
 
 def open_writer_async(
@@ -681,6 +734,7 @@ def open_writer_async(
     buffer_size: int = 10 * 1024 * 1024,
     tags: dict[str, str] | None = None,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> AsyncWritableFile:
     """Open an asynchronous writer; this call itself is synchronous."""
 
@@ -708,6 +762,7 @@ def put(
     use_multipart: bool | None = None,
     chunk_size: int = 5 * 1024 * 1024,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> PutResult:
     """Write an object atomically.
 
@@ -715,6 +770,20 @@ def put(
     object, a binary file object, or an iterable of bytes-like chunks. Sized
     inputs larger than ``chunk_size`` and all iterables are uploaded in parts,
     ``max_concurrency`` at a time, unless ``use_multipart`` says otherwise.
+
+    With ``progress``, ``bytes_done`` counts the bytes read from ``file`` and handed
+    to the upload (at most ``max_concurrency`` parts ahead of the server; a buffer
+    sent in one request counts when the request completes). ``bytes_total`` is the
+    size of ``file``, or ``None`` for an iterable until the final call.
+
+    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
+    times per second while the bytes move and once more with ``done=True`` when the
+    operation ends, successfully or not (``objects_done``/``objects_total`` go from
+    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
+    the bytes: the calling thread, or one of the runtime's worker threads (also for
+    the ``_async`` functions: not the event loop's thread), so it should be quick and
+    thread-safe. An exception it raises stops the operation (a multipart upload is
+    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
     """
 
 async def put_async(
@@ -735,6 +804,7 @@ async def put_async(
     use_multipart: bool | None = None,
     chunk_size: int = 5 * 1024 * 1024,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> PutResult:
     """Asynchronous ``put``; also accepts async iterables of chunks."""
 

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         PutResult,
     )
     from ._types import ObjectStore as _RawObjectStore
+    from .progress import ProgressCallback
 
     if sys.version_info >= (3, 12):
         from collections.abc import Buffer
@@ -122,13 +123,25 @@ class ObjectStoreMethods:
         """Asynchronous ``delete``; see ``obstore.delete_async``."""
         return await obstore.delete_async(_raw(self), paths)
 
-    def get(self, path: str, *, options: GetOptions | None = None) -> GetResult:
+    def get(
+        self,
+        path: str,
+        *,
+        options: GetOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> GetResult:
         """Fetch an object; see ``obstore.get``."""
-        return obstore.get(_raw(self), path, options=options)
+        return obstore.get(_raw(self), path, options=options, progress=progress)
 
-    async def get_async(self, path: str, *, options: GetOptions | None = None) -> GetResult:
+    async def get_async(
+        self,
+        path: str,
+        *,
+        options: GetOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> GetResult:
         """Asynchronous ``get``; see ``obstore.get_async``."""
-        return await obstore.get_async(_raw(self), path, options=options)
+        return await obstore.get_async(_raw(self), path, options=options, progress=progress)
 
     def get_parallel(
         self,
@@ -137,6 +150,7 @@ class ObjectStoreMethods:
         options: GetOptions | None = None,
         chunk_size: int = 16 * 1024 * 1024,
         max_concurrency: int = 12,
+        progress: ProgressCallback | None = None,
     ) -> Bytes:
         """Download through concurrent ranged GETs; see ``obstore.get_parallel``."""
         return obstore.get_parallel(
@@ -145,6 +159,7 @@ class ObjectStoreMethods:
             options=options,
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
+            progress=progress,
         )
 
     async def get_parallel_async(
@@ -154,6 +169,7 @@ class ObjectStoreMethods:
         options: GetOptions | None = None,
         chunk_size: int = 16 * 1024 * 1024,
         max_concurrency: int = 12,
+        progress: ProgressCallback | None = None,
     ) -> Bytes:
         """Asynchronous ``get_parallel``; see ``obstore.get_parallel_async``."""
         return await obstore.get_parallel_async(
@@ -162,6 +178,7 @@ class ObjectStoreMethods:
             options=options,
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
+            progress=progress,
         )
 
     def get_range(
@@ -395,6 +412,7 @@ class ObjectStoreMethods:
         use_multipart: bool | None = None,
         chunk_size: int = 5 * 1024 * 1024,
         max_concurrency: int = 12,
+        progress: ProgressCallback | None = None,
     ) -> PutResult:
         """Write an object atomically; see ``obstore.put``."""
         return obstore.put(
@@ -407,6 +425,7 @@ class ObjectStoreMethods:
             use_multipart=use_multipart,
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
+            progress=progress,
         )
 
     async def put_async(
@@ -427,6 +446,7 @@ class ObjectStoreMethods:
         use_multipart: bool | None = None,
         chunk_size: int = 5 * 1024 * 1024,
         max_concurrency: int = 12,
+        progress: ProgressCallback | None = None,
     ) -> PutResult:
         """Asynchronous ``put``; see ``obstore.put_async``."""
         return await obstore.put_async(
@@ -439,6 +459,7 @@ class ObjectStoreMethods:
             use_multipart=use_multipart,
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
+            progress=progress,
         )
 
     def rename(self, from_: str, to: str, *, overwrite: bool = True) -> None:

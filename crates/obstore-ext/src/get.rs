@@ -13,6 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::body::Body;
 use crate::convert::{attributes_to_dict, check_keys, meta_to_dict, PyUtcDateTime};
+use crate::progress::{ProgressCallback, ProgressTracker};
 
 const GET_OPTION_KEYS: &[&str] = &[
     "if_match",
@@ -125,14 +126,23 @@ pub struct PyGetResult {
 
 impl PyGetResult {
     /// `head`: the result answers a HEAD request (see [`Body::of_head`]).
-    fn new(store: AnyStore, result: object_store::GetResult, head: bool) -> Self {
+    fn new(
+        store: AnyStore,
+        result: object_store::GetResult,
+        head: bool,
+        progress: Option<ProgressTracker>,
+    ) -> Self {
         let meta = result.meta.clone();
         let range = result.range.clone();
         let attributes = result.attributes.clone();
-        let body = match head {
+        let mut body = match head {
             true => Body::of_head(result),
             false => Body::new(result),
         };
+        if let Some(progress) = &progress {
+            progress.set_total(range.end - range.start);
+            body = body.counted(progress);
+        }
         Self {
             store,
             body: Mutex::new(Some(body)),
@@ -155,11 +165,14 @@ impl PyGetResult {
     }
 
     fn stream_impl(&self, min_chunk_size: usize) -> PyResult<PyBytesStream> {
+        let body = self.take_body()?;
+        let progress = body.progress().cloned();
         Ok(PyBytesStream {
             store: self.store.clone(),
-            body: Arc::new(tokio::sync::Mutex::new(Some(self.take_body()?))),
+            body: Arc::new(tokio::sync::Mutex::new(Some(body))),
             min_chunk_size,
             remaining: Arc::new(std::sync::atomic::AtomicU64::new(self.len())),
+            progress,
         })
     }
 }
@@ -172,7 +185,11 @@ impl PyGetResult {
     fn bytes(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
         let body = self.take_body()?;
         let len = self.len();
-        let bytes = self.store.block_on(py, body.read_all(len))?;
+        let progress = body.progress().cloned();
+        let bytes = self.store.block_on(py, async move {
+            let result = body.read_all(len).await;
+            ProgressTracker::finish_opt(progress.as_ref(), result)
+        })?;
         Ok(PyBytesWrapper::new(bytes))
     }
 
@@ -180,8 +197,10 @@ impl PyGetResult {
     fn bytes_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let body = self.take_body()?;
         let len = self.len();
+        let progress = body.progress().cloned();
         self.store.into_py_future(py, Some(len), async move {
-            body.read_all(len).await.map(PyBytesWrapper::new)
+            let result = body.read_all(len).await;
+            ProgressTracker::finish_opt(progress.as_ref(), result).map(PyBytesWrapper::new)
         })
     }
 
@@ -330,6 +349,8 @@ pub struct PyBytesStream {
     min_chunk_size: usize,
     /// Bytes of the body not handed out yet.
     remaining: Arc<std::sync::atomic::AtomicU64>,
+    /// Makes its final report when the stream ends or fails.
+    progress: Option<ProgressTracker>,
 }
 
 impl PyBytesStream {
@@ -344,6 +365,7 @@ impl PyBytesStream {
     )> {
         let body = self.body.clone();
         let remaining = self.remaining.clone();
+        let progress = self.progress.clone();
         let min_chunk_size = self.min_chunk_size.max(1);
         let buffer = if min_chunk_size >= IN_PLACE_MIN {
             let left = remaining.load(std::sync::atomic::Ordering::Acquire);
@@ -388,9 +410,13 @@ impl PyBytesStream {
                 Ok(Chunk::Copied(chunk)) => chunk.as_ref().map_or(0, Bytes::len),
                 Err(_) => 0,
             };
-            if handed == 0 {
-                *guard = None; // the end, or an error: the body is done
-            }
+            let result = match handed {
+                0 => {
+                    *guard = None; // the end, or an error: the body is done
+                    ProgressTracker::finish_opt(progress.as_ref(), result)
+                }
+                _ => result,
+            };
             remaining.fetch_sub(
                 (handed as u64).min(remaining.load(std::sync::atomic::Ordering::Acquire)),
                 std::sync::atomic::Ordering::AcqRel,
@@ -452,36 +478,45 @@ async fn get_inner(
     store: AnyStore,
     path: PyPath,
     options: GetOptions,
+    progress: Option<ProgressTracker>,
 ) -> ObstoreResult<PyGetResult> {
     let head = options.head;
-    let result = get_result(&store, &path, options).await?;
-    Ok(PyGetResult::new(store, result, head))
+    let result = match get_result(&store, &path, options).await {
+        Ok(result) => result,
+        Err(err) => return ProgressTracker::finish_opt(progress.as_ref(), Err(err)),
+    };
+    Ok(PyGetResult::new(store, result, head, progress))
 }
 
 /// Fetches an object; the body is read from the returned `GetResult`.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None))]
+#[pyo3(signature = (store, path, *, options = None, progress = None))]
 pub fn get(
     py: Python<'_>,
     store: AnyStore,
     path: PyPath,
     options: Option<PyGetOptions>,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<PyGetResult> {
     let options = options.unwrap_or_default().0;
-    Ok(store.block_on(py, get_inner(store.clone(), path, options))?)
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    Ok(store.block_on(py, get_inner(store.clone(), path, options, progress))?)
 }
 
 /// Fetches an object from asyncio.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None))]
+#[pyo3(signature = (store, path, *, options = None, progress = None))]
 pub fn get_async<'py>(
     py: Python<'py>,
     store: AnyStore,
     path: PyPath,
     options: Option<PyGetOptions>,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = options.unwrap_or_default().0;
-    store.into_py_future(py, Some(0), get_inner(store.clone(), path, options))
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    let future = get_inner(store.clone(), path, options, progress);
+    store.into_py_future(py, Some(0), future)
 }
 
 fn byte_range(start: u64, end: Option<u64>, length: Option<u64>) -> PyResult<Range<u64>> {

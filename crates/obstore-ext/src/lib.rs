@@ -13,6 +13,7 @@ mod download_buffer;
 mod get;
 mod head;
 mod list;
+mod progress;
 mod put;
 mod reader;
 mod sign;
