@@ -12,8 +12,9 @@ Logging: the ``obstore`` logger has a ``NullHandler``, so nothing is printed unl
 application configures logging. It takes one DEBUG record per request and one WARNING per retry
 (a request sent again: ``attempt > 1``), with the event's fields as record attributes (``extra``).
 URLs carry no user information, and query values other than listing and upload parameters are
-``REDACTED`` (signatures, SAS tokens); no header is recorded. The core learns whether the logger
-is enabled from this module: at once when a hook is added or removed or a store is built, and otherwise at most once per second (an operation asks again when the last answer is
+``REDACTED`` (signatures, SAS tokens); no header is recorded. The core learns whether the
+logger is enabled from this module: at once when a hook is added or removed or a store is
+built, and otherwise at most once per second (an operation asks again when the last answer is
 older; the delivery thread asks once per second while it runs).
 """
 
@@ -48,10 +49,11 @@ class RequestEvent:
     """One HTTP request a store sent, reported after it ended.
 
     ``status`` is ``None`` when no response arrived; ``error`` is one line when the request did
-    not complete (no response, or a body that failed or was dropped before its end), else
-    ``None``: an HTTP error status alone is not an ``error``. ``attempt`` is 1 for the first try
-    of a request and counts the retries of the same method and URL within the operation.
-    ``duration`` (seconds) runs from sending the request to the end of its response body.
+    not complete (no response, or a body that failed while read), else ``None``: an HTTP error
+    status alone is not an ``error``. ``attempt`` is 1 for the first try of a request and counts
+    the retries of the same method and URL within the operation. ``duration`` (seconds) runs
+    from sending the request to the end of its response body, or to the moment the body was
+    dropped unread (``bytes_received`` then counts what was read).
     """
 
     store: str
@@ -174,7 +176,9 @@ def _ensure_thread() -> None:
             return
         if not _active():
             return
-        _thread = threading.Thread(target=_deliver_forever, name="obstore-request-hooks", daemon=True)
+        _thread = threading.Thread(
+            target=_deliver_forever, name="obstore-request-hooks", daemon=True
+        )
         _thread.start()
 
 

@@ -579,7 +579,7 @@ impl Observation {
 impl Drop for Observation {
     fn drop(&mut self) {
         if !self.finished {
-            self.finish(Some("cancelled: the request was dropped before its response".into()));
+            self.finish(Some("request: cancelled: dropped before its response".into()));
         }
     }
 }
@@ -628,23 +628,19 @@ impl http_body::Body for ObservedBody {
 
 impl Drop for ObservedBody {
     fn drop(&mut self) {
-        use http_body::Body;
-
+        // A body dropped before its end is not a failure: the response arrived, and its status
+        // tells how the request went. object_store leaves the bodies of many answers unread
+        // (a copy's XML, a WebDAV `201 Created` text), and a caller may stop reading a `get`.
+        // `bytes_received` says how much was read.
         if let Some(mut observation) = self.observation.take() {
-            if self.body.is_end_stream() {
-                observation.finish(None);
-            } else {
-                let received = observation.bytes_received;
-                observation.finish(Some(format!(
-                    "body: dropped after {received} bytes, before its end"
-                )));
-            }
+            observation.finish(None);
         }
     }
 }
 
-/// One line for an error and its sources, prefixed by where it happened and its kind, with any
-/// URL in it redacted.
+/// One line for an error and its sources, `<stage>: <kind>: <sources>` (stage `request` or
+/// `body`, kind as object_store classifies it), with any URL in it redacted. A request dropped
+/// before its response reads `request: cancelled: ...`.
 fn error_line(stage: &str, err: &HttpError) -> String {
     let kind = format!("{:?}", err.kind()).to_lowercase();
     let mut line = format!("{stage}: {kind}");
