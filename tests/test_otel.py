@@ -54,7 +54,7 @@ class Telemetry:
         assert obstore.flush_request_hooks(10.0)
         data = self.reader.get_metrics_data()
         assert data is not None
-        points = []
+        points: list[Any] = []
         for resource in data.resource_metrics:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:

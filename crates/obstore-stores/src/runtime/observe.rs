@@ -402,9 +402,13 @@ impl ObjectStore for ObservedStore {
         .await?;
         // A body read later may send requests again (object_store resumes a broken body).
         result.payload = match result.payload {
-            GetResultPayload::Stream(stream) => {
-                GetResultPayload::Stream(Scoped { scope, inner: stream }.boxed())
-            }
+            GetResultPayload::Stream(stream) => GetResultPayload::Stream(
+                Scoped {
+                    scope,
+                    inner: stream,
+                }
+                .boxed(),
+            ),
             other => other,
         };
         Ok(result)
@@ -437,8 +441,11 @@ impl ObjectStore for ObservedStore {
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.scoped("list_with_delimiter", self.inner.list_with_delimiter(prefix))
-            .await
+        self.scoped(
+            "list_with_delimiter",
+            self.inner.list_with_delimiter(prefix),
+        )
+        .await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
@@ -579,7 +586,9 @@ impl Observation {
 impl Drop for Observation {
     fn drop(&mut self) {
         if !self.finished {
-            self.finish(Some("request: cancelled: dropped before its response".into()));
+            self.finish(Some(
+                "request: cancelled: dropped before its response".into(),
+            ));
         }
     }
 }
@@ -909,6 +918,9 @@ mod tests {
     #[test]
     fn urls_inside_error_text_are_redacted() {
         let text = redact_text("error sending request for url (https://h/p?sig=SECRET): closed");
-        assert_eq!(text, "error sending request for url (https://h/p?sig=REDACTED): closed");
+        assert_eq!(
+            text,
+            "error sending request for url (https://h/p?sig=REDACTED): closed"
+        );
     }
 }
