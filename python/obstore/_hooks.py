@@ -192,8 +192,12 @@ def _deliver_forever() -> None:
     last_refresh = time.monotonic()
     while True:
         batch = _obstore._observe_take(1.0)
-        for fields in batch:
-            _deliver(fields)
+        if batch:
+            with _lock:
+                hooks = list(_hooks)
+            logging_on = logger.isEnabledFor(logging.WARNING)
+            for fields in batch:
+                _deliver(fields, hooks, logging_on)
         _note_handled(len(batch))
         if time.monotonic() - last_refresh >= 1.0:
             last_refresh = time.monotonic()
@@ -253,13 +257,11 @@ _FIELDS = (
 )
 
 
-def _deliver(fields: tuple[object, ...]) -> None:
+def _deliver(fields: tuple[object, ...], hooks: list[RequestHook], logging_on: bool) -> None:
     event = RequestEvent(*fields[:13])  # type: ignore[arg-type]
     store_hook = fields[13]
-    with _lock:
-        hooks = list(_hooks)
     if store_hook is not None:
-        hooks.append(store_hook)  # type: ignore[arg-type]
+        hooks = [*hooks, store_hook]  # type: ignore[list-item]
     for hook in hooks:
         try:
             hook(event)
@@ -270,12 +272,11 @@ def _deliver(fields: tuple[object, ...]) -> None:
                 event.method,
                 event.url,
             )
-    _log(event)
+    if logging_on:
+        _log(event)
 
 
 def _log(event: RequestEvent) -> None:
-    if not logger.isEnabledFor(logging.WARNING):
-        return
     extra = {name: getattr(event, name) for name in _FIELDS}
     outcome = event.error if event.error is not None else event.status
     if logger.isEnabledFor(logging.DEBUG):

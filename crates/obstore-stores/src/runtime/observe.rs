@@ -48,6 +48,13 @@ use crate::runtime;
 /// requests must not grow the process without bound.
 const MAX_QUEUED: usize = 100_000;
 
+/// How long the delivery thread lets events gather after the first arrives, and the batch that
+/// needs no wait: waking the thread (and taking the GIL) once per request measured 1.5x the CPU
+/// per request of obstore without a hook at 14,000 requests/s; batches of this wait cost a
+/// fraction of that, and delay a hook by at most this much.
+const LINGER: Duration = Duration::from_millis(10);
+const BATCH: usize = 256;
+
 /// Query parameters whose values are shown in event URLs; every other value is replaced by
 /// `REDACTED` (signatures, SAS tokens, credentials in query strings).
 const SHOWN_QUERY_KEYS: &[&str] = &[
@@ -826,13 +833,20 @@ impl Queue {
         }
     }
 
-    /// Every queued event, waiting up to `timeout` for the first.
+    /// Every queued event, waiting up to `timeout` for the first; then [`LINGER`] more unless
+    /// a full batch is there.
     fn take(&self, timeout: Duration) -> Vec<Event> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut state, _) = self
+        let (state, _) = self
             .ready
             .wait_timeout_while(state, timeout, |s| s.events.is_empty())
             .unwrap_or_else(|e| e.into_inner());
+        let linger = !state.events.is_empty() && state.events.len() < BATCH;
+        drop(state);
+        if linger {
+            std::thread::sleep(LINGER);
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.events.drain(..).collect()
     }
 }
