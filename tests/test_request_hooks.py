@@ -16,6 +16,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -514,3 +515,32 @@ def test_debug_records_never_carry_a_sas_token(
     assert signature not in text
     assert "se=2099" not in text
     assert "sig=REDACTED" in records[0].url  # type: ignore[attr-defined]
+
+
+def test_logging_configured_later_is_noticed_within_a_second(
+    http_server: LocalHTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = http_store(http_server)
+    with caplog.at_level(logging.DEBUG, logger="obstore"):
+        time.sleep(1.1)  # the core learns of it within a second
+        store.put("later", b"1")
+        assert obstore.flush_request_hooks()
+    records = [r for r in caplog.records if r.name == "obstore" and r.levelno == logging.DEBUG]
+    assert [r.operation for r in records] == ["put"]  # type: ignore[attr-defined]
+
+
+def test_cloud_store_hook_is_kept_by_from_url_pickle_and_equality() -> None:
+    kwargs: Any = {
+        "endpoint": "http://127.0.0.1:1",
+        "access_key_id": "key",
+        "secret_access_key": "secret",
+        "region": "us-east-1",
+        "client_options": {"allow_http": True},
+    }
+    store = from_url("s3://bucket/prefix", request_hook=record_hook, **kwargs)
+    assert isinstance(store, obstore.store.S3Store) and store.request_hook is record_hook
+    again = pickle.loads(pickle.dumps(store))
+    assert again.request_hook is record_hook and again == store
+    assert store != obstore.store.S3Store("bucket", prefix="prefix", **kwargs)
+    with pytest.raises(TypeError, match="request_hook must be a callable"):
+        obstore.store.S3Store("bucket", request_hook=1, **kwargs)  # type: ignore[arg-type]

@@ -14,8 +14,8 @@ application configures logging. It takes one DEBUG record per request and one WA
 URLs carry no user information, and query values other than listing and upload parameters are
 ``REDACTED`` (signatures, SAS tokens); no header is recorded. The core learns whether the
 logger is enabled from this module: at once when a hook is added or removed or a store is
-built, and otherwise at most once per second (an operation asks again when the last answer is
-older; the delivery thread asks once per second while it runs).
+built, and otherwise within a second (an operation on a network store asks again when the last
+answer is more than a second old; the delivery thread asks twice a second while it runs).
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def _deliver_forever() -> None:
     global _thread
     last_refresh = time.monotonic()
     while True:
-        batch = _obstore._observe_take(1.0)
+        batch = _obstore._observe_take(0.5)
         if batch:
             with _lock:
                 hooks = list(_hooks)
@@ -199,7 +199,7 @@ def _deliver_forever() -> None:
             for fields in batch:
                 _deliver(fields, hooks, logging_on)
         _note_handled(len(batch))
-        if time.monotonic() - last_refresh >= 1.0:
+        if time.monotonic() - last_refresh >= 0.5:
             last_refresh = time.monotonic()
             with _lock:
                 global_hooks = len(_hooks)
