@@ -18,8 +18,9 @@
 //! more than a second old).
 
 use std::cell::Cell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -255,19 +256,21 @@ struct Scope {
     store: Arc<StoreObserver>,
     operation: &'static str,
     context: Option<Arc<Py<PyAny>>>,
-    sent: Mutex<Vec<(http::Method, String, u32)>>,
+    /// How many times each request (a hash of its method and URL) was sent: a list of many
+    /// pages or an upload of many parts sends thousands of distinct requests.
+    sent: Mutex<HashMap<u64, u32>>,
 }
 
 impl Scope {
     /// The attempt number of this request within the operation (1 for the first).
-    fn attempt(&self, method: &http::Method, url: &str) -> u32 {
+    fn attempt(&self, method: &http::Method, uri: &http::Uri) -> u32 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        method.hash(&mut hasher);
+        uri.hash(&mut hasher);
         let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = sent.iter_mut().find(|(m, u, _)| m == method && u == url) {
-            entry.2 += 1;
-            return entry.2;
-        }
-        sent.push((method.clone(), url.to_string(), 1));
-        1
+        let count = sent.entry(hasher.finish()).or_insert(0);
+        *count += 1;
+        *count
     }
 }
 
@@ -346,7 +349,7 @@ impl ObservedStore {
             store: self.store.clone(),
             operation,
             context: self.context.clone(),
-            sent: Mutex::new(Vec::new()),
+            sent: Mutex::new(HashMap::new()),
         })
     }
 
@@ -545,7 +548,7 @@ struct Observation {
 impl Observation {
     fn start(scope: Arc<Scope>, request: &HttpRequest) -> Self {
         let uri = request.uri().clone();
-        let attempt = scope.attempt(request.method(), &uri.to_string());
+        let attempt = scope.attempt(request.method(), &uri);
         Self {
             scope,
             method: request.method().clone(),
