@@ -6,13 +6,14 @@ must be called while an event loop is running; they return awaitables.
 
 import builtins
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import (
     IO,
+    Any,
     ClassVar,
     Generic,
     Literal,
@@ -741,6 +742,19 @@ def open_writer_async(
 def _allocator_settings() -> dict[str, int | bool]:
     """The allocator settings in effect (private; for tests and bug reports):
     ``purge_delay_ms`` and ``allow_thp``."""
+
+# Request observation (private; used by ``obstore._hooks``).
+def _observe_configure(refresh: Callable[[], object]) -> None:
+    """Register the function that tells the core what listens."""
+
+def _observe_set(global_hooks: int, log_level: int) -> None:
+    """Set the number of global hooks and the logger's level (0 off, 1 warning, 2 debug)."""
+
+def _observe_take(timeout: float) -> builtins.list[tuple[Any, ...]]:
+    """The queued request events, waiting up to ``timeout`` seconds for the first."""
+
+def _observe_status() -> tuple[int, int, int, bool]:
+    """``(produced, dropped, store_hooks, active)`` of the request event queue."""
 
 def parse_scheme(
     url: str,

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from arro3.core import RecordBatch, Table
 
+    from ._hooks import RequestHook
     from ._obstore import Bytes, GetResult, ListStream
     from ._types import (
         Attributes,
@@ -525,6 +526,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: S3CredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[S3Config],
 ) -> ObjectStore: ...
 @overload
@@ -535,6 +537,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: GCSCredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[GCSConfig],
 ) -> ObjectStore: ...
 @overload
@@ -545,6 +548,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: AzureCredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[AzureConfig],
 ) -> ObjectStore: ...
 @overload
@@ -554,6 +558,7 @@ def from_url(
     config: None = None,
     client_options: None = None,
     retry_config: None = None,
+    request_hook: RequestHook | None = None,
     automatic_cleanup: bool = False,
     mkdir: bool = False,
     allow_symlinks_outside: bool = True,
@@ -568,6 +573,7 @@ def from_url(
     | GCSCredentialProvider
     | AzureCredentialProvider
     | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Any,
 ) -> ObjectStore:
     """Create the store a URL points to.
@@ -586,7 +592,9 @@ def from_url(
 
     For the cloud stores the URL's path becomes the store prefix and
     ``config``/keyword settings are passed on. Refused settings raise
-    ``obstore.exceptions.BaseError``.
+    ``obstore.exceptions.BaseError``. ``request_hook`` is accepted for every
+    URL (see ``obstore.add_request_hook``); memory and local stores send no
+    HTTP request, so it is never called for them.
     """
     # The compiled core holds the one URL dispatch; it builds this module's classes.
     return cast(
@@ -598,6 +606,6 @@ def from_url(
             client_options,
             retry_config,
             credential_provider,
-            kwargs,
+            kwargs if request_hook is None else {**kwargs, "request_hook": request_hook},
         ),
     )

@@ -23,6 +23,7 @@ use crate::config::{
 use crate::error::ObstoreError;
 use crate::runtime;
 use crate::runtime::lane::LaneConnector;
+use crate::runtime::observe::{self, StoreObserver};
 
 /// A client built on first use and rebuilt after `os.fork()` (a forked child cannot use the
 /// parent's pooled connections, which belong to the parent's runtime).
@@ -176,6 +177,8 @@ pub struct CloudCore {
     pub retry: Option<PyRetryConfig>,
     /// The credential provider, if given.
     pub provider: Option<Arc<ProviderHandle>>,
+    /// The `request_hook`, if given.
+    pub request_hook: Option<Py<PyAny>>,
 }
 
 /// The constructor arguments of a cloud store.
@@ -192,6 +195,8 @@ pub struct CoreArgs<'a, 'py> {
     pub retry_config: Option<&'a Bound<'py, PyAny>>,
     /// `credential_provider=`.
     pub credential_provider: Option<&'a Bound<'py, PyAny>>,
+    /// `request_hook=`.
+    pub request_hook: Option<&'a Bound<'py, PyAny>>,
     /// `**kwargs`.
     pub kwargs: Option<&'a Bound<'py, PyDict>>,
 }
@@ -233,6 +238,7 @@ impl CloudCore {
             prefix_path,
             retry: PyRetryConfig::from_py(args.retry_config)?,
             provider,
+            request_hook: observe::check_hook(args.request_hook)?,
         })
     }
 
@@ -267,9 +273,11 @@ impl CloudCore {
                 other.provider.as_ref().map(|p| &p.callable),
                 py,
             )
+            && py_objects_equal(self.request_hook.as_ref(), other.request_hook.as_ref(), py)
     }
 
-    /// `__getnewargs_ex__`: `((), {prefix?, config, client_options?, retry_config?, credential_provider?})`
+    /// `__getnewargs_ex__`: `((), {prefix?, config, client_options?, retry_config?,
+    /// credential_provider?, request_hook?})`
     /// with the real (unmasked) values under canonical key names.
     pub fn getnewargs<'py>(
         &self,
@@ -288,6 +296,9 @@ impl CloudCore {
         }
         if let Some(provider) = &self.provider {
             kwargs.set_item("credential_provider", provider.callable.bind(py))?;
+        }
+        if let Some(hook) = &self.request_hook {
+            kwargs.set_item("request_hook", observe::picklable_hook(hook.bind(py))?)?;
         }
         Ok((PyTuple::empty(py), kwargs))
     }
@@ -310,6 +321,11 @@ impl CloudCore {
         self.provider.as_ref().map(|p| p.callable.bind(py).clone())
     }
 
+    /// The `request_hook` getter.
+    pub fn request_hook_py<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.request_hook.as_ref().map(|h| h.bind(py).clone())
+    }
+
     /// `.prefix` as given, `repr`-quoted fragment `, prefix="p"` when set.
     pub fn repr_prefix(&self) -> String {
         match &self.prefix {
@@ -327,6 +343,8 @@ pub struct CloudStore<B: CloudBackend> {
     client: LazyClient<B::Client>,
     /// How errors name this store: `scheme://bucket/prefix`, and its bucket.
     label: Arc<StoreLabel>,
+    /// What request hooks and logs learn of this store.
+    observer: Arc<StoreObserver>,
 }
 
 impl<B: CloudBackend> CloudStore<B> {
@@ -334,8 +352,13 @@ impl<B: CloudBackend> CloudStore<B> {
     /// fails the constructor rather than the first request.
     pub fn new(args: CoreArgs<'_, '_>) -> PyResult<Self> {
         let core = CloudCore::new::<B>(args)?;
+        let label = label::<B>(&core);
         let store = Self {
-            label: Arc::new(label::<B>(&core)),
+            // Constructors run with the GIL held: `attach` only borrows it.
+            observer: Python::attach(|py| {
+                StoreObserver::new(py, label.url_of(None), core.request_hook.as_ref())
+            }),
+            label: Arc::new(label),
             core,
             client: LazyClient::default(),
         };
@@ -393,7 +416,11 @@ impl<B: CloudBackend> CloudStore<B> {
     pub fn any_store(&self, py: Python<'_>) -> Result<AnyStore, ObstoreError> {
         let inner = with_prefix(self.client(py)?, self.core.prefix_path.as_ref());
         Ok(AnyStore {
-            inner: ContextStore::wrap(inner, self.label.clone()),
+            inner: observe::observe(
+                py,
+                ContextStore::wrap(inner, self.label.clone()),
+                &self.observer,
+            ),
             executor: Executor::Runtime,
         })
     }
@@ -484,7 +511,7 @@ macro_rules! cloud_store_class {
         #[pyo3::pymethods]
         impl $class {
             #[new]
-            #[pyo3(signature = ($positional=None, *, prefix=None, config=None, client_options=None, retry_config=None, credential_provider=None, **kwargs))]
+            #[pyo3(signature = ($positional=None, *, prefix=None, config=None, client_options=None, retry_config=None, credential_provider=None, request_hook=None, **kwargs))]
             #[allow(clippy::too_many_arguments)]
             fn new(
                 $positional: Option<pyo3::Bound<'_, pyo3::PyAny>>,
@@ -493,6 +520,7 @@ macro_rules! cloud_store_class {
                 client_options: Option<pyo3::Bound<'_, pyo3::PyAny>>,
                 retry_config: Option<pyo3::Bound<'_, pyo3::PyAny>>,
                 credential_provider: Option<pyo3::Bound<'_, pyo3::PyAny>>,
+                request_hook: Option<pyo3::Bound<'_, pyo3::PyAny>>,
                 kwargs: Option<pyo3::Bound<'_, pyo3::types::PyDict>>,
             ) -> pyo3::PyResult<Self> {
                 $crate::stores::cloud::CloudStore::new($crate::stores::cloud::CoreArgs {
@@ -502,6 +530,7 @@ macro_rules! cloud_store_class {
                     client_options: client_options.as_ref(),
                     retry_config: retry_config.as_ref(),
                     credential_provider: credential_provider.as_ref(),
+                    request_hook: request_hook.as_ref(),
                     kwargs: kwargs.as_ref(),
                 })
                 .map(Self)
@@ -564,6 +593,15 @@ macro_rules! cloud_store_class {
                 py: pyo3::Python<'py>,
             ) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::types::PyDict>>> {
                 self.0.core.retry_config_py(py)
+            }
+
+            /// The request hook given at construction, if any.
+            #[getter]
+            fn request_hook<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
+                self.0.core.request_hook_py(py)
             }
 
             /// The credential provider given at construction, if any.
