@@ -101,6 +101,7 @@ EXCEPTIONS = [
     "PermissionDeniedError",
     "UnauthenticatedError",
     "UnknownConfigurationKeyError",
+    "ChecksumMismatchError",
 ]
 
 

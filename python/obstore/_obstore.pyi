@@ -450,14 +450,30 @@ def delete(store: ObjectStore, paths: str | Sequence[str]) -> None:
 async def delete_async(store: ObjectStore, paths: str | Sequence[str]) -> None:
     """Asynchronous ``delete``."""
 
-def get(store: ObjectStore, path: str, *, options: GetOptions | None = None) -> GetResult:
+def get(
+    store: ObjectStore,
+    path: str,
+    *,
+    options: GetOptions | None = None,
+    verify_checksum: bool = True,
+) -> GetResult:
     """Fetch an object; the body is streamed on demand from the result.
 
-    Raises ``FileNotFoundError`` if it does not exist.
+    Raises ``FileNotFoundError`` if it does not exist. A body read whole
+    (``bytes()``, or streamed to its end) is checked against the checksum the
+    server announced for the object (S3 ``x-amz-checksum-*``, GCS
+    ``x-goog-hash``, ``Content-MD5``), and a mismatch raises
+    ``ChecksumMismatchError`` at the end of the body; ranged reads and servers
+    that announce no checksum are not checked. ``verify_checksum=False`` (or
+    the store setting ``verify_checksum=False``) turns the check off.
     """
 
 async def get_async(
-    store: ObjectStore, path: str, *, options: GetOptions | None = None
+    store: ObjectStore,
+    path: str,
+    *,
+    options: GetOptions | None = None,
+    verify_checksum: bool = True,
 ) -> GetResult:
     """Asynchronous ``get``."""
 

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::body::{checked_stream, copy_pieces, Body, BodyStream};
 use crate::download_buffer::DownloadBuffer;
 use crate::get::{get_result, PyGetOptions};
+use obstore_stores::integrity::{self, ServerChecksums};
 
 /// The options every part after the first is fetched with: the same object version as the first.
 fn part_options(
@@ -107,6 +108,9 @@ async fn get_parallel_inner(
         .map_err(|err| ObstoreError::generic(format!("cannot allocate {size} bytes: {err}")))?;
     let meta = first.meta.clone();
     let location = meta.location.clone();
+    // The parts arrive by ranged reads, which carry no checksum of their own: the whole object
+    // is checked once assembled, against the checksum of the first (whole-object) response.
+    let checksums = first.extensions.get::<ServerChecksums>().cloned();
 
     let mut tasks = JoinSet::new();
     tasks.spawn(fill(
@@ -139,7 +143,9 @@ async fn get_parallel_inner(
             Some(Err(err)) => return Err(ObstoreError::Store(object_store::Error::from(err))),
         }
     }
-    Ok(buffer.into_bytes(size))
+    let bytes = buffer.into_bytes(size);
+    integrity::verify_bytes(&location, checksums.as_ref(), &bytes)?;
+    Ok(bytes)
 }
 
 fn check_sizes(chunk_size: usize, max_concurrency: usize) -> PyResult<()> {

@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use object_store::{Attributes, GetOptions, GetRange, ObjectMeta, ObjectStoreExt};
 use obstore_stores::bytes::PyBytesWrapper;
+use obstore_stores::integrity::ServerChecksums;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::body::Body;
-use crate::convert::{attributes_to_dict, check_keys, meta_to_dict, PyUtcDateTime};
+use crate::convert::{attributes_to_dict, check_keys, meta_with_checksums, PyUtcDateTime};
 
 const GET_OPTION_KEYS: &[&str] = &[
     "if_match",
@@ -121,11 +122,17 @@ pub struct PyGetResult {
     meta: ObjectMeta,
     range: Range<u64>,
     attributes: Attributes,
+    checksums: Option<ServerChecksums>,
 }
 
 impl PyGetResult {
     /// `head`: the result answers a HEAD request (see [`Body::of_head`]).
-    fn new(store: AnyStore, result: object_store::GetResult, head: bool) -> Self {
+    /// `verify`: whether a body read to its end is checked against the server's checksum.
+    fn new(store: AnyStore, mut result: object_store::GetResult, head: bool, verify: bool) -> Self {
+        let checksums = match verify {
+            true => result.extensions.get::<ServerChecksums>().cloned(),
+            false => result.extensions.remove::<ServerChecksums>(),
+        };
         let meta = result.meta.clone();
         let range = result.range.clone();
         let attributes = result.attributes.clone();
@@ -139,6 +146,7 @@ impl PyGetResult {
             meta,
             range,
             attributes,
+            checksums,
         }
     }
 
@@ -218,7 +226,7 @@ impl PyGetResult {
     /// Metadata of the object.
     #[getter]
     fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        meta_to_dict(py, &self.meta)
+        meta_with_checksums(py, &self.meta, self.checksums.as_ref())
     }
 
     /// The byte range returned, as `(start, end)` with `end` exclusive.
@@ -452,36 +460,41 @@ async fn get_inner(
     store: AnyStore,
     path: PyPath,
     options: GetOptions,
+    verify: bool,
 ) -> ObstoreResult<PyGetResult> {
     let head = options.head;
     let result = get_result(&store, &path, options).await?;
-    Ok(PyGetResult::new(store, result, head))
+    Ok(PyGetResult::new(store, result, head, verify))
 }
 
 /// Fetches an object; the body is read from the returned `GetResult`.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None))]
+#[pyo3(signature = (store, path, *, options = None, verify_checksum = true))]
 pub fn get(
     py: Python<'_>,
     store: AnyStore,
     path: PyPath,
     options: Option<PyGetOptions>,
+    verify_checksum: bool,
 ) -> PyResult<PyGetResult> {
     let options = options.unwrap_or_default().0;
-    Ok(store.block_on(py, get_inner(store.clone(), path, options))?)
+    let future = get_inner(store.clone(), path, options, verify_checksum);
+    Ok(store.block_on(py, future)?)
 }
 
 /// Fetches an object from asyncio.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None))]
+#[pyo3(signature = (store, path, *, options = None, verify_checksum = true))]
 pub fn get_async<'py>(
     py: Python<'py>,
     store: AnyStore,
     path: PyPath,
     options: Option<PyGetOptions>,
+    verify_checksum: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = options.unwrap_or_default().0;
-    store.into_py_future(py, Some(0), get_inner(store.clone(), path, options))
+    let future = get_inner(store.clone(), path, options, verify_checksum);
+    store.into_py_future(py, Some(0), future)
 }
 
 fn byte_range(start: u64, end: Option<u64>, length: Option<u64>) -> PyResult<Range<u64>> {
