@@ -206,8 +206,19 @@ impl ServerChecksums {
                 }
             }
         }
-        // GCS: "crc32c=<b64>,md5=<b64>", possibly over several headers.
-        for value in headers.get_all("x-goog-hash") {
+        // GCS: "crc32c=<b64>,md5=<b64>", possibly over several headers. They are checksums of
+        // the stored bytes: an object stored compressed and served decompressed (GCS
+        // transcoding) is not checked against them.
+        let header = |name: &str| headers.get(name).map(|v| v.as_bytes().to_ascii_lowercase());
+        let stored_encoding = header("x-goog-stored-content-encoding");
+        let transcoded = stored_encoding
+            .as_deref()
+            .is_some_and(|e| e != b"identity" && Some(e) != header("content-encoding").as_deref());
+        for value in headers
+            .get_all("x-goog-hash")
+            .iter()
+            .filter(|_| !transcoded)
+        {
             let Ok(value) = value.to_str() else { continue };
             for item in value.split(',') {
                 match item.trim().split_once('=') {
@@ -615,6 +626,16 @@ mod tests {
         headers.insert("x-amz-checksum-crc64nvme", crc.parse().unwrap());
         let found = ServerChecksums::from_headers(&headers);
         assert_eq!(found.0, vec![(Algorithm::Crc64Nvme, vec![2u8; 8])]);
+    }
+
+    #[test]
+    fn a_gcs_object_served_decompressed_is_not_checked_against_its_stored_hash() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-goog-hash", "crc32c=4waSgw==".parse().unwrap());
+        headers.insert("x-goog-stored-content-encoding", "gzip".parse().unwrap());
+        assert!(ServerChecksums::from_headers(&headers).0.is_empty());
+        headers.insert("content-encoding", "gzip".parse().unwrap());
+        assert_eq!(ServerChecksums::from_headers(&headers).0.len(), 1);
     }
 
     #[test]
