@@ -101,6 +101,7 @@ EXCEPTIONS = [
     "PermissionDeniedError",
     "UnauthenticatedError",
     "UnknownConfigurationKeyError",
+    "ChecksumMismatchError",
 ]
 
 
@@ -217,6 +218,7 @@ def test_method_signatures() -> None:
         "self",
         "path",
         "options",
+        "verify_checksum",
         "progress",
     ]
     parameters = inspect.signature(methods.put).parameters

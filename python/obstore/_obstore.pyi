@@ -457,11 +457,18 @@ def get(
     path: str,
     *,
     options: GetOptions | None = None,
+    verify_checksum: bool = True,
     progress: ProgressCallback | None = None,
 ) -> GetResult:
     """Fetch an object; the body is streamed on demand from the result.
 
-    Raises ``FileNotFoundError`` if it does not exist.
+    Raises ``FileNotFoundError`` if it does not exist. A body read whole
+    (``bytes()``, or streamed to its end) is checked against the checksum the
+    server announced for the object (S3 ``x-amz-checksum-*``, GCS
+    ``x-goog-hash``, ``Content-MD5``), and a mismatch raises
+    ``ChecksumMismatchError`` at the end of the body; ranged reads and servers
+    that announce no checksum are not checked. ``verify_checksum=False`` (or
+    the store setting ``verify_checksum=False``) turns the check off.
 
     With ``progress``, the body is counted as it is read (``bytes``, ``bytes_async``,
     ``stream`` or iteration); ``bytes_total`` is the size of the object or range. The
@@ -483,6 +490,7 @@ async def get_async(
     path: str,
     *,
     options: GetOptions | None = None,
+    verify_checksum: bool = True,
     progress: ProgressCallback | None = None,
 ) -> GetResult:
     """Asynchronous ``get``."""

@@ -129,20 +129,26 @@ class ObjectStoreMethods:
         path: str,
         *,
         options: GetOptions | None = None,
+        verify_checksum: bool = True,
         progress: ProgressCallback | None = None,
     ) -> GetResult:
         """Fetch an object; see ``obstore.get``."""
-        return obstore.get(_raw(self), path, options=options, progress=progress)
+        return obstore.get(
+            _raw(self), path, options=options, verify_checksum=verify_checksum, progress=progress
+        )
 
     async def get_async(
         self,
         path: str,
         *,
         options: GetOptions | None = None,
+        verify_checksum: bool = True,
         progress: ProgressCallback | None = None,
     ) -> GetResult:
         """Asynchronous ``get``; see ``obstore.get_async``."""
-        return await obstore.get_async(_raw(self), path, options=options, progress=progress)
+        return await obstore.get_async(
+            _raw(self), path, options=options, verify_checksum=verify_checksum, progress=progress
+        )
 
     def get_parallel(
         self,

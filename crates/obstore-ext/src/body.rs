@@ -15,6 +15,7 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore};
+use obstore_stores::integrity::{self, ServerChecksums};
 use obstore_stores::{ObstoreError, ObstoreResult};
 
 use crate::download_buffer::DownloadBuffer;
@@ -31,7 +32,21 @@ pub type BodyStream = BoxStream<'static, ObstoreResult<Bytes>>;
 pub fn checked_stream(result: object_store::GetResult) -> BodyStream {
     let location = result.meta.location.clone();
     let range = result.range.clone();
-    check(result.into_stream(), location, range)
+    let checksums = result.extensions.get::<ServerChecksums>().cloned();
+    let stream = verify_stream(result.into_stream(), checksums.as_ref(), &location, &range);
+    check(stream, location, range)
+}
+
+/// The stream of a whole object checked, at its end, against the checksum its response
+/// announced (a response carries one only for a whole-object read; see
+/// `obstore_stores::integrity`).
+fn verify_stream(
+    stream: BoxStream<'static, object_store::Result<Bytes>>,
+    checksums: Option<&ServerChecksums>,
+    location: &Path,
+    range: &Range<u64>,
+) -> BoxStream<'static, object_store::Result<Bytes>> {
+    integrity::verify_stream(stream, checksums, location, range.end - range.start)
 }
 
 fn check(
@@ -164,6 +179,7 @@ impl Body {
 
     fn from_result(result: object_store::GetResult, checked: bool) -> Self {
         let range = result.range;
+        let checksums = result.extensions.get::<ServerChecksums>();
         match result.payload {
             object_store::GetResultPayload::File(file, path) => Body::File {
                 file: Arc::new(file),
@@ -174,7 +190,11 @@ impl Body {
             },
             object_store::GetResultPayload::Stream(stream) => Body::Stream {
                 stream: match checked {
-                    true => check(stream, result.meta.location, range),
+                    true => {
+                        let stream =
+                            verify_stream(stream, checksums, &result.meta.location, &range);
+                        check(stream, result.meta.location, range)
+                    }
                     false => stream
                         .map(|chunk| chunk.map_err(ObstoreError::from))
                         .boxed(),

@@ -22,6 +22,7 @@ use crate::body::{checked_stream, copy_pieces, Body, BodyStream};
 use crate::download_buffer::DownloadBuffer;
 use crate::get::{get_result, PyGetOptions};
 use crate::progress::{ProgressCallback, ProgressTracker};
+use obstore_stores::integrity::{self, ServerChecksums};
 
 /// `stream`, its first `len` bytes counted when there is a tracker.
 fn counted(stream: BodyStream, progress: Option<&ProgressTracker>, len: usize) -> BodyStream {
@@ -147,6 +148,9 @@ async fn get_parallel_inner(
         .map_err(|err| ObstoreError::generic(format!("cannot allocate {size} bytes: {err}")))?;
     let meta = first.meta.clone();
     let location = meta.location.clone();
+    // The parts arrive by ranged reads, which carry no checksum of their own: the whole object
+    // is checked once assembled, against the checksum of the first (whole-object) response.
+    let checksums = first.extensions.get::<ServerChecksums>().cloned();
 
     let mut tasks = JoinSet::new();
     tasks.spawn(fill(
@@ -180,7 +184,9 @@ async fn get_parallel_inner(
             Some(Err(err)) => return Err(ObstoreError::Store(object_store::Error::from(err))),
         }
     }
-    Ok(buffer.into_bytes(size))
+    let bytes = buffer.into_bytes(size);
+    integrity::verify_bytes(&location, checksums.as_ref(), &bytes)?;
+    Ok(bytes)
 }
 
 fn check_sizes(chunk_size: usize, max_concurrency: usize) -> PyResult<()> {

@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use object_store::{Attributes, GetOptions, GetRange, ObjectMeta, ObjectStoreExt};
 use obstore_stores::bytes::PyBytesWrapper;
+use obstore_stores::integrity::ServerChecksums;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::body::Body;
-use crate::convert::{attributes_to_dict, check_keys, meta_to_dict, PyUtcDateTime};
+use crate::convert::{attributes_to_dict, check_keys, meta_with_checksums, PyUtcDateTime};
 use crate::progress::{ProgressCallback, ProgressTracker};
 
 const GET_OPTION_KEYS: &[&str] = &[
@@ -122,16 +123,23 @@ pub struct PyGetResult {
     meta: ObjectMeta,
     range: Range<u64>,
     attributes: Attributes,
+    checksums: Option<ServerChecksums>,
 }
 
 impl PyGetResult {
     /// `head`: the result answers a HEAD request (see [`Body::of_head`]).
+    /// `verify`: whether a body read to its end is checked against the server's checksum.
     fn new(
         store: AnyStore,
-        result: object_store::GetResult,
+        mut result: object_store::GetResult,
         head: bool,
+        verify: bool,
         progress: Option<ProgressTracker>,
     ) -> Self {
+        let checksums = match verify {
+            true => result.extensions.get::<ServerChecksums>().cloned(),
+            false => result.extensions.remove::<ServerChecksums>(),
+        };
         let meta = result.meta.clone();
         let range = result.range.clone();
         let attributes = result.attributes.clone();
@@ -149,6 +157,7 @@ impl PyGetResult {
             meta,
             range,
             attributes,
+            checksums,
         }
     }
 
@@ -237,7 +246,7 @@ impl PyGetResult {
     /// Metadata of the object.
     #[getter]
     fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        meta_to_dict(py, &self.meta)
+        meta_with_checksums(py, &self.meta, self.checksums.as_ref())
     }
 
     /// The byte range returned, as `(start, end)` with `end` exclusive.
@@ -478,6 +487,7 @@ async fn get_inner(
     store: AnyStore,
     path: PyPath,
     options: GetOptions,
+    verify: bool,
     progress: Option<ProgressTracker>,
 ) -> ObstoreResult<PyGetResult> {
     let head = options.head;
@@ -485,37 +495,40 @@ async fn get_inner(
         Ok(result) => result,
         Err(err) => return ProgressTracker::finish_opt(progress.as_ref(), Err(err)),
     };
-    Ok(PyGetResult::new(store, result, head, progress))
+    Ok(PyGetResult::new(store, result, head, verify, progress))
 }
 
 /// Fetches an object; the body is read from the returned `GetResult`.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None, progress = None))]
+#[pyo3(signature = (store, path, *, options = None, verify_checksum = true, progress = None))]
 pub fn get(
     py: Python<'_>,
     store: AnyStore,
     path: PyPath,
     options: Option<PyGetOptions>,
+    verify_checksum: bool,
     progress: Option<ProgressCallback>,
 ) -> PyResult<PyGetResult> {
     let options = options.unwrap_or_default().0;
     let progress = ProgressTracker::new(progress, &path.0, None);
-    Ok(store.block_on(py, get_inner(store.clone(), path, options, progress))?)
+    let future = get_inner(store.clone(), path, options, verify_checksum, progress);
+    Ok(store.block_on(py, future)?)
 }
 
 /// Fetches an object from asyncio.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None, progress = None))]
+#[pyo3(signature = (store, path, *, options = None, verify_checksum = true, progress = None))]
 pub fn get_async<'py>(
     py: Python<'py>,
     store: AnyStore,
     path: PyPath,
     options: Option<PyGetOptions>,
+    verify_checksum: bool,
     progress: Option<ProgressCallback>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = options.unwrap_or_default().0;
     let progress = ProgressTracker::new(progress, &path.0, None);
-    let future = get_inner(store.clone(), path, options, progress);
+    let future = get_inner(store.clone(), path, options, verify_checksum, progress);
     store.into_py_future(py, Some(0), future)
 }
 

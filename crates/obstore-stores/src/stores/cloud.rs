@@ -21,9 +21,13 @@ use crate::config::{
     UrlSettings,
 };
 use crate::error::ObstoreError;
+use crate::integrity::{self, IntegrityConnector, Policy};
 use crate::runtime;
 use crate::runtime::lane::LaneConnector;
 use crate::runtime::observe::{self, StoreObserver};
+
+/// The connector every cloud client sends through: the lanes, with the checksum policy.
+pub type Connector = IntegrityConnector<LaneConnector>;
 
 /// A client built on first use and rebuilt after `os.fork()` (a forked child cannot use the
 /// parent's pooled connections, which belong to the parent's runtime).
@@ -129,8 +133,16 @@ pub trait CloudBackend: 'static {
     /// The refresh threshold when the provider has none.
     const REFRESH_THRESHOLD: Duration;
 
+    /// Where this cloud's checksums travel (see [`integrity`]).
+    const INTEGRITY: integrity::Service;
+    /// The canonical key of the upload checksum setting.
+    const CHECKSUM_KEY: &'static str;
+    /// The settings that point the store at an endpoint other than the cloud's own (an
+    /// S3-compatible server, an emulator): upload checksums are off there unless configured.
+    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str];
+
     /// A builder with the client options and the connector.
-    fn builder(options: ClientOptions, connector: LaneConnector) -> Self::Builder;
+    fn builder(options: ClientOptions, connector: Connector) -> Self::Builder;
     /// Applies one setting by canonical key.
     fn with_config(
         builder: Self::Builder,
@@ -347,6 +359,43 @@ pub struct CloudStore<B: CloudBackend> {
     observer: Arc<StoreObserver>,
 }
 
+/// The checksum policy of a store of backend `B` from its settings, and the upload checksum
+/// `object_store` sends itself (S3, where the signature must cover it). A bad value is a
+/// `ValueError` naming the setting.
+fn checksum_policy<B: CloudBackend>(
+    core: &CloudCore,
+) -> Result<(Policy, Option<integrity::Algorithm>), ObstoreError> {
+    let bad = |key: &str, why: String| {
+        ObstoreError::value(format!(
+            "{}: {why}",
+            <B::Family as StoreFamily>::public_name(key)
+        ))
+    };
+    let verify = match core.effective(integrity::VERIFY_KEY) {
+        Some(value) => integrity::parse_verify(value).map_err(|e| bad(integrity::VERIFY_KEY, e))?,
+        None => true,
+    };
+    let upload = match core.effective(B::CHECKSUM_KEY) {
+        Some(value) => {
+            integrity::parse_upload(B::INTEGRITY, value).map_err(|e| bad(B::CHECKSUM_KEY, e))?
+        }
+        None => {
+            let custom = B::CUSTOM_ENDPOINT_KEYS.iter().any(|key| {
+                core.effective(key)
+                    .is_some_and(|v| !v.is_empty() && v != "false")
+            });
+            integrity::default_upload(B::INTEGRITY, custom)
+        }
+    };
+    let policy = Policy {
+        service: B::INTEGRITY,
+        upload,
+        verify,
+    };
+    let s3_checksum = upload.filter(|_| B::INTEGRITY == integrity::Service::S3);
+    Ok((policy, s3_checksum))
+}
+
 impl<B: CloudBackend> CloudStore<B> {
     /// Validates the constructor arguments and builds the client once, so that a bad setting
     /// fails the constructor rather than the first request.
@@ -371,10 +420,20 @@ impl<B: CloudBackend> CloudStore<B> {
 
     fn build(&self) -> Result<B::Client, ObstoreError> {
         let core = &self.core;
-        let options = core.client_options()?;
+        let mut options = core.client_options()?;
         let allow_http = allows_http(&options);
-        let connector = LaneConnector::new(core.settings.client.max_concurrent_requests());
-        let mut builder = B::builder(options, connector);
+        let (policy, s3_checksum) = checksum_policy::<B>(core)?;
+        if policy.verify && B::INTEGRITY == integrity::Service::S3 {
+            // A default header is added before signing: S3 refuses unsigned `x-amz-*` headers.
+            let mut headers = options.get_default_headers().cloned().unwrap_or_default();
+            headers.insert(
+                "x-amz-checksum-mode",
+                http::HeaderValue::from_static("ENABLED"),
+            );
+            options = options.with_default_headers(headers);
+        }
+        let lanes = LaneConnector::new(core.settings.client.max_concurrent_requests());
+        let mut builder = B::builder(options, IntegrityConnector::new(lanes, policy));
         for (key, value) in core
             .env
             .store
@@ -382,7 +441,13 @@ impl<B: CloudBackend> CloudStore<B> {
             .map(|(k, v)| (k, v))
             .chain(core.settings.store.iter())
         {
+            if key == B::CHECKSUM_KEY || key == integrity::VERIFY_KEY {
+                continue;
+            }
             builder = B::with_config(builder, key, value)?;
+        }
+        if let Some(algorithm) = s3_checksum {
+            builder = B::with_config(builder, B::CHECKSUM_KEY, algorithm.name())?;
         }
         if let Some(retry) = &core.retry {
             builder = B::with_retry(builder, retry.to_object_store());
