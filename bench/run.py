@@ -127,6 +127,24 @@ SCENARIOS = [
         _rows("ours", "ref", "opendal", "boto3", "curl"),
         {"variant": "upload", "rss_over_size": True},
     ),
+    # The cost of progress= (the same work as big_put / big_get_bytes, with a callable counting
+    # its calls): compare each with the scenario without.
+    Scenario(
+        "big_put_progress",
+        "3e",
+        "{big} object uploaded from memory (to MinIO), with progress=",
+        "big_object",
+        _rows("ours"),
+        {"variant": "upload", "progress": True, "rss_over_size": True},
+    ),
+    Scenario(
+        "big_get_bytes_progress",
+        "3e",
+        "{big} object downloaded whole into memory, with progress=",
+        "big_object",
+        _rows("ours"),
+        {"variant": "bytes", "progress": True, "rss_over_size": True},
+    ),
     *[Scenario(name, "4", title, "inprocess", _rows("ours", "ref")) for name, title in _INPROCESS],
     Scenario(
         "list",
@@ -313,6 +331,7 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
             long_timeout=True,
             part_size=16 * MiB,
             parallelism=16,
+            progress=sc.params.get("progress", False),
         )
         if sc.params["variant"] == "upload":
             m = env["minio"]
@@ -352,7 +371,7 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
     by scenario, the order of the implementations reversing between repetitions."""
     kinds = {sc.kind for sc in scenarios}
     env = h.stage_nginx_root(1000, int(s["big_gib"] * GiB) if "big_object" in kinds else 0)
-    need_minio = "listing" in kinds or any(sc.name == "big_put" for sc in scenarios)
+    need_minio = "listing" in kinds or any(sc.params.get("variant") == "upload" for sc in scenarios)
     nginx = h.Nginx(env["root"], s["nginx_workers"])
     minio = None
     samples: dict = {}
@@ -393,7 +412,7 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
                     _log_net(rep, key, sc.kind, res, cache_s)
                     if not warm:
                         samples.setdefault(key, []).append(res)
-        if minio is not None and any(sc.name == "big_put" for sc in scenarios):
+        if minio is not None and any(sc.params.get("variant") == "upload" for sc in scenarios):
             # drop the uploaded object so the cached MinIO dir does not keep it
             h.delete_object(ours_py, env["minio"], "upload/big.bin")
     finally:

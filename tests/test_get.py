@@ -34,7 +34,9 @@ def stored(store: Any) -> Any:
 
 def assert_object_meta(meta: Any, path: str, size: int) -> None:
     assert type(meta) is dict
-    assert list(meta) == ["path", "last_modified", "size", "e_tag", "version"]
+    # head and GetResult.meta add the server's checksums (see tests/test_checksums.py).
+    assert list(meta) == ["path", "last_modified", "size", "e_tag", "version", "checksums"]
+    assert type(meta["checksums"]) is dict
     assert_meta_path(meta["path"], path)
     assert meta["size"] == size
     assert type(meta["size"]) is int

@@ -101,6 +101,7 @@ EXCEPTIONS = [
     "PermissionDeniedError",
     "UnauthenticatedError",
     "UnknownConfigurationKeyError",
+    "ChecksumMismatchError",
 ]
 
 
@@ -213,7 +214,13 @@ def test_async_function_kinds() -> None:
 
 def test_method_signatures() -> None:
     methods = obstore.store.ObjectStoreMethods
-    assert list(inspect.signature(methods.get).parameters) == ["self", "path", "options"]
+    assert list(inspect.signature(methods.get).parameters) == [
+        "self",
+        "path",
+        "options",
+        "verify_checksum",
+        "progress",
+    ]
     parameters = inspect.signature(methods.put).parameters
     assert list(parameters) == [
         "self",
@@ -225,6 +232,7 @@ def test_method_signatures() -> None:
         "use_multipart",
         "chunk_size",
         "max_concurrency",
+        "progress",
     ]
     assert parameters["chunk_size"].default == 5 * 1024 * 1024
     assert parameters["max_concurrency"].default == 12

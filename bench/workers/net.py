@@ -380,6 +380,9 @@ def big_object(spec: dict) -> dict:
         rss0 = peak_rss_mib()
     part = spec.get("part_size", 16 * MiB)
     starts = list(range(0, size, part))
+    # progress=: a callable that counts its calls (the cost measured is obstore's, not a bar's)
+    progress_calls = []
+    with_progress = {"progress": progress_calls.append} if spec.get("progress") else {}
 
     def run():
         nonlocal check
@@ -388,7 +391,7 @@ def big_object(spec: dict) -> dict:
 
             store = obstore_store(spec)
             if variant == "bytes":
-                b = obstore.get(store, key).bytes()
+                b = obstore.get(store, key, **with_progress).bytes()
                 return len(b), (lambda: _md5(memoryview(b)))
             if variant == "stream":
                 n = 0
@@ -424,7 +427,7 @@ def big_object(spec: dict) -> dict:
                 n = asyncio.run(main())
                 return n, (lambda: _md5(mv))
             if variant == "upload":
-                obstore.put(store, key, data)
+                obstore.put(store, key, data, **with_progress)
                 return size, (lambda: obstore.head(store, key)["size"] == size)
         elif impl == "opendal":
             import opendal
@@ -546,6 +549,7 @@ def big_object(spec: dict) -> dict:
         "cpu_s_per_gb": cpu / (size / 1e9),
         "rss_over_size_mib": None if impl == "curl" else rss - size / MiB,
         "rss_before_mib": rss0,
+        **({"progress_calls": len(progress_calls)} if with_progress else {}),
     }
 
 

@@ -40,6 +40,15 @@ from ._types import (
 
 from . import store
 
+# Request hooks (ours: not in obstore 0.12). Like the type names above they stay out of
+# `__all__`, which keeps obstore 0.12's names.
+from ._hooks import (
+    RequestEvent as RequestEvent,
+    RequestHookHandle as RequestHookHandle,
+    add_request_hook as add_request_hook,
+    flush_request_hooks as flush_request_hooks,
+)
+
 if TYPE_CHECKING:
     # Classes of returned objects: the compiled core does not export them.
     from ._obstore import AsyncReadableFile as AsyncReadableFile

@@ -6,13 +6,14 @@ must be called while an event loop is running; they return awaitables.
 
 import builtins
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import (
     IO,
+    Any,
     ClassVar,
     Generic,
     Literal,
@@ -39,6 +40,7 @@ from ._types import (
     PutResult,
     SignCapableStore,
 )
+from .progress import ProgressCallback
 
 if sys.version_info >= (3, 12):
     from collections.abc import Buffer
@@ -450,14 +452,46 @@ def delete(store: ObjectStore, paths: str | Sequence[str]) -> None:
 async def delete_async(store: ObjectStore, paths: str | Sequence[str]) -> None:
     """Asynchronous ``delete``."""
 
-def get(store: ObjectStore, path: str, *, options: GetOptions | None = None) -> GetResult:
+def get(
+    store: ObjectStore,
+    path: str,
+    *,
+    options: GetOptions | None = None,
+    verify_checksum: bool = True,
+    progress: ProgressCallback | None = None,
+) -> GetResult:
     """Fetch an object; the body is streamed on demand from the result.
 
-    Raises ``FileNotFoundError`` if it does not exist.
+    Raises ``FileNotFoundError`` if it does not exist. A body read whole
+    (``bytes()``, or streamed to its end) is checked against the checksum the
+    server announced for the object (S3 ``x-amz-checksum-*``, GCS
+    ``x-goog-hash``, ``Content-MD5``), and a mismatch raises
+    ``ChecksumMismatchError`` at the end of the body; ranged reads and servers
+    that announce no checksum are not checked. ``verify_checksum=False`` (or
+    the store setting ``verify_checksum=False``) turns the check off.
+
+    With ``progress``, the body is counted as it is read (``bytes``, ``bytes_async``,
+    ``stream`` or iteration); ``bytes_total`` is the size of the object or range. The
+    final call comes when the body has been read, when reading it fails, when the get
+    itself fails, or when the result is dropped unread.
+
+    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
+    times per second while the bytes move and once more with ``done=True`` when the
+    operation ends, successfully or not (``objects_done``/``objects_total`` go from
+    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
+    the bytes: the calling thread, or one of the runtime's worker threads (also for
+    the ``_async`` functions: not the event loop's thread), so it should be quick and
+    thread-safe. An exception it raises stops the operation (a multipart upload is
+    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
     """
 
 async def get_async(
-    store: ObjectStore, path: str, *, options: GetOptions | None = None
+    store: ObjectStore,
+    path: str,
+    *,
+    options: GetOptions | None = None,
+    verify_checksum: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> GetResult:
     """Asynchronous ``get``."""
 
@@ -468,6 +502,7 @@ def get_parallel(
     options: GetOptions | None = None,
     chunk_size: int = 16 * 1024 * 1024,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> Bytes:
     """Download an object (or the range in ``options``) into one ``Bytes``, fast.
 
@@ -482,6 +517,18 @@ def get_parallel(
 
     Raises ``ValueError`` for ``options["head"]`` or a ``chunk_size`` or
     ``max_concurrency`` below 1.
+
+    With ``progress``, the bytes are counted as the parts arrive; ``bytes_total`` is
+    known from the first response on.
+
+    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
+    times per second while the bytes move and once more with ``done=True`` when the
+    operation ends, successfully or not (``objects_done``/``objects_total`` go from
+    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
+    the bytes: the calling thread, or one of the runtime's worker threads (also for
+    the ``_async`` functions: not the event loop's thread), so it should be quick and
+    thread-safe. An exception it raises stops the operation (a multipart upload is
+    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
     """
 
 async def get_parallel_async(
@@ -491,6 +538,7 @@ async def get_parallel_async(
     options: GetOptions | None = None,
     chunk_size: int = 16 * 1024 * 1024,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> Bytes:
     """Asynchronous ``get_parallel``."""
 
@@ -666,11 +714,25 @@ def open_writer(
     buffer_size: int = 10 * 1024 * 1024,
     tags: dict[str, str] | None = None,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> WritableFile:
     """Open a buffered writer for a new object.
 
     Once more than ``buffer_size`` bytes are written, the data is uploaded in
     parts of that size. The object appears when the writer is closed.
+
+    With ``progress``, ``bytes_done`` counts the bytes written so far and
+    ``bytes_total`` is ``None`` until the final call, made on close (with the total
+    written), on abort, or when a write fails.
+
+    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
+    times per second while the bytes move and once more with ``done=True`` when the
+    operation ends, successfully or not (``objects_done``/``objects_total`` go from
+    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
+    the bytes: the calling thread, or one of the runtime's worker threads (also for
+    the ``_async`` functions: not the event loop's thread), so it should be quick and
+    thread-safe. An exception it raises stops the operation (a multipart upload is
+    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
     """
 
 def open_writer_async(
@@ -681,12 +743,26 @@ def open_writer_async(
     buffer_size: int = 10 * 1024 * 1024,
     tags: dict[str, str] | None = None,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> AsyncWritableFile:
     """Open an asynchronous writer; this call itself is synchronous."""
 
 def _allocator_settings() -> dict[str, int | bool]:
     """The allocator settings in effect (private; for tests and bug reports):
     ``purge_delay_ms`` and ``allow_thp``."""
+
+# Request observation (private; used by ``obstore._hooks``).
+def _observe_configure(refresh: Callable[[], object]) -> None:
+    """Register the function that tells the core what listens."""
+
+def _observe_set(global_hooks: int, log_level: int) -> None:
+    """Set the number of global hooks and the logger's level (0 off, 1 warning, 2 debug)."""
+
+def _observe_take(timeout: float) -> builtins.list[tuple[Any, ...]]:
+    """The queued request events, waiting up to ``timeout`` seconds for the first."""
+
+def _observe_status() -> tuple[int, int, int, bool]:
+    """``(produced, dropped, store_hooks, active)`` of the request event queue."""
 
 def parse_scheme(
     url: str,
@@ -708,6 +784,7 @@ def put(
     use_multipart: bool | None = None,
     chunk_size: int = 5 * 1024 * 1024,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> PutResult:
     """Write an object atomically.
 
@@ -715,6 +792,20 @@ def put(
     object, a binary file object, or an iterable of bytes-like chunks. Sized
     inputs larger than ``chunk_size`` and all iterables are uploaded in parts,
     ``max_concurrency`` at a time, unless ``use_multipart`` says otherwise.
+
+    With ``progress``, ``bytes_done`` counts the bytes read from ``file`` and handed
+    to the upload (at most ``max_concurrency`` parts ahead of the server; a buffer
+    sent in one request counts when the request completes). ``bytes_total`` is the
+    size of ``file``, or ``None`` for an iterable until the final call.
+
+    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
+    times per second while the bytes move and once more with ``done=True`` when the
+    operation ends, successfully or not (``objects_done``/``objects_total`` go from
+    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
+    the bytes: the calling thread, or one of the runtime's worker threads (also for
+    the ``_async`` functions: not the event loop's thread), so it should be quick and
+    thread-safe. An exception it raises stops the operation (a multipart upload is
+    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
     """
 
 async def put_async(
@@ -735,6 +826,7 @@ async def put_async(
     use_multipart: bool | None = None,
     chunk_size: int = 5 * 1024 * 1024,
     max_concurrency: int = 12,
+    progress: ProgressCallback | None = None,
 ) -> PutResult:
     """Asynchronous ``put``; also accepts async iterables of chunks."""
 

@@ -19,6 +19,7 @@ from ._config import (
     S3Config,
     S3CredentialProvider,
 )
+from ._hooks import RequestHook
 from ._types import ObjectStore
 
 # The classes are native (PyO3) types: their constructor is `__new__` and they
@@ -41,7 +42,10 @@ class S3Store:
     ``AWS_*`` environment variables are read first, then ``config`` and keyword
     arguments are applied; giving one key twice (even under two spellings)
     raises ``GenericError``. Instances are immutable, comparable with ``==`` and
-    picklable when their credential provider is.
+    picklable when their credential provider and request hook are (a hook that
+    cannot be pickled raises ``TypeError`` naming it). ``request_hook`` is
+    called with a ``RequestEvent`` for each HTTP request of this store only
+    (see ``obstore.add_request_hook``); it is not a configuration key.
     """
 
     # `bucket` is both a parameter and an S3Config key (as at runtime).
@@ -54,6 +58,7 @@ class S3Store:
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
         credential_provider: S3CredentialProvider | None = None,
+        request_hook: RequestHook | None = None,
         **kwargs: Unpack[S3Config],
     ) -> Self:
         """Create a store for ``bucket``, optionally below the key ``prefix``."""
@@ -67,6 +72,7 @@ class S3Store:
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
         credential_provider: S3CredentialProvider | None = None,
+        request_hook: RequestHook | None = None,
         **kwargs: Unpack[S3Config],
     ) -> Self:
         """Create a store from a URL such as ``s3://bucket/prefix``.
@@ -94,6 +100,10 @@ class S3Store:
         """The credential provider passed at construction, if any."""
 
     @property
+    def request_hook(self) -> RequestHook | None:
+        """The request hook passed at construction, if any."""
+
+    @property
     def retry_config(self) -> RetryConfig | None:
         """Retry settings with defaults filled in, if given."""
 
@@ -109,7 +119,9 @@ class GCSStore:
 
     ``GOOGLE_*`` environment variables are read first, then ``config`` and
     keyword arguments are applied. Instances are immutable, comparable with
-    ``==`` and picklable when their credential provider is.
+    ``==`` and picklable when their credential provider and request hook are.
+    ``request_hook`` is called with a ``RequestEvent`` for each HTTP request of
+    this store only (see ``obstore.add_request_hook``).
     """
 
     # `bucket` is both a parameter and a GCSConfig key (as at runtime).
@@ -122,6 +134,7 @@ class GCSStore:
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
         credential_provider: GCSCredentialProvider | None = None,
+        request_hook: RequestHook | None = None,
         **kwargs: Unpack[GCSConfig],
     ) -> Self:
         """Create a store for ``bucket``, optionally below the key ``prefix``."""
@@ -135,6 +148,7 @@ class GCSStore:
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
         credential_provider: GCSCredentialProvider | None = None,
+        request_hook: RequestHook | None = None,
         **kwargs: Unpack[GCSConfig],
     ) -> Self:
         """Create a store from a ``gs://bucket/prefix`` URL."""
@@ -156,6 +170,10 @@ class GCSStore:
         """The credential provider passed at construction, if any."""
 
     @property
+    def request_hook(self) -> RequestHook | None:
+        """The request hook passed at construction, if any."""
+
+    @property
     def retry_config(self) -> RetryConfig | None:
         """Retry settings with defaults filled in, if given."""
 
@@ -171,7 +189,9 @@ class AzureStore:
 
     ``AZURE_*`` environment variables are read first, then ``config`` and
     keyword arguments are applied. Instances are immutable, comparable with
-    ``==`` and picklable when their credential provider is.
+    ``==`` and picklable when their credential provider and request hook are.
+    ``request_hook`` is called with a ``RequestEvent`` for each HTTP request of
+    this store only (see ``obstore.add_request_hook``).
     """
 
     # `container_name` is both a parameter and an AzureConfig key (as at runtime).
@@ -184,6 +204,7 @@ class AzureStore:
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
         credential_provider: AzureCredentialProvider | None = None,
+        request_hook: RequestHook | None = None,
         **kwargs: Unpack[AzureConfig],
     ) -> Self:
         """Create a store for ``container_name``, optionally below ``prefix``."""
@@ -197,6 +218,7 @@ class AzureStore:
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
         credential_provider: AzureCredentialProvider | None = None,
+        request_hook: RequestHook | None = None,
         **kwargs: Unpack[AzureConfig],
     ) -> Self:
         """Create a store from an Azure URL.
@@ -225,6 +247,10 @@ class AzureStore:
         """The credential provider passed at construction, if any."""
 
     @property
+    def request_hook(self) -> RequestHook | None:
+        """The request hook passed at construction, if any."""
+
+    @property
     def retry_config(self) -> RetryConfig | None:
         """Retry settings with defaults filled in, if given."""
 
@@ -248,8 +274,11 @@ class HTTPStore:
         *,
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
+        request_hook: RequestHook | None = None,
     ) -> Self:
-        """Create a store rooted at ``url``."""
+        """Create a store rooted at ``url``; ``request_hook`` is called with a
+        ``RequestEvent`` for each HTTP request of this store (see
+        ``obstore.add_request_hook``)."""
 
     @classmethod
     def from_url(
@@ -258,6 +287,7 @@ class HTTPStore:
         *,
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
+        request_hook: RequestHook | None = None,
     ) -> Self:
         """Same as the constructor."""
 
@@ -272,6 +302,10 @@ class HTTPStore:
     @property
     def retry_config(self) -> RetryConfig | None:
         """Retry settings with defaults filled in, if given."""
+
+    @property
+    def request_hook(self) -> RequestHook | None:
+        """The request hook passed at construction, if any."""
 
     def __eq__(self, other: object, /) -> bool:
         """Equal to a store of the same class with the same settings."""
@@ -358,6 +392,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: S3CredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[S3Config],
 ) -> ObjectStore:
     """Build the raw store class matching the URL's scheme.
@@ -374,6 +409,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: GCSCredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[GCSConfig],
 ) -> ObjectStore: ...
 @overload
@@ -384,6 +420,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: AzureCredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[AzureConfig],
 ) -> ObjectStore: ...
 @overload
@@ -393,6 +430,7 @@ def from_url(
     config: None = None,
     client_options: None = None,
     retry_config: None = None,
+    request_hook: RequestHook | None = None,
     automatic_cleanup: bool = False,
     mkdir: bool = False,
     allow_symlinks_outside: bool = True,

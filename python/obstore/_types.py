@@ -7,7 +7,7 @@ imported at runtime, e.g. ``from obstore import ObjectMeta``.
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Generic, Literal, TypeAlias, TypedDict, TypeVar
+from typing import Generic, Literal, NotRequired, TypeAlias, TypedDict, TypeVar
 
 from ._store import AzureStore, GCSStore, HTTPStore, LocalStore, MemoryStore, S3Store
 
@@ -72,6 +72,11 @@ class ObjectMeta(TypedDict):
     """Entity tag, if the store provides one."""
     version: str | None
     """Object version, if the store keeps versions."""
+    checksums: NotRequired[dict[str, str]]
+    """``head`` and ``GetResult.meta`` only: the checksums the server announced for the whole
+    object, ``{algorithm: base64 digest}`` with algorithms among ``"crc32c"``, ``"crc64nvme"``,
+    ``"md5"``, ``"sha256"`` (empty when it announced none; S3 multipart objects' composite
+    checksums are left out). Listings do not carry checksums."""
 
 
 class PutResult(TypedDict):

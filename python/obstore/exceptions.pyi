@@ -17,6 +17,7 @@ operation carry the same attributes.
 __all__ = [
     "AlreadyExistsError",
     "BaseError",
+    "ChecksumMismatchError",
     "GenericError",
     "InvalidPathError",
     "JoinError",
@@ -82,3 +83,13 @@ class UnauthenticatedError(BaseError):
 
 class UnknownConfigurationKeyError(BaseError):
     """A configuration key is not valid for the store."""
+
+class ChecksumMismatchError(BaseError):
+    """The bytes do not match their checksum.
+
+    Raised by a download read whole (``bytes()``, a stream read to its end,
+    ``get_parallel``) whose bytes differ from the checksum the server announced
+    (turn off with ``verify_checksum=False``), and by an upload the server
+    refused because its bytes differ from the checksum sent with them
+    (``BadDigest``, ``XAmzContentSHA256Mismatch``, ``Md5Mismatch``, ...).
+    """

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from arro3.core import RecordBatch, Table
 
+    from ._hooks import RequestHook
     from ._obstore import Bytes, GetResult, ListStream
     from ._types import (
         Attributes,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         PutResult,
     )
     from ._types import ObjectStore as _RawObjectStore
+    from .progress import ProgressCallback
 
     if sys.version_info >= (3, 12):
         from collections.abc import Buffer
@@ -122,13 +124,31 @@ class ObjectStoreMethods:
         """Asynchronous ``delete``; see ``obstore.delete_async``."""
         return await obstore.delete_async(_raw(self), paths)
 
-    def get(self, path: str, *, options: GetOptions | None = None) -> GetResult:
+    def get(
+        self,
+        path: str,
+        *,
+        options: GetOptions | None = None,
+        verify_checksum: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> GetResult:
         """Fetch an object; see ``obstore.get``."""
-        return obstore.get(_raw(self), path, options=options)
+        return obstore.get(
+            _raw(self), path, options=options, verify_checksum=verify_checksum, progress=progress
+        )
 
-    async def get_async(self, path: str, *, options: GetOptions | None = None) -> GetResult:
+    async def get_async(
+        self,
+        path: str,
+        *,
+        options: GetOptions | None = None,
+        verify_checksum: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> GetResult:
         """Asynchronous ``get``; see ``obstore.get_async``."""
-        return await obstore.get_async(_raw(self), path, options=options)
+        return await obstore.get_async(
+            _raw(self), path, options=options, verify_checksum=verify_checksum, progress=progress
+        )
 
     def get_parallel(
         self,
@@ -137,6 +157,7 @@ class ObjectStoreMethods:
         options: GetOptions | None = None,
         chunk_size: int = 16 * 1024 * 1024,
         max_concurrency: int = 12,
+        progress: ProgressCallback | None = None,
     ) -> Bytes:
         """Download through concurrent ranged GETs; see ``obstore.get_parallel``."""
         return obstore.get_parallel(
@@ -145,6 +166,7 @@ class ObjectStoreMethods:
             options=options,
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
+            progress=progress,
         )
 
     async def get_parallel_async(
@@ -154,6 +176,7 @@ class ObjectStoreMethods:
         options: GetOptions | None = None,
         chunk_size: int = 16 * 1024 * 1024,
         max_concurrency: int = 12,
+        progress: ProgressCallback | None = None,
     ) -> Bytes:
         """Asynchronous ``get_parallel``; see ``obstore.get_parallel_async``."""
         return await obstore.get_parallel_async(
@@ -162,6 +185,7 @@ class ObjectStoreMethods:
             options=options,
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
+            progress=progress,
         )
 
     def get_range(
@@ -395,6 +419,7 @@ class ObjectStoreMethods:
         use_multipart: bool | None = None,
         chunk_size: int = 5 * 1024 * 1024,
         max_concurrency: int = 12,
+        progress: ProgressCallback | None = None,
     ) -> PutResult:
         """Write an object atomically; see ``obstore.put``."""
         return obstore.put(
@@ -407,6 +432,7 @@ class ObjectStoreMethods:
             use_multipart=use_multipart,
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
+            progress=progress,
         )
 
     async def put_async(
@@ -427,6 +453,7 @@ class ObjectStoreMethods:
         use_multipart: bool | None = None,
         chunk_size: int = 5 * 1024 * 1024,
         max_concurrency: int = 12,
+        progress: ProgressCallback | None = None,
     ) -> PutResult:
         """Asynchronous ``put``; see ``obstore.put_async``."""
         return await obstore.put_async(
@@ -439,6 +466,7 @@ class ObjectStoreMethods:
             use_multipart=use_multipart,
             chunk_size=chunk_size,
             max_concurrency=max_concurrency,
+            progress=progress,
         )
 
     def rename(self, from_: str, to: str, *, overwrite: bool = True) -> None:
@@ -504,6 +532,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: S3CredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[S3Config],
 ) -> ObjectStore: ...
 @overload
@@ -514,6 +543,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: GCSCredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[GCSConfig],
 ) -> ObjectStore: ...
 @overload
@@ -524,6 +554,7 @@ def from_url(
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
     credential_provider: AzureCredentialProvider | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Unpack[AzureConfig],
 ) -> ObjectStore: ...
 @overload
@@ -533,6 +564,7 @@ def from_url(
     config: None = None,
     client_options: None = None,
     retry_config: None = None,
+    request_hook: RequestHook | None = None,
     automatic_cleanup: bool = False,
     mkdir: bool = False,
     allow_symlinks_outside: bool = True,
@@ -547,6 +579,7 @@ def from_url(
     | GCSCredentialProvider
     | AzureCredentialProvider
     | None = None,
+    request_hook: RequestHook | None = None,
     **kwargs: Any,
 ) -> ObjectStore:
     """Create the store a URL points to.
@@ -565,7 +598,9 @@ def from_url(
 
     For the cloud stores the URL's path becomes the store prefix and
     ``config``/keyword settings are passed on. Refused settings raise
-    ``obstore.exceptions.BaseError``.
+    ``obstore.exceptions.BaseError``. ``request_hook`` is accepted for every
+    URL (see ``obstore.add_request_hook``); memory and local stores send no
+    HTTP request, so it is never called for them.
     """
     # The compiled core holds the one URL dispatch; it builds this module's classes.
     return cast(
@@ -577,6 +612,6 @@ def from_url(
             client_options,
             retry_config,
             credential_provider,
-            kwargs,
+            kwargs if request_hook is None else {**kwargs, "request_hook": request_hook},
         ),
     )

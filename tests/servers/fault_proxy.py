@@ -28,6 +28,9 @@ wire (the test servers answer reads with ``Content-Length`` bodies):
 ``Stall(n)``       send nothing (``n=None``), or the head and ``n`` body bytes, then go silent
                    while keeping the connection open
 ``Drip(c, d)``     send the head, then the body ``c`` bytes at a time, ``d`` seconds apart
+``Flip(at)``       invert every bit of the body byte at offset ``at`` of the response (a download
+                   corrupted in transit), or of the request with ``request=True`` (an upload),
+                   framing unchanged; ``at`` beyond the body: nothing is flipped
 =================  ================================================================================
 
 The proxy runs its own event loop in a daemon thread; ``add``, ``clear`` and ``seen`` are safe to
@@ -51,6 +54,7 @@ __all__ = [
     "Action",
     "Drip",
     "FaultProxy",
+    "Flip",
     "Request",
     "Reset",
     "Respond",
@@ -112,7 +116,16 @@ class Drip:
     delay: float
 
 
-Action = Respond | Reset | Truncate | Shorten | Stall | Drip
+@dataclass(frozen=True)
+class Flip:
+    """Invert the body byte at offset ``at`` of the response, or of the request (``request``);
+    the message stays well framed. Offsets count decoded bytes of a chunked body."""
+
+    at: int = 0
+    request: bool = False
+
+
+Action = Respond | Reset | Truncate | Shorten | Stall | Drip | Flip
 
 
 @dataclass(frozen=True)
@@ -331,6 +344,8 @@ class FaultProxy:
             await self._stall(client_reader)
             return False
 
+        if isinstance(action, Flip) and action.request:
+            raw = _flip_request(raw, request, action.at)
         up_reader, up_writer = await asyncio.open_connection(*self._upstream)
         try:
             up_writer.write(raw)
@@ -343,9 +358,14 @@ class FaultProxy:
             client.write(status_head)
             await client.drain()
             sent = 0
-            limit = None if action is None or isinstance(action, Drip) else action.after
+            limit = None if action is None or isinstance(action, Drip | Flip) else action.after
+            flip = action.at if isinstance(action, Flip) and not action.request else None
+            chunked = _framing(headers) == "chunked"
             if not no_body:
-                async for piece in _read_body(up_reader, headers, True):
+                body = _read_body(up_reader, headers, True)
+                if flip is not None:
+                    body = _flipped(body, flip, chunked)
+                async for piece in body:
                     if limit is not None and sent + len(piece) >= limit:
                         piece = piece[: limit - sent]
                     if isinstance(action, Drip):
@@ -472,6 +492,54 @@ async def _read_body(
     elif response:  # a request without length has no body; a response runs until close
         while piece := await reader.read(_PIECE):
             yield piece
+
+
+def _flip_request(raw: bytes, request: Request, at: int) -> bytes:
+    """``raw`` (head and whole body) with body byte ``at`` inverted (offset within the decoded
+    data of a chunked body)."""
+    start = raw.index(b"\r\n\r\n") + 4
+    if _framing(request.headers) != "chunked":
+        offset = start + at
+    else:
+        offset, remaining = start, at
+        while True:
+            line_end = raw.index(b"\r\n", offset)
+            size = int(raw[offset:line_end].split(b";")[0].strip(), 16)
+            if size == 0:
+                return raw
+            if remaining < size:
+                offset = line_end + 2 + remaining
+                break
+            remaining -= size
+            offset = line_end + 2 + size + 2
+    if offset >= len(raw):
+        return raw
+    return raw[:offset] + bytes([raw[offset] ^ 0xFF]) + raw[offset + 1 :]
+
+
+async def _flipped(body: AsyncIterator[bytes], at: int, chunked: bool) -> AsyncIterator[bytes]:
+    """``body`` (raw wire pieces, see ``_read_body``) with data byte ``at`` inverted: of a chunked
+    body only the chunks' data counts, not the size lines, CRLFs and trailers."""
+    seen = 0
+    left = 0  # bytes of the current chunk (data and CRLF) still to come
+    data_left = 0  # of which data
+    trailers = False
+    async for piece in body:
+        if chunked and (trailers or left == 0):
+            if not trailers:  # a size line
+                size = int(piece.split(b";")[0].strip(), 16)
+                trailers = size == 0
+                left, data_left = size + 2, size
+            yield piece
+            continue
+        data = min(len(piece), data_left) if chunked else len(piece)
+        if seen <= at < seen + data:
+            i = at - seen
+            piece = piece[:i] + bytes([piece[i] ^ 0xFF]) + piece[i + 1 :]
+        seen += data
+        data_left -= data
+        left -= len(piece)
+        yield piece
 
 
 async def _drip(client: asyncio.StreamWriter, piece: bytes, sent: int, drip: Drip) -> None:

@@ -15,9 +15,11 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore};
+use obstore_stores::integrity::{self, ServerChecksums};
 use obstore_stores::{ObstoreError, ObstoreResult};
 
 use crate::download_buffer::DownloadBuffer;
+use crate::progress::ProgressTracker;
 
 /// The chunks of a body, checked against the range announced (see [`checked_stream`]).
 pub type BodyStream = BoxStream<'static, ObstoreResult<Bytes>>;
@@ -30,7 +32,21 @@ pub type BodyStream = BoxStream<'static, ObstoreResult<Bytes>>;
 pub fn checked_stream(result: object_store::GetResult) -> BodyStream {
     let location = result.meta.location.clone();
     let range = result.range.clone();
-    check(result.into_stream(), location, range)
+    let checksums = result.extensions.get::<ServerChecksums>().cloned();
+    let stream = verify_stream(result.into_stream(), checksums.as_ref(), &location, &range);
+    check(stream, location, range)
+}
+
+/// The stream of a whole object checked, at its end, against the checksum its response
+/// announced (a response carries one only for a whole-object read; see
+/// `obstore_stores::integrity`).
+fn verify_stream(
+    stream: BoxStream<'static, object_store::Result<Bytes>>,
+    checksums: Option<&ServerChecksums>,
+    location: &Path,
+    range: &Range<u64>,
+) -> BoxStream<'static, object_store::Result<Bytes>> {
+    integrity::verify_stream(stream, checksums, location, range.end - range.start)
 }
 
 fn check(
@@ -134,6 +150,8 @@ pub enum Body {
     Stream {
         stream: BodyStream,
         leftover: Option<Bytes>,
+        /// Counts the bytes handed out.
+        progress: Option<ProgressTracker>,
     },
     /// A local file, read directly (inline from sync code, on the blocking pool from asyncio).
     File {
@@ -141,6 +159,8 @@ pub enum Body {
         path: PathBuf,
         position: u64,
         end: u64,
+        /// Counts the bytes handed out.
+        progress: Option<ProgressTracker>,
     },
 }
 
@@ -159,32 +179,64 @@ impl Body {
 
     fn from_result(result: object_store::GetResult, checked: bool) -> Self {
         let range = result.range;
+        let checksums = result.extensions.get::<ServerChecksums>();
         match result.payload {
             object_store::GetResultPayload::File(file, path) => Body::File {
                 file: Arc::new(file),
                 path,
                 position: range.start,
                 end: range.end,
+                progress: None,
             },
             object_store::GetResultPayload::Stream(stream) => Body::Stream {
                 stream: match checked {
-                    true => check(stream, result.meta.location, range),
+                    true => {
+                        let stream =
+                            verify_stream(stream, checksums, &result.meta.location, &range);
+                        check(stream, result.meta.location, range)
+                    }
                     false => stream
                         .map(|chunk| chunk.map_err(ObstoreError::from))
                         .boxed(),
                 },
                 leftover: None,
+                progress: None,
             },
+        }
+    }
+
+    /// The same body, its bytes counted by `progress` as they are handed out.
+    pub fn counted(mut self, tracker: &ProgressTracker) -> Self {
+        match &mut self {
+            Body::Stream { progress, .. } | Body::File { progress, .. } => {
+                *progress = Some(tracker.clone())
+            }
+        }
+        self
+    }
+
+    /// The tracker counting this body, if any: its final report is the reader's to make.
+    pub fn progress(&self) -> Option<&ProgressTracker> {
+        match self {
+            Body::Stream { progress, .. } | Body::File { progress, .. } => progress.as_ref(),
         }
     }
 
     /// Reads everything left into one buffer, allocated once at its final size when the size is known.
     pub async fn read_all(self, size_hint: u64) -> ObstoreResult<Bytes> {
         match self {
-            Body::Stream { stream, leftover } => {
+            Body::Stream {
+                stream,
+                leftover,
+                progress,
+            } => {
                 let stream = futures::stream::iter(leftover.map(Ok))
                     .chain(stream)
                     .boxed();
+                let stream = match progress {
+                    Some(progress) => progress.count(stream),
+                    None => stream,
+                };
                 collect_stream(stream, size_hint).await
             }
             Body::File {
@@ -192,16 +244,32 @@ impl Body {
                 path,
                 position,
                 end,
-            } => read_file_range(file, path, position, end).await,
+                progress,
+            } => {
+                let bytes = read_file_range(file, path, position, end).await?;
+                count(progress.as_ref(), bytes.len())?;
+                Ok(bytes)
+            }
         }
     }
 
     /// The next chunk of at least `min_chunk_size` bytes (the last may be shorter), or None at the
     /// end: network chunks as they come when large enough, else joined.
     pub async fn next_chunk(&mut self, min_chunk_size: usize) -> ObstoreResult<Option<Bytes>> {
+        let chunk = self.next_chunk_uncounted(min_chunk_size).await?;
+        count(self.progress(), chunk.as_ref().map_or(0, Bytes::len))?;
+        Ok(chunk)
+    }
+
+    async fn next_chunk_uncounted(
+        &mut self,
+        min_chunk_size: usize,
+    ) -> ObstoreResult<Option<Bytes>> {
         let min_chunk_size = min_chunk_size.max(1);
         match self {
-            Body::Stream { stream, leftover } => {
+            Body::Stream {
+                stream, leftover, ..
+            } => {
                 let mut joined: Option<BytesMut> = None;
                 while let Some(next) = next_piece(stream, leftover).await? {
                     if next.is_empty() {
@@ -229,6 +297,7 @@ impl Body {
                 path,
                 position,
                 end,
+                ..
             } => {
                 if *position >= *end {
                     return Ok(None);
@@ -243,8 +312,16 @@ impl Body {
 
     /// Fills `dest` with the next bytes of the body; fewer only at its end (0: nothing left).
     pub async fn fill(&mut self, dest: &mut [u8]) -> ObstoreResult<usize> {
+        let filled = self.fill_uncounted(dest).await?;
+        count(self.progress(), filled)?;
+        Ok(filled)
+    }
+
+    async fn fill_uncounted(&mut self, dest: &mut [u8]) -> ObstoreResult<usize> {
         match self {
-            Body::Stream { stream, leftover } => {
+            Body::Stream {
+                stream, leftover, ..
+            } => {
                 copy_pieces(stream, leftover, dest.len(), |offset, piece| {
                     dest[offset..offset + piece.len()].copy_from_slice(piece)
                 })
@@ -255,6 +332,7 @@ impl Body {
                 path,
                 position,
                 end,
+                ..
             } => {
                 let stop = (*position + dest.len() as u64).min(*end);
                 if stop <= *position {
@@ -268,6 +346,14 @@ impl Body {
                 Ok(chunk.len())
             }
         }
+    }
+}
+
+/// Counts `len` bytes handed out, if there is a tracker.
+fn count(progress: Option<&ProgressTracker>, len: usize) -> ObstoreResult<()> {
+    match progress {
+        Some(progress) => progress.add(len as u64),
+        None => Ok(()),
     }
 }
 

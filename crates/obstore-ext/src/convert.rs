@@ -4,23 +4,11 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use object_store::{Attribute, AttributeValue, Attributes, ObjectMeta, PutResult};
+use obstore_stores::integrity::ServerChecksums;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
-
-/// `ObjectMeta` as a Python dict: path, last_modified, size, e_tag, version (in that order).
-pub struct PyObjectMeta(pub ObjectMeta);
-
-impl<'py> IntoPyObject<'py> for PyObjectMeta {
-    type Target = PyDict;
-    type Output = Bound<'py, PyDict>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        meta_to_dict(py, &self.0)
-    }
-}
 
 /// Builds the ObjectMeta dict.
 pub fn meta_to_dict<'py>(py: Python<'py>, meta: &ObjectMeta) -> PyResult<Bound<'py, PyDict>> {
@@ -30,6 +18,35 @@ pub fn meta_to_dict<'py>(py: Python<'py>, meta: &ObjectMeta) -> PyResult<Bound<'
     dict.set_item(intern!(py, "size"), meta.size)?;
     dict.set_item(intern!(py, "e_tag"), meta.e_tag.as_deref())?;
     dict.set_item(intern!(py, "version"), meta.version.as_deref())?;
+    Ok(dict)
+}
+
+/// The ObjectMeta dict of `head` and `GetResult.meta`, with `checksums`: what the server
+/// announced for the whole object, `{algorithm: base64 digest}` (empty when it announced none).
+pub struct PyObjectMetaChecksums(pub ObjectMeta, pub Option<ServerChecksums>);
+
+impl<'py> IntoPyObject<'py> for PyObjectMetaChecksums {
+    type Target = PyDict;
+    type Output = Bound<'py, PyDict>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        meta_with_checksums(py, &self.0, self.1.as_ref())
+    }
+}
+
+/// Builds the ObjectMeta dict with its `checksums`.
+pub fn meta_with_checksums<'py>(
+    py: Python<'py>,
+    meta: &ObjectMeta,
+    checksums: Option<&ServerChecksums>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = meta_to_dict(py, meta)?;
+    let found = PyDict::new(py);
+    for (name, digest) in checksums.map(ServerChecksums::encoded).unwrap_or_default() {
+        found.set_item(name, digest)?;
+    }
+    dict.set_item(intern!(py, "checksums"), found)?;
     Ok(dict)
 }
 

@@ -21,6 +21,16 @@ use tokio::task::JoinSet;
 use crate::body::{checked_stream, copy_pieces, Body, BodyStream};
 use crate::download_buffer::DownloadBuffer;
 use crate::get::{get_result, PyGetOptions};
+use crate::progress::{ProgressCallback, ProgressTracker};
+use obstore_stores::integrity::{self, ServerChecksums};
+
+/// `stream`, its first `len` bytes counted when there is a tracker.
+fn counted(stream: BodyStream, progress: Option<&ProgressTracker>, len: usize) -> BodyStream {
+    match progress {
+        Some(progress) => progress.count_first(stream, len as u64),
+        None => stream,
+    }
+}
 
 /// The options every part after the first is fetched with: the same object version as the first.
 fn part_options(
@@ -75,6 +85,7 @@ async fn fetch_part(
     range: Range<u64>,
     buffer: DownloadBuffer,
     offset: usize,
+    progress: Option<ProgressTracker>,
 ) -> ObstoreResult<()> {
     let result = store.inner.get_opts(&path, options).await?;
     if result.range != range {
@@ -84,7 +95,29 @@ async fn fetch_part(
         )));
     }
     let len = (range.end - range.start) as usize;
-    fill(checked_stream(result), buffer, offset, len, false).await
+    let stream = counted(checked_stream(result), progress.as_ref(), len);
+    fill(stream, buffer, offset, len, false).await
+}
+
+/// `get_parallel_inner`, with the final progress report when there is a tracker.
+async fn get_parallel_tracked(
+    store: AnyStore,
+    path: PyPath,
+    options: GetOptions,
+    chunk_size: usize,
+    max_concurrency: usize,
+    progress: Option<ProgressTracker>,
+) -> ObstoreResult<Bytes> {
+    let result = get_parallel_inner(
+        store,
+        path,
+        options,
+        chunk_size,
+        max_concurrency,
+        progress.as_ref(),
+    )
+    .await;
+    ProgressTracker::finish_opt(progress.as_ref(), result)
 }
 
 async fn get_parallel_inner(
@@ -93,13 +126,21 @@ async fn get_parallel_inner(
     options: GetOptions,
     chunk_size: usize,
     max_concurrency: usize,
+    progress: Option<&ProgressTracker>,
 ) -> ObstoreResult<Bytes> {
     let first = get_result(&store, &path, options.clone()).await?;
     let range = first.range.clone();
     let total = range.end - range.start;
+    if let Some(progress) = progress {
+        progress.set_total(total);
+    }
     // In-process stores (nothing to overlap) and objects of one part: the plain read.
     if store.executor != Executor::Runtime || total <= chunk_size as u64 {
-        return Body::new(first).read_all(total).await;
+        let body = Body::new(first);
+        return match progress {
+            Some(progress) => body.counted(progress).read_all(total).await,
+            None => body.read_all(total).await,
+        };
     }
     let size = usize::try_from(total)
         .map_err(|_| ObstoreError::value("object too large for this platform's memory"))?;
@@ -107,10 +148,13 @@ async fn get_parallel_inner(
         .map_err(|err| ObstoreError::generic(format!("cannot allocate {size} bytes: {err}")))?;
     let meta = first.meta.clone();
     let location = meta.location.clone();
+    // The parts arrive by ranged reads, which carry no checksum of their own: the whole object
+    // is checked once assembled, against the checksum of the first (whole-object) response.
+    let checksums = first.extensions.get::<ServerChecksums>().cloned();
 
     let mut tasks = JoinSet::new();
     tasks.spawn(fill(
-        checked_stream(first),
+        counted(checked_stream(first), progress, chunk_size),
         buffer.clone(),
         0,
         chunk_size,
@@ -128,6 +172,7 @@ async fn get_parallel_inner(
                 next..end,
                 buffer.clone(),
                 offset,
+                progress.cloned(),
             ));
             next = end;
         }
@@ -139,7 +184,9 @@ async fn get_parallel_inner(
             Some(Err(err)) => return Err(ObstoreError::Store(object_store::Error::from(err))),
         }
     }
-    Ok(buffer.into_bytes(size))
+    let bytes = buffer.into_bytes(size);
+    integrity::verify_bytes(&location, checksums.as_ref(), &bytes)?;
+    Ok(bytes)
 }
 
 fn check_sizes(chunk_size: usize, max_concurrency: usize) -> PyResult<()> {
@@ -165,7 +212,7 @@ fn checked_options(options: Option<PyGetOptions>) -> PyResult<GetOptions> {
 /// An object (or the range in `options`) into one `Bytes`, through up to `max_concurrency`
 /// ranged GETs of `chunk_size` bytes, all pinned to the version the first response returned.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12))]
+#[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12, progress = None))]
 pub fn get_parallel(
     py: Python<'_>,
     store: AnyStore,
@@ -173,16 +220,25 @@ pub fn get_parallel(
     options: Option<PyGetOptions>,
     chunk_size: usize,
     max_concurrency: usize,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<PyBytesWrapper> {
     check_sizes(chunk_size, max_concurrency)?;
     let options = checked_options(options)?;
-    let future = get_parallel_inner(store.clone(), path, options, chunk_size, max_concurrency);
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    let future = get_parallel_tracked(
+        store.clone(),
+        path,
+        options,
+        chunk_size,
+        max_concurrency,
+        progress,
+    );
     Ok(PyBytesWrapper::new(store.block_on(py, future)?))
 }
 
 /// `get_parallel` from asyncio.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12))]
+#[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12, progress = None))]
 pub fn get_parallel_async<'py>(
     py: Python<'py>,
     store: AnyStore,
@@ -190,10 +246,19 @@ pub fn get_parallel_async<'py>(
     options: Option<PyGetOptions>,
     chunk_size: usize,
     max_concurrency: usize,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<Bound<'py, PyAny>> {
     check_sizes(chunk_size, max_concurrency)?;
     let options = checked_options(options)?;
-    let future = get_parallel_inner(store.clone(), path, options, chunk_size, max_concurrency);
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    let future = get_parallel_tracked(
+        store.clone(),
+        path,
+        options,
+        chunk_size,
+        max_concurrency,
+        progress,
+    );
     store.into_py_future(
         py,
         None,

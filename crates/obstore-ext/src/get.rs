@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use object_store::{Attributes, GetOptions, GetRange, ObjectMeta, ObjectStoreExt};
 use obstore_stores::bytes::PyBytesWrapper;
+use obstore_stores::integrity::ServerChecksums;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::body::Body;
-use crate::convert::{attributes_to_dict, check_keys, meta_to_dict, PyUtcDateTime};
+use crate::convert::{attributes_to_dict, check_keys, meta_with_checksums, PyUtcDateTime};
+use crate::progress::{ProgressCallback, ProgressTracker};
 
 const GET_OPTION_KEYS: &[&str] = &[
     "if_match",
@@ -121,24 +123,41 @@ pub struct PyGetResult {
     meta: ObjectMeta,
     range: Range<u64>,
     attributes: Attributes,
+    checksums: Option<ServerChecksums>,
 }
 
 impl PyGetResult {
     /// `head`: the result answers a HEAD request (see [`Body::of_head`]).
-    fn new(store: AnyStore, result: object_store::GetResult, head: bool) -> Self {
+    /// `verify`: whether a body read to its end is checked against the server's checksum.
+    fn new(
+        store: AnyStore,
+        mut result: object_store::GetResult,
+        head: bool,
+        verify: bool,
+        progress: Option<ProgressTracker>,
+    ) -> Self {
+        let checksums = match verify {
+            true => result.extensions.get::<ServerChecksums>().cloned(),
+            false => result.extensions.remove::<ServerChecksums>(),
+        };
         let meta = result.meta.clone();
         let range = result.range.clone();
         let attributes = result.attributes.clone();
-        let body = match head {
+        let mut body = match head {
             true => Body::of_head(result),
             false => Body::new(result),
         };
+        if let Some(progress) = &progress {
+            progress.set_total(range.end - range.start);
+            body = body.counted(progress);
+        }
         Self {
             store,
             body: Mutex::new(Some(body)),
             meta,
             range,
             attributes,
+            checksums,
         }
     }
 
@@ -155,11 +174,14 @@ impl PyGetResult {
     }
 
     fn stream_impl(&self, min_chunk_size: usize) -> PyResult<PyBytesStream> {
+        let body = self.take_body()?;
+        let progress = body.progress().cloned();
         Ok(PyBytesStream {
             store: self.store.clone(),
-            body: Arc::new(tokio::sync::Mutex::new(Some(self.take_body()?))),
+            body: Arc::new(tokio::sync::Mutex::new(Some(body))),
             min_chunk_size,
             remaining: Arc::new(std::sync::atomic::AtomicU64::new(self.len())),
+            progress,
         })
     }
 }
@@ -172,7 +194,11 @@ impl PyGetResult {
     fn bytes(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
         let body = self.take_body()?;
         let len = self.len();
-        let bytes = self.store.block_on(py, body.read_all(len))?;
+        let progress = body.progress().cloned();
+        let bytes = self.store.block_on(py, async move {
+            let result = body.read_all(len).await;
+            ProgressTracker::finish_opt(progress.as_ref(), result)
+        })?;
         Ok(PyBytesWrapper::new(bytes))
     }
 
@@ -180,8 +206,10 @@ impl PyGetResult {
     fn bytes_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let body = self.take_body()?;
         let len = self.len();
+        let progress = body.progress().cloned();
         self.store.into_py_future(py, Some(len), async move {
-            body.read_all(len).await.map(PyBytesWrapper::new)
+            let result = body.read_all(len).await;
+            ProgressTracker::finish_opt(progress.as_ref(), result).map(PyBytesWrapper::new)
         })
     }
 
@@ -218,7 +246,7 @@ impl PyGetResult {
     /// Metadata of the object.
     #[getter]
     fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        meta_to_dict(py, &self.meta)
+        meta_with_checksums(py, &self.meta, self.checksums.as_ref())
     }
 
     /// The byte range returned, as `(start, end)` with `end` exclusive.
@@ -330,6 +358,8 @@ pub struct PyBytesStream {
     min_chunk_size: usize,
     /// Bytes of the body not handed out yet.
     remaining: Arc<std::sync::atomic::AtomicU64>,
+    /// Makes its final report when the stream ends or fails.
+    progress: Option<ProgressTracker>,
 }
 
 impl PyBytesStream {
@@ -344,6 +374,7 @@ impl PyBytesStream {
     )> {
         let body = self.body.clone();
         let remaining = self.remaining.clone();
+        let progress = self.progress.clone();
         let min_chunk_size = self.min_chunk_size.max(1);
         let buffer = if min_chunk_size >= IN_PLACE_MIN {
             let left = remaining.load(std::sync::atomic::Ordering::Acquire);
@@ -388,9 +419,13 @@ impl PyBytesStream {
                 Ok(Chunk::Copied(chunk)) => chunk.as_ref().map_or(0, Bytes::len),
                 Err(_) => 0,
             };
-            if handed == 0 {
-                *guard = None; // the end, or an error: the body is done
-            }
+            let result = match handed {
+                0 => {
+                    *guard = None; // the end, or an error: the body is done
+                    ProgressTracker::finish_opt(progress.as_ref(), result)
+                }
+                _ => result,
+            };
             remaining.fetch_sub(
                 (handed as u64).min(remaining.load(std::sync::atomic::Ordering::Acquire)),
                 std::sync::atomic::Ordering::AcqRel,
@@ -452,36 +487,49 @@ async fn get_inner(
     store: AnyStore,
     path: PyPath,
     options: GetOptions,
+    verify: bool,
+    progress: Option<ProgressTracker>,
 ) -> ObstoreResult<PyGetResult> {
     let head = options.head;
-    let result = get_result(&store, &path, options).await?;
-    Ok(PyGetResult::new(store, result, head))
+    let result = match get_result(&store, &path, options).await {
+        Ok(result) => result,
+        Err(err) => return ProgressTracker::finish_opt(progress.as_ref(), Err(err)),
+    };
+    Ok(PyGetResult::new(store, result, head, verify, progress))
 }
 
 /// Fetches an object; the body is read from the returned `GetResult`.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None))]
+#[pyo3(signature = (store, path, *, options = None, verify_checksum = true, progress = None))]
 pub fn get(
     py: Python<'_>,
     store: AnyStore,
     path: PyPath,
     options: Option<PyGetOptions>,
+    verify_checksum: bool,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<PyGetResult> {
     let options = options.unwrap_or_default().0;
-    Ok(store.block_on(py, get_inner(store.clone(), path, options))?)
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    let future = get_inner(store.clone(), path, options, verify_checksum, progress);
+    Ok(store.block_on(py, future)?)
 }
 
 /// Fetches an object from asyncio.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, options = None))]
+#[pyo3(signature = (store, path, *, options = None, verify_checksum = true, progress = None))]
 pub fn get_async<'py>(
     py: Python<'py>,
     store: AnyStore,
     path: PyPath,
     options: Option<PyGetOptions>,
+    verify_checksum: bool,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = options.unwrap_or_default().0;
-    store.into_py_future(py, Some(0), get_inner(store.clone(), path, options))
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    let future = get_inner(store.clone(), path, options, verify_checksum, progress);
+    store.into_py_future(py, Some(0), future)
 }
 
 fn byte_range(start: u64, end: Option<u64>, length: Option<u64>) -> PyResult<Range<u64>> {

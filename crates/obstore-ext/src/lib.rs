@@ -13,6 +13,7 @@ mod download_buffer;
 mod get;
 mod head;
 mod list;
+mod progress;
 mod put;
 mod reader;
 mod sign;
@@ -197,6 +198,7 @@ fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(parse_scheme, module)?)?;
     module.add_function(wrap_pyfunction!(_allocator_settings, module)?)?;
     module.add_function(wrap_pyfunction!(_panic_in_call, module)?)?;
+    obstore_stores::runtime::observe::register(module)?;
     module.add_function(wrap_pyfunction!(get::get, module)?)?;
     module.add_function(wrap_pyfunction!(get::get_async, module)?)?;
     module.add_function(wrap_pyfunction!(get::get_range, module)?)?;

@@ -21,6 +21,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 
 use crate::convert::{PyAttributes, PyPutResult};
+use crate::progress::{ProgressCallback, ProgressTracker};
 
 /// The `mode` argument: "overwrite", "create" (case-insensitive) or an UpdateVersion dict.
 pub struct PyPutMode(pub PutMode);
@@ -377,8 +378,36 @@ async fn next_file_chunk(
     Ok(chunk?)
 }
 
-async fn feed(sink: &mut UploadSink, source: Source, chunk_size: usize) -> ObstoreResult<()> {
+/// Writes one chunk to the sink and counts it.
+async fn write_counted(
+    sink: &mut UploadSink,
+    chunk: Bytes,
+    progress: Option<&ProgressTracker>,
+) -> ObstoreResult<()> {
+    let len = chunk.len() as u64;
+    sink.write(chunk).await?;
+    match progress {
+        Some(progress) => progress.add(len),
+        None => Ok(()),
+    }
+}
+
+async fn feed(
+    sink: &mut UploadSink,
+    source: Source,
+    chunk_size: usize,
+    progress: Option<&ProgressTracker>,
+) -> ObstoreResult<()> {
     match source {
+        // With progress, a buffer goes to the sink a part at a time, so that the count moves as
+        // parts go up (at most `max_concurrency` ahead) rather than at once.
+        Source::Buffer(mut bytes) if progress.is_some() => {
+            while !bytes.is_empty() {
+                let part = bytes.split_to(chunk_size.min(bytes.len()));
+                write_counted(sink, part, progress).await?;
+            }
+            Ok(())
+        }
         Source::Buffer(bytes) => sink.write(bytes).await,
         Source::File(path) => {
             let file = std::fs::File::open(&path).map_err(|err| io_error_with_path(err, &path))?;
@@ -388,22 +417,34 @@ async fn feed(sink: &mut UploadSink, source: Source, chunk_size: usize) -> Obsto
                 if chunk.is_empty() {
                     return Ok(());
                 }
-                sink.write(chunk).await?;
+                write_counted(sink, chunk, progress).await?;
             }
         }
         Source::FileObject { file, .. } => {
             while let Some(chunk) = next_python_chunk(&file, true, chunk_size)? {
-                sink.write(chunk).await?;
+                write_counted(sink, chunk, progress).await?;
             }
             Ok(())
         }
         Source::Iterator(iterator) => {
             while let Some(chunk) = next_python_chunk(&iterator, false, chunk_size)? {
-                sink.write(chunk).await?;
+                write_counted(sink, chunk, progress).await?;
             }
             Ok(())
         }
     }
+}
+
+/// `put_inner`, with the final progress report when there is a tracker.
+async fn put_tracked(
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    source: Source,
+    settings: UploadSettings,
+    progress: Option<ProgressTracker>,
+) -> ObstoreResult<PyPutResult> {
+    let result = put_inner(store, path, source, settings, progress.as_ref()).await;
+    ProgressTracker::finish_opt(progress.as_ref(), result)
 }
 
 async fn put_inner(
@@ -411,22 +452,25 @@ async fn put_inner(
     path: Path,
     source: Source,
     settings: UploadSettings,
+    progress: Option<&ProgressTracker>,
 ) -> ObstoreResult<PyPutResult> {
     let size = source.size()?;
     // A buffer that fits one request needs no sink at all.
     if let Source::Buffer(bytes) = &source {
         if !settings.multipart_for(size) {
             let payload = PutPayload::from_bytes(bytes.clone());
-            return Ok(PyPutResult(
-                store
-                    .put_opts(&path, payload, settings.put_options())
-                    .await?,
-            ));
+            let result = store
+                .put_opts(&path, payload, settings.put_options())
+                .await?;
+            if let Some(progress) = progress {
+                progress.add(bytes.len() as u64)?;
+            }
+            return Ok(PyPutResult(result));
         }
     }
     let chunk_size = settings.chunk_size.max(1);
     let mut sink = UploadSink::start(store, path, settings, size).await?;
-    match feed(&mut sink, source, chunk_size).await {
+    match feed(&mut sink, source, chunk_size, progress).await {
         Ok(()) => Ok(PyPutResult(sink.finish().await?)),
         Err(err) => {
             // The caller's error matters more than a failure to clean up.
@@ -514,7 +558,7 @@ fn settings(
 
 /// Writes an object atomically from bytes, a buffer, a file path, a file object or an iterator.
 #[pyfunction]
-#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12))]
+#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn put(
     py: Python<'_>,
@@ -527,6 +571,7 @@ pub fn put(
     use_multipart: Option<bool>,
     chunk_size: usize,
     max_concurrency: usize,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<PyPutResult> {
     let settings = settings(
         &store,
@@ -543,7 +588,8 @@ pub fn put(
     let source = extract_source(file, false, keeps_data)?.expect("sync sources only");
     let size = source.size()?;
     let needs_runtime = settings.multipart_for(size);
-    let future = put_inner(store.inner.clone(), path.0, source, settings);
+    let progress = ProgressTracker::new(progress, &path.0, size);
+    let future = put_tracked(store.inner.clone(), path.0, source, settings, progress);
     let result = if needs_runtime {
         store.block_on_runtime(py, future)
     } else {
@@ -554,7 +600,7 @@ pub fn put(
 
 /// Writes an object from asyncio; also accepts async iterables of buffers.
 #[pyfunction]
-#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12))]
+#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn put_async<'py>(
     py: Python<'py>,
@@ -567,6 +613,7 @@ pub fn put_async<'py>(
     use_multipart: Option<bool>,
     chunk_size: usize,
     max_concurrency: usize,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let settings = settings(
         &store,
@@ -579,10 +626,18 @@ pub fn put_async<'py>(
     )?;
     // The upload goes on after this call returns its awaitable, while the caller runs on.
     let Some(source) = extract_source(file, true, true)? else {
-        return put_async_iterable(py, store, path, file, settings);
+        let progress = ProgressTracker::new(progress, &path.0, None);
+        return put_async_iterable(py, store, path, file, settings, progress);
     };
     let size = source.size()?;
-    let future = put_inner(store.inner.clone(), path.0, source, settings.clone());
+    let progress = ProgressTracker::new(progress, &path.0, size);
+    let future = put_tracked(
+        store.inner.clone(),
+        path.0,
+        source,
+        settings.clone(),
+        progress,
+    );
     match (&settings.multipart_for(size), size) {
         (false, Some(size)) => store.into_py_future(py, Some(size), future),
         _ => store.into_py_future_runtime(py, future),
@@ -595,6 +650,7 @@ pub fn put_async<'py>(
 pub struct PyUploadSink {
     store: AnyStore,
     sink: Arc<tokio::sync::Mutex<Option<UploadSink>>>,
+    progress: Option<ProgressTracker>,
 }
 
 async fn with_sink<T>(
@@ -609,9 +665,12 @@ async fn with_sink<T>(
 impl PyUploadSink {
     fn write<'py>(&self, py: Python<'py>, chunk: PyOwnedBytes) -> PyResult<Bound<'py, PyAny>> {
         let sink = self.sink.clone();
+        let progress = self.progress.clone();
         self.store.into_py_future_runtime(py, async move {
             with_sink(sink, async move |sink| match sink.as_mut() {
-                Some(sink) => sink.write(chunk.0).await.map(|()| PyNone),
+                Some(sink) => write_counted(sink, chunk.0, progress.as_ref())
+                    .await
+                    .map(|()| PyNone),
                 None => Err(ObstoreError::Io(std::io::Error::other(
                     "Writer already closed.",
                 ))),
@@ -622,25 +681,33 @@ impl PyUploadSink {
 
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let sink = self.sink.clone();
+        let progress = self.progress.clone();
         self.store.into_py_future_runtime(py, async move {
-            with_sink(sink, async move |sink| match sink.take() {
+            let result = with_sink(sink, async move |sink| match sink.take() {
                 Some(sink) => sink.finish().await.map(PyPutResult),
                 None => Err(ObstoreError::Io(std::io::Error::other(
                     "Writer already closed.",
                 ))),
             })
-            .await
+            .await;
+            ProgressTracker::finish_opt(progress.as_ref(), result)
         })
     }
 
     fn abort<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let sink = self.sink.clone();
+        let progress = self.progress.clone();
         self.store.into_py_future_runtime(py, async move {
-            with_sink(sink, async move |sink| match sink.take() {
+            let result = with_sink(sink, async move |sink| match sink.take() {
                 Some(sink) => sink.abort().await.map(|()| PyNone),
                 None => Ok(PyNone),
             })
-            .await
+            .await;
+            if let Some(progress) = progress {
+                // The upload failed: the error on its way to the caller matters more.
+                let _ = progress.finish(false);
+            }
+            result
         })
     }
 }
@@ -651,6 +718,7 @@ fn put_async_iterable<'py>(
     path: PyPath,
     file: &Bound<'py, PyAny>,
     settings: UploadSettings,
+    progress: Option<ProgressTracker>,
 ) -> PyResult<Bound<'py, PyAny>> {
     static DRIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let driver = DRIVER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
@@ -669,6 +737,7 @@ fn put_async_iterable<'py>(
         Ok::<_, ObstoreError>(PyUploadSink {
             store: sink_store,
             sink: Arc::new(tokio::sync::Mutex::new(Some(sink))),
+            progress,
         })
     })?;
     let coroutine = driver.bind(py).call1((start, file, chunk_size))?;

@@ -13,6 +13,7 @@ use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 
 use crate::convert::PyAttributes;
+use crate::progress::{ProgressCallback, ProgressTracker};
 use crate::put::{PyTags, UploadSettings, UploadSink};
 
 /// A write or flush after the writer was closed, aborted, or failed: what Python's `io` raises.
@@ -29,6 +30,8 @@ struct Writer {
     pending: Vec<bytes::Bytes>,
     pending_len: usize,
     upload: Option<UploadSink>,
+    /// Counts the bytes written; its final report comes on close, abort or failure.
+    progress: Option<ProgressTracker>,
 }
 
 impl Writer {
@@ -86,10 +89,21 @@ async fn write(slot: WriterSlot, data: bytes::Bytes) -> ObstoreResult<usize> {
     let mut guard = slot.lock().await;
     let writer = guard.as_mut().ok_or_else(closed_error)?;
     let len = data.len();
-    if let Err(err) = writer.write(data).await {
+    let result = match writer.write(data).await {
+        Ok(()) => match &writer.progress {
+            Some(progress) => progress.add(len as u64),
+            None => Ok(()),
+        },
+        Err(err) => Err(err),
+    };
+    if let Err(err) = result {
         // A failed part leaves the upload unusable: abort it so nothing is left behind.
         if let Some(writer) = guard.take() {
+            let progress = writer.progress.clone();
             let _ = writer.abort().await;
+            if let Some(progress) = progress {
+                let _ = progress.finish(false);
+            }
         }
         return Err(err);
     }
@@ -106,7 +120,9 @@ async fn flush(slot: WriterSlot) -> ObstoreResult<PyNone> {
 async fn close(slot: WriterSlot) -> ObstoreResult<PyNone> {
     let mut guard = slot.lock().await;
     if let Some(writer) = guard.take() {
-        writer.finish().await?;
+        let progress = writer.progress.clone();
+        let result = writer.finish().await;
+        ProgressTracker::finish_opt(progress.as_ref(), result)?;
     }
     Ok(PyNone)
 }
@@ -114,7 +130,16 @@ async fn close(slot: WriterSlot) -> ObstoreResult<PyNone> {
 async fn abort(slot: WriterSlot) -> ObstoreResult<PyNone> {
     let mut guard = slot.lock().await;
     if let Some(writer) = guard.take() {
-        writer.abort().await?;
+        let progress = writer.progress.clone();
+        let result = writer.abort().await;
+        if let Some(progress) = progress {
+            // Aborting is not a success, even when the abort itself succeeds.
+            let reported = progress.finish(false);
+            result?;
+            reported?;
+        } else {
+            result?;
+        }
     }
     Ok(PyNone)
 }
@@ -256,6 +281,7 @@ impl PyWritableFile {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn open(
     store: AnyStore,
     path: PyPath,
@@ -263,6 +289,7 @@ fn open(
     buffer_size: usize,
     tags: Option<PyTags>,
     max_concurrency: usize,
+    progress: Option<ProgressCallback>,
     r#async: bool,
 ) -> PyResult<PyWritableFile> {
     if buffer_size == 0 {
@@ -279,8 +306,10 @@ fn open(
         chunk_size: buffer_size,
         max_concurrency: max_concurrency.max(1),
     };
+    let progress = ProgressTracker::new(progress, &path.0, None);
     let writer = Writer {
         store: store.inner.clone(),
+        progress,
         path: path.0,
         settings,
         pending: Vec::new(),
@@ -297,7 +326,7 @@ fn open(
 
 /// Opens a buffered writer; the object appears when it is closed.
 #[pyfunction]
-#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12))]
+#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12, progress = None))]
 pub fn open_writer(
     store: AnyStore,
     path: PyPath,
@@ -305,6 +334,7 @@ pub fn open_writer(
     buffer_size: usize,
     tags: Option<PyTags>,
     max_concurrency: usize,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<PyWritableFile> {
     open(
         store,
@@ -313,13 +343,14 @@ pub fn open_writer(
         buffer_size,
         tags,
         max_concurrency,
+        progress,
         false,
     )
 }
 
 /// Opens a buffered writer with async methods (this function itself is synchronous).
 #[pyfunction]
-#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12))]
+#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12, progress = None))]
 pub fn open_writer_async(
     store: AnyStore,
     path: PyPath,
@@ -327,6 +358,7 @@ pub fn open_writer_async(
     buffer_size: usize,
     tags: Option<PyTags>,
     max_concurrency: usize,
+    progress: Option<ProgressCallback>,
 ) -> PyResult<PyWritableFile> {
     open(
         store,
@@ -335,6 +367,7 @@ pub fn open_writer_async(
         buffer_size,
         tags,
         max_concurrency,
+        progress,
         true,
     )
 }

@@ -49,6 +49,7 @@ exception_classes! {
     PermissionDeniedError => "The credentials lack the permission for the operation.",
     UnauthenticatedError => "The credentials are missing or invalid.",
     UnknownConfigurationKeyError => "A configuration key is not valid for the store.",
+    ChecksumMismatchError => "The bytes do not match their checksum: a download whose bytes differ from the checksum the server announced, or an upload the server refused because its bytes differ from the checksum sent with them.",
 }
 
 static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
@@ -391,6 +392,14 @@ fn describe(err: &object_store::Error) -> Description {
                 .unwrap_or(class),
         };
     }
+    // A download that failed its checksum, or an upload the server refused for its checksum.
+    if chain
+        .iter()
+        .any(|e| e.is::<crate::integrity::ChecksumMismatch>())
+        || service.code.as_deref().is_some_and(is_checksum_code)
+    {
+        class = ErrorClass::Obstore(ExceptionKind::ChecksumMismatchError);
+    }
     let missing_bucket = class == ErrorClass::FileNotFound && says_missing_bucket(&service);
     if missing_bucket {
         class = ErrorClass::Obstore(ExceptionKind::NotFoundError);
@@ -433,6 +442,19 @@ fn describe(err: &object_store::Error) -> Description {
         code: service.code.clone(),
         missing_bucket,
     }
+}
+
+/// Whether a service error code says the body received does not match its checksum (the
+/// payload hash of an S3 signature included).
+fn is_checksum_code(code: &str) -> bool {
+    matches!(
+        code,
+        "BadDigest"
+            | "XAmzContentChecksumMismatch"
+            | "XAmzContentSHA256Mismatch"
+            | "Md5Mismatch"
+            | "Crc64Mismatch"
+    )
 }
 
 /// The class of a service error code, for answers without an HTTP status of their own.
@@ -514,6 +536,7 @@ fn summary(
             ExceptionKind::InvalidPathError => "invalid path".into(),
             ExceptionKind::JoinError => "background task failed".into(),
             ExceptionKind::UnknownConfigurationKeyError => "unknown configuration key".into(),
+            ExceptionKind::ChecksumMismatchError => "checksum mismatch".into(),
             _ if status.is_some_and(|s| s >= 500) => "server error".into(),
             _ => "failed".into(),
         },

@@ -4,6 +4,7 @@
 //! - [`error`]: the Python exception classes and the mapping from `object_store` errors.
 //! - [`path`]: parsing of object paths given from Python.
 //! - [`url`]: which kind of store a URL names.
+//! - [`integrity`]: end-to-end checksums: upload headers, server checksums, verified downloads.
 //! - [`buffer`]: zero-copy views of Python buffers, released safely from any thread.
 //! - [`bytes`]: `obstore.Bytes`, and bytes in from any Python buffer.
 //! - [`config`]: configuration keys, values, environment, client options and retries.
@@ -14,6 +15,7 @@ pub mod buffer;
 pub mod bytes;
 pub mod config;
 pub mod error;
+pub mod integrity;
 pub mod path;
 pub mod runtime;
 pub mod stores;

@@ -82,8 +82,14 @@ class S3Config(TypedDict, total=False):
     """S3-specific endpoint overriding ``endpoint`` (env ``AWS_ENDPOINT_URL_S3``)."""
     bucket: str
     """Bucket name; required (env ``AWS_BUCKET``, ``AWS_BUCKET_NAME``)."""
-    checksum_algorithm: S3ChecksumAlgorithm | str
-    """Checksum sent with uploads (env ``AWS_CHECKSUM_ALGORITHM``)."""
+    checksum_algorithm: S3ChecksumAlgorithm | Literal["none"] | str
+    """Checksum sent (and signed) with uploads, per part and for the whole of a multipart upload
+    (env ``AWS_CHECKSUM_ALGORITHM``): ``"crc64nvme"`` by default on AWS's own endpoint, none on a
+    custom ``endpoint`` unless set; ``"none"`` sends none."""
+    verify_checksum: bool
+    """Check a download read whole against the checksum the server announces (asked for with
+    ``x-amz-checksum-mode: ENABLED``), raising ``ChecksumMismatchError`` on a mismatch; ``True``
+    by default (obstore's own setting)."""
     conditional_put: str
     """How conditional puts are done, ``"etag"`` by default
     (env ``AWS_CONDITIONAL_PUT``)."""

@@ -2,7 +2,7 @@
 
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any, Protocol, TypeAlias, TypedDict
+from typing import Any, Literal, Protocol, TypeAlias, TypedDict
 
 
 class AzureConfig(TypedDict, total=False):
@@ -73,6 +73,14 @@ class AzureConfig(TypedDict, total=False):
     """Get tokens from the Azure CLI (env ``AZURE_USE_AZURE_CLI``)."""
     skip_signature: bool
     """Send unsigned requests, for public containers (env ``AZURE_SKIP_SIGNATURE``)."""
+    checksum_algorithm: Literal["md5", "none"] | str
+    """Checksum sent with uploads as ``Content-MD5`` (obstore's own setting): ``"md5"`` by default
+    on Azure's own endpoint, none on a custom ``endpoint`` or the emulator. Sent only on requests
+    without a SharedKey signature (bearer token, SAS): SharedKey signs ``Content-MD5``, and
+    ``object_store`` signs before the header could be added."""
+    verify_checksum: bool
+    """Check a download read whole against the checksum the server announces, raising
+    ``ChecksumMismatchError`` on a mismatch; ``True`` by default (obstore's own setting)."""
     container_name: str
     """Container name; required (env ``AZURE_CONTAINER_NAME``)."""
     disable_tagging: bool

@@ -2,7 +2,7 @@
 
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict
 
 
 class GCSConfig(TypedDict, total=False):
@@ -40,6 +40,12 @@ class GCSConfig(TypedDict, total=False):
     (env ``GOOGLE_APPLICATION_CREDENTIALS``)."""
     skip_signature: bool
     """Send unsigned requests, for public buckets (env ``GOOGLE_SKIP_SIGNATURE``)."""
+    checksum_algorithm: Literal["crc32c", "md5", "none"] | str
+    """Checksum sent with uploads as ``x-goog-hash``: ``"crc32c"`` by default (obstore's own
+    setting); ``"none"`` sends none."""
+    verify_checksum: bool
+    """Check a download read whole against the checksum the server announces, raising
+    ``ChecksumMismatchError`` on a mismatch; ``True`` by default (obstore's own setting)."""
 
 
 class GCSCredential(TypedDict):

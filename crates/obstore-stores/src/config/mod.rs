@@ -114,8 +114,23 @@ pub enum ParsedKey {
 
 /// Parses one key (case-insensitive, every alias) of family `F`.
 pub fn parse_key<F: StoreFamily>(raw: &str) -> PyResult<ParsedKey> {
-    let key = F::Key::from_str(&raw.to_ascii_lowercase())
-        .map_err(|err| new_error(ExceptionKind::UnknownConfigurationKeyError, err.to_string()))?;
+    let lower = raw.to_ascii_lowercase();
+    let key = match F::Key::from_str(&lower) {
+        Ok(key) => key,
+        // obstore's own settings, where `object_store` has no key of that name.
+        Err(_)
+            if lower == crate::integrity::VERIFY_KEY
+                || lower == crate::integrity::ALGORITHM_KEY =>
+        {
+            return Ok(ParsedKey::Store(lower));
+        }
+        Err(err) => {
+            return Err(new_error(
+                ExceptionKind::UnknownConfigurationKeyError,
+                err.to_string(),
+            ))
+        }
+    };
     Ok(match F::client_key(&key) {
         Some(client) => ParsedKey::Client(client),
         None => ParsedKey::Store(key.as_ref().to_string()),

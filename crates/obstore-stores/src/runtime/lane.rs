@@ -279,7 +279,7 @@ impl HttpService for LaneService {
             // and this poll runs inside that drive.
             unsafe { &*lane }.client(self)?
         };
-        let response = client.execute(req).await?;
+        let response = runtime::observe::execute(&client, req).await?;
         Ok(response.map(|body| {
             HttpResponseBody::new(PermitBody {
                 body,

@@ -7,9 +7,11 @@
 //!
 //! - [`lane`]: sync network calls driven on the calling thread.
 //! - [`asyncio`]: the bridge that hands Rust futures to asyncio with batched wake-ups.
+//! - [`observe`]: one event per HTTP request for the Python request hooks and logger.
 
 pub mod asyncio;
 pub mod lane;
+pub mod observe;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};

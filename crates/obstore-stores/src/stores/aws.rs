@@ -7,14 +7,14 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsCredent
 use object_store::{ClientOptions, RetryConfig};
 use pyo3::prelude::*;
 
-use super::cloud::{cloud_store_class, CloudBackend, CloudCore};
+use super::cloud::{cloud_store_class, CloudBackend, CloudCore, Connector};
 use super::credential::{
     optional_str, required_str, Convert, MetadataDisabled, PyCredentialProvider,
 };
 use crate::config::families::S3Family;
 use crate::config::{bad_url, http_not_allowed, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
-use crate::runtime::lane::LaneConnector;
+use crate::integrity;
 
 fn convert_credential(result: &Bound<'_, PyAny>) -> PyResult<AwsCredential> {
     Ok(AwsCredential {
@@ -133,7 +133,11 @@ impl CloudBackend for S3 {
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);
     const CONVERT: Convert<AwsCredential> = convert_credential;
 
-    fn builder(options: ClientOptions, connector: LaneConnector) -> AmazonS3Builder {
+    const INTEGRITY: integrity::Service = integrity::Service::S3;
+    const CHECKSUM_KEY: &'static str = "aws_checksum_algorithm";
+    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str] = &["aws_endpoint"];
+
+    fn builder(options: ClientOptions, connector: Connector) -> AmazonS3Builder {
         AmazonS3Builder::new()
             .with_client_options(options)
             .with_http_connector(connector)

@@ -12,14 +12,14 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::cloud::{cloud_store_class, CloudBackend, CloudCore};
+use super::cloud::{cloud_store_class, CloudBackend, CloudCore, Connector};
 use super::credential::{
     check_credential, required_str, Convert, MetadataDisabled, PyCredentialProvider,
 };
 use crate::config::families::AzureFamily;
 use crate::config::{bad_url, http_not_allowed, is_truthy, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
-use crate::runtime::lane::LaneConnector;
+use crate::integrity;
 
 fn convert_credential(result: &Bound<'_, PyAny>) -> PyResult<AzureCredential> {
     if let Ok(key) = result.get_item("access_key") {
@@ -177,7 +177,12 @@ impl CloudBackend for Azure {
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);
     const CONVERT: Convert<AzureCredential> = convert_credential;
 
-    fn builder(options: ClientOptions, connector: LaneConnector) -> MicrosoftAzureBuilder {
+    const INTEGRITY: integrity::Service = integrity::Service::Azure;
+    const CHECKSUM_KEY: &'static str = integrity::ALGORITHM_KEY;
+    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str] =
+        &["azure_storage_endpoint", "azure_storage_use_emulator"];
+
+    fn builder(options: ClientOptions, connector: Connector) -> MicrosoftAzureBuilder {
         MicrosoftAzureBuilder::new()
             .with_client_options(options)
             .with_http_connector(connector)

@@ -21,8 +21,13 @@ use crate::config::{
     UrlSettings,
 };
 use crate::error::ObstoreError;
+use crate::integrity::{self, IntegrityConnector, Policy};
 use crate::runtime;
 use crate::runtime::lane::LaneConnector;
+use crate::runtime::observe::{self, StoreObserver};
+
+/// The connector every cloud client sends through: the lanes, with the checksum policy.
+pub type Connector = IntegrityConnector<LaneConnector>;
 
 /// A client built on first use and rebuilt after `os.fork()` (a forked child cannot use the
 /// parent's pooled connections, which belong to the parent's runtime).
@@ -128,8 +133,16 @@ pub trait CloudBackend: 'static {
     /// The refresh threshold when the provider has none.
     const REFRESH_THRESHOLD: Duration;
 
+    /// Where this cloud's checksums travel (see [`integrity`]).
+    const INTEGRITY: integrity::Service;
+    /// The canonical key of the upload checksum setting.
+    const CHECKSUM_KEY: &'static str;
+    /// The settings that point the store at an endpoint other than the cloud's own (an
+    /// S3-compatible server, an emulator): upload checksums are off there unless configured.
+    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str];
+
     /// A builder with the client options and the connector.
-    fn builder(options: ClientOptions, connector: LaneConnector) -> Self::Builder;
+    fn builder(options: ClientOptions, connector: Connector) -> Self::Builder;
     /// Applies one setting by canonical key.
     fn with_config(
         builder: Self::Builder,
@@ -176,6 +189,8 @@ pub struct CloudCore {
     pub retry: Option<PyRetryConfig>,
     /// The credential provider, if given.
     pub provider: Option<Arc<ProviderHandle>>,
+    /// The `request_hook`, if given.
+    pub request_hook: Option<Py<PyAny>>,
 }
 
 /// The constructor arguments of a cloud store.
@@ -192,6 +207,8 @@ pub struct CoreArgs<'a, 'py> {
     pub retry_config: Option<&'a Bound<'py, PyAny>>,
     /// `credential_provider=`.
     pub credential_provider: Option<&'a Bound<'py, PyAny>>,
+    /// `request_hook=`.
+    pub request_hook: Option<&'a Bound<'py, PyAny>>,
     /// `**kwargs`.
     pub kwargs: Option<&'a Bound<'py, PyDict>>,
 }
@@ -233,6 +250,7 @@ impl CloudCore {
             prefix_path,
             retry: PyRetryConfig::from_py(args.retry_config)?,
             provider,
+            request_hook: observe::check_hook(args.request_hook)?,
         })
     }
 
@@ -267,9 +285,11 @@ impl CloudCore {
                 other.provider.as_ref().map(|p| &p.callable),
                 py,
             )
+            && py_objects_equal(self.request_hook.as_ref(), other.request_hook.as_ref(), py)
     }
 
-    /// `__getnewargs_ex__`: `((), {prefix?, config, client_options?, retry_config?, credential_provider?})`
+    /// `__getnewargs_ex__`: `((), {prefix?, config, client_options?, retry_config?,
+    /// credential_provider?, request_hook?})`
     /// with the real (unmasked) values under canonical key names.
     pub fn getnewargs<'py>(
         &self,
@@ -288,6 +308,9 @@ impl CloudCore {
         }
         if let Some(provider) = &self.provider {
             kwargs.set_item("credential_provider", provider.callable.bind(py))?;
+        }
+        if let Some(hook) = &self.request_hook {
+            kwargs.set_item("request_hook", observe::picklable_hook(hook.bind(py))?)?;
         }
         Ok((PyTuple::empty(py), kwargs))
     }
@@ -310,6 +333,11 @@ impl CloudCore {
         self.provider.as_ref().map(|p| p.callable.bind(py).clone())
     }
 
+    /// The `request_hook` getter.
+    pub fn request_hook_py<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.request_hook.as_ref().map(|h| h.bind(py).clone())
+    }
+
     /// `.prefix` as given, `repr`-quoted fragment `, prefix="p"` when set.
     pub fn repr_prefix(&self) -> String {
         match &self.prefix {
@@ -327,6 +355,45 @@ pub struct CloudStore<B: CloudBackend> {
     client: LazyClient<B::Client>,
     /// How errors name this store: `scheme://bucket/prefix`, and its bucket.
     label: Arc<StoreLabel>,
+    /// What request hooks and logs learn of this store.
+    observer: Arc<StoreObserver>,
+}
+
+/// The checksum policy of a store of backend `B` from its settings, and the upload checksum
+/// `object_store` sends itself (S3, where the signature must cover it). A bad value is a
+/// `ValueError` naming the setting.
+fn checksum_policy<B: CloudBackend>(
+    core: &CloudCore,
+) -> Result<(Policy, Option<integrity::Algorithm>), ObstoreError> {
+    let bad = |key: &str, why: String| {
+        ObstoreError::value(format!(
+            "{}: {why}",
+            <B::Family as StoreFamily>::public_name(key)
+        ))
+    };
+    let verify = match core.effective(integrity::VERIFY_KEY) {
+        Some(value) => integrity::parse_verify(value).map_err(|e| bad(integrity::VERIFY_KEY, e))?,
+        None => true,
+    };
+    let upload = match core.effective(B::CHECKSUM_KEY) {
+        Some(value) => {
+            integrity::parse_upload(B::INTEGRITY, value).map_err(|e| bad(B::CHECKSUM_KEY, e))?
+        }
+        None => {
+            let custom = B::CUSTOM_ENDPOINT_KEYS.iter().any(|key| {
+                core.effective(key)
+                    .is_some_and(|v| !v.is_empty() && v != "false")
+            });
+            integrity::default_upload(B::INTEGRITY, custom)
+        }
+    };
+    let policy = Policy {
+        service: B::INTEGRITY,
+        upload,
+        verify,
+    };
+    let s3_checksum = upload.filter(|_| B::INTEGRITY == integrity::Service::S3);
+    Ok((policy, s3_checksum))
 }
 
 impl<B: CloudBackend> CloudStore<B> {
@@ -334,8 +401,13 @@ impl<B: CloudBackend> CloudStore<B> {
     /// fails the constructor rather than the first request.
     pub fn new(args: CoreArgs<'_, '_>) -> PyResult<Self> {
         let core = CloudCore::new::<B>(args)?;
+        let label = label::<B>(&core);
         let store = Self {
-            label: Arc::new(label::<B>(&core)),
+            // Constructors run with the GIL held: `attach` only borrows it.
+            observer: Python::attach(|py| {
+                StoreObserver::new(py, label.url_of(None), core.request_hook.as_ref())
+            }),
+            label: Arc::new(label),
             core,
             client: LazyClient::default(),
         };
@@ -348,10 +420,20 @@ impl<B: CloudBackend> CloudStore<B> {
 
     fn build(&self) -> Result<B::Client, ObstoreError> {
         let core = &self.core;
-        let options = core.client_options()?;
+        let mut options = core.client_options()?;
         let allow_http = allows_http(&options);
-        let connector = LaneConnector::new(core.settings.client.max_concurrent_requests());
-        let mut builder = B::builder(options, connector);
+        let (policy, s3_checksum) = checksum_policy::<B>(core)?;
+        if policy.verify && B::INTEGRITY == integrity::Service::S3 {
+            // A default header is added before signing: S3 refuses unsigned `x-amz-*` headers.
+            let mut headers = options.get_default_headers().cloned().unwrap_or_default();
+            headers.insert(
+                "x-amz-checksum-mode",
+                http::HeaderValue::from_static("ENABLED"),
+            );
+            options = options.with_default_headers(headers);
+        }
+        let lanes = LaneConnector::new(core.settings.client.max_concurrent_requests());
+        let mut builder = B::builder(options, IntegrityConnector::new(lanes, policy));
         for (key, value) in core
             .env
             .store
@@ -359,7 +441,13 @@ impl<B: CloudBackend> CloudStore<B> {
             .map(|(k, v)| (k, v))
             .chain(core.settings.store.iter())
         {
+            if key == B::CHECKSUM_KEY || key == integrity::VERIFY_KEY {
+                continue;
+            }
             builder = B::with_config(builder, key, value)?;
+        }
+        if let Some(algorithm) = s3_checksum {
+            builder = B::with_config(builder, B::CHECKSUM_KEY, algorithm.name())?;
         }
         if let Some(retry) = &core.retry {
             builder = B::with_retry(builder, retry.to_object_store());
@@ -393,7 +481,11 @@ impl<B: CloudBackend> CloudStore<B> {
     pub fn any_store(&self, py: Python<'_>) -> Result<AnyStore, ObstoreError> {
         let inner = with_prefix(self.client(py)?, self.core.prefix_path.as_ref());
         Ok(AnyStore {
-            inner: ContextStore::wrap(inner, self.label.clone()),
+            inner: observe::observe(
+                py,
+                ContextStore::wrap(inner, self.label.clone()),
+                &self.observer,
+            ),
             executor: Executor::Runtime,
         })
     }
@@ -484,7 +576,7 @@ macro_rules! cloud_store_class {
         #[pyo3::pymethods]
         impl $class {
             #[new]
-            #[pyo3(signature = ($positional=None, *, prefix=None, config=None, client_options=None, retry_config=None, credential_provider=None, **kwargs))]
+            #[pyo3(signature = ($positional=None, *, prefix=None, config=None, client_options=None, retry_config=None, credential_provider=None, request_hook=None, **kwargs))]
             #[allow(clippy::too_many_arguments)]
             fn new(
                 $positional: Option<pyo3::Bound<'_, pyo3::PyAny>>,
@@ -493,6 +585,7 @@ macro_rules! cloud_store_class {
                 client_options: Option<pyo3::Bound<'_, pyo3::PyAny>>,
                 retry_config: Option<pyo3::Bound<'_, pyo3::PyAny>>,
                 credential_provider: Option<pyo3::Bound<'_, pyo3::PyAny>>,
+                request_hook: Option<pyo3::Bound<'_, pyo3::PyAny>>,
                 kwargs: Option<pyo3::Bound<'_, pyo3::types::PyDict>>,
             ) -> pyo3::PyResult<Self> {
                 $crate::stores::cloud::CloudStore::new($crate::stores::cloud::CoreArgs {
@@ -502,6 +595,7 @@ macro_rules! cloud_store_class {
                     client_options: client_options.as_ref(),
                     retry_config: retry_config.as_ref(),
                     credential_provider: credential_provider.as_ref(),
+                    request_hook: request_hook.as_ref(),
                     kwargs: kwargs.as_ref(),
                 })
                 .map(Self)
@@ -564,6 +658,15 @@ macro_rules! cloud_store_class {
                 py: pyo3::Python<'py>,
             ) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::types::PyDict>>> {
                 self.0.core.retry_config_py(py)
+            }
+
+            /// The request hook given at construction, if any.
+            #[getter]
+            fn request_hook<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
+                self.0.core.request_hook_py(py)
             }
 
             /// The credential provider given at construction, if any.

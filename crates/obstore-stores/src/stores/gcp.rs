@@ -10,12 +10,12 @@ use object_store::gcp::{
 use object_store::{ClientOptions, RetryConfig};
 use pyo3::prelude::*;
 
-use super::cloud::{cloud_store_class, CloudBackend, CloudCore};
+use super::cloud::{cloud_store_class, CloudBackend, CloudCore, Connector};
 use super::credential::{required_str, Convert, MetadataDisabled, PyCredentialProvider};
 use crate::config::families::GcsFamily;
 use crate::config::{bad_url, http_not_allowed, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
-use crate::runtime::lane::LaneConnector;
+use crate::integrity;
 
 fn convert_credential(result: &Bound<'_, PyAny>) -> PyResult<GcpCredential> {
     Ok(GcpCredential {
@@ -77,7 +77,11 @@ impl CloudBackend for Gcs {
     const REFRESH_THRESHOLD: Duration = Duration::from_secs(4 * 60);
     const CONVERT: Convert<GcpCredential> = convert_credential;
 
-    fn builder(options: ClientOptions, connector: LaneConnector) -> GoogleCloudStorageBuilder {
+    const INTEGRITY: integrity::Service = integrity::Service::Gcs;
+    const CHECKSUM_KEY: &'static str = integrity::ALGORITHM_KEY;
+    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str] = &["google_base_url"];
+
+    fn builder(options: ClientOptions, connector: Connector) -> GoogleCloudStorageBuilder {
         GoogleCloudStorageBuilder::new()
             .with_client_options(options)
             .with_http_connector(connector)

@@ -71,7 +71,7 @@ impl<'py> PyStore<'py> {
             Self::S3(s) => s.get().0.any_store(s.py()),
             Self::Gcs(s) => s.get().0.any_store(s.py()),
             Self::Azure(s) => s.get().0.any_store(s.py()),
-            Self::Http(s) => s.get().any_store(),
+            Self::Http(s) => s.get().any_store(s.py()),
             // Labelled once, when built.
             Self::Local(s) => Ok(s.get().any_store()),
             Self::Memory(s) => Ok(s.get().any_store()),
@@ -213,12 +213,17 @@ pub fn from_url<'py>(
     kwargs: Option<Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = classes.s3.py();
-    let has_kwargs = kwargs.as_ref().is_some_and(|k| !k.is_empty());
     let has_provider = credential_provider.as_ref().is_some_and(|c| !c.is_none());
     let call_kwargs = match &kwargs {
         Some(k) => k.copy()?,
         None => PyDict::new(py),
     };
+    // Every store takes a request hook; stores without HTTP (memory, local) never call it.
+    let request_hook = call_kwargs.get_item("request_hook")?;
+    if request_hook.is_some() {
+        call_kwargs.del_item("request_hook")?;
+    }
+    let has_kwargs = !call_kwargs.is_empty();
     let class = match scheme_name(url)? {
         "s3" => &classes.s3,
         "gcs" => &classes.gcs,
@@ -230,6 +235,7 @@ pub fn from_url<'py>(
             let kw = PyDict::new(py);
             kw.set_item("client_options", client_options)?;
             kw.set_item("retry_config", retry_config)?;
+            kw.set_item("request_hook", request_hook)?;
             return classes.http.call_method("from_url", (url,), Some(&kw));
         }
         "local" => {
@@ -265,6 +271,9 @@ pub fn from_url<'py>(
     call_kwargs.set_item("client_options", client_options)?;
     call_kwargs.set_item("retry_config", retry_config)?;
     call_kwargs.set_item("credential_provider", credential_provider)?;
+    if let Some(hook) = request_hook {
+        call_kwargs.set_item("request_hook", hook)?;
+    }
     class.call_method("from_url", (url,), Some(&call_kwargs))
 }
 

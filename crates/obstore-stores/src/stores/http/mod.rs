@@ -16,6 +16,7 @@ use crate::config::values::check_url;
 use crate::config::{bad_url, http_not_allowed};
 use crate::error::{redact, ObstoreError};
 use crate::runtime::lane::LaneConnector;
+use crate::runtime::observe::{self, StoreObserver};
 use crate::stores::context::{ContextStore, StoreLabel};
 use crate::stores::handle::{AnyStore, Executor};
 
@@ -30,6 +31,10 @@ pub struct PyHTTPStore {
     client: LazyClient<HttpStore>,
     /// How errors name this store.
     label: Arc<StoreLabel>,
+    /// The `request_hook`, if given.
+    request_hook: Option<Py<PyAny>>,
+    /// What request hooks and logs learn of this store.
+    observer: Arc<StoreObserver>,
 }
 
 impl PyHTTPStore {
@@ -61,10 +66,14 @@ impl PyHTTPStore {
     }
 
     /// The handle operations use (the client is rebuilt after a fork).
-    pub fn any_store(&self) -> Result<AnyStore, ObstoreError> {
+    pub fn any_store(&self, py: Python<'_>) -> Result<AnyStore, ObstoreError> {
         let inner = with_prefix(self.client.get(|| self.build())?, self.prefix.as_ref());
         Ok(AnyStore {
-            inner: ContextStore::wrap(inner, self.label.clone()),
+            inner: observe::observe(
+                py,
+                ContextStore::wrap(inner, self.label.clone()),
+                &self.observer,
+            ),
             executor: Executor::Runtime,
         })
     }
@@ -81,11 +90,13 @@ fn label(url: &url::Url) -> StoreLabel {
 #[pymethods]
 impl PyHTTPStore {
     #[new]
-    #[pyo3(signature = (url, *, client_options=None, retry_config=None))]
+    #[pyo3(signature = (url, *, client_options=None, retry_config=None, request_hook=None))]
     fn new(
+        py: Python<'_>,
         url: &str,
         client_options: Option<Bound<'_, PyAny>>,
         retry_config: Option<Bound<'_, PyAny>>,
+        request_hook: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let parsed = url::Url::parse(url).map_err(|err| bad_url(url, err))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -95,9 +106,13 @@ impl PyHTTPStore {
         check_url(parsed.as_str()).map_err(|why| bad_url(url, why))?;
         let prefix = object_store::path::Path::from_url_path(parsed.path())
             .map_err(|err| bad_url(url, err))?;
+        let request_hook = observe::check_hook(request_hook.as_ref())?;
+        let label = label(&parsed);
         let store = Self {
             prefix: (!prefix.as_ref().is_empty()).then_some(prefix),
-            label: Arc::new(label(&parsed)),
+            observer: StoreObserver::new(py, label.url_of(None), request_hook.as_ref()),
+            request_hook,
+            label: Arc::new(label),
             url: parsed,
             client_options: ClientConfig::from_py(client_options.as_ref())?,
             retry: PyRetryConfig::from_py(retry_config.as_ref())?,
@@ -112,16 +127,18 @@ impl PyHTTPStore {
 
     /// Same as the constructor.
     #[classmethod]
-    #[pyo3(signature = (url, *, client_options=None, retry_config=None))]
+    #[pyo3(signature = (url, *, client_options=None, retry_config=None, request_hook=None))]
     fn from_url<'py>(
         cls: &Bound<'py, PyType>,
         url: &str,
         client_options: Option<Bound<'py, PyAny>>,
         retry_config: Option<Bound<'py, PyAny>>,
+        request_hook: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let kwargs = PyDict::new(cls.py());
         kwargs.set_item("client_options", client_options)?;
         kwargs.set_item("retry_config", retry_config)?;
+        kwargs.set_item("request_hook", request_hook)?;
         cls.call((url,), Some(&kwargs))
     }
 
@@ -146,6 +163,12 @@ impl PyHTTPStore {
         self.retry.as_ref().map(|r| r.to_py(py)).transpose()
     }
 
+    /// The request hook given at construction, if any.
+    #[getter]
+    fn request_hook<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.request_hook.as_ref().map(|h| h.bind(py).clone())
+    }
+
     fn __getnewargs_ex__<'py>(
         &self,
         py: Python<'py>,
@@ -157,16 +180,25 @@ impl PyHTTPStore {
         if let Some(retry) = &self.retry {
             kwargs.set_item("retry_config", retry.to_py(py)?)?;
         }
+        if let Some(hook) = &self.request_hook {
+            kwargs.set_item("request_hook", observe::picklable_hook(hook.bind(py))?)?;
+        }
         Ok((PyTuple::new(py, [self.url.to_string()])?, kwargs))
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         match other.cast::<PyHTTPStore>() {
             Ok(other) => {
+                let py = other.py();
                 let other = other.get();
                 self.url == other.url
                     && self.client_options == other.client_options
                     && self.retry == other.retry
+                    && match (&self.request_hook, &other.request_hook) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => a.bind(py).eq(b.bind(py)).unwrap_or(false),
+                        _ => false,
+                    }
             }
             Err(_) => false,
         }

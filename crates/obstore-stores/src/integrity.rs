@@ -1,0 +1,661 @@
+//! End-to-end checksums: the checksums a server announces for a whole object (read from the
+//! response and kept in its extensions), the verification of a body read to its end against
+//! them, and the checksum headers added to uploads where no request signature covers them.
+//!
+//! Where each backend's checksum travels:
+//!
+//! * S3 signs every `x-amz-*` header (an unsigned one is refused), so upload checksums are
+//!   `object_store`'s own (`checksum_algorithm`: sha256 or crc64nvme, per part and for the whole
+//!   multipart upload, inside the signature); downloads ask for checksums with
+//!   `x-amz-checksum-mode: ENABLED`, sent as a default header, which `object_store` signs.
+//! * GCS authenticates with a bearer token that covers no header: `x-goog-hash` (crc32c or md5)
+//!   is added here to every upload request with a body.
+//! * Azure SharedKey signs `Content-MD5` and every `x-ms-*` header: a header added after signing
+//!   breaks the signature, and `object_store` offers no way to add one before. `Content-MD5` is
+//!   added here only to requests that carry no SharedKey signature (bearer token, SAS).
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use base64::prelude::{Engine, BASE64_STANDARD};
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_RANGE, RANGE};
+use http::Method;
+use http_body::Body as _;
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpRequest, HttpRequestBody, HttpResponse, HttpService,
+};
+use object_store::path::Path;
+use object_store::ClientOptions;
+
+/// The store setting that turns download verification off (`"false"`); on by default.
+pub const VERIFY_KEY: &str = "verify_checksum";
+/// The store setting naming the upload checksum of GCS and Azure stores (S3 stores use
+/// `object_store`'s `aws_checksum_algorithm`, signed with the request).
+pub const ALGORITHM_KEY: &str = "checksum_algorithm";
+
+/// A checksum algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// CRC-32C (Castagnoli), hardware-accelerated.
+    Crc32c,
+    /// CRC-64/NVME, hardware-accelerated.
+    Crc64Nvme,
+    /// SHA-256.
+    Sha256,
+    /// MD5.
+    Md5,
+}
+
+impl Algorithm {
+    /// Every algorithm, cheapest to compute first: the order a download picks one to verify.
+    pub const ALL: [Algorithm; 4] = [Self::Crc32c, Self::Crc64Nvme, Self::Md5, Self::Sha256];
+
+    /// The name users give and see.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Crc32c => "crc32c",
+            Self::Crc64Nvme => "crc64nvme",
+            Self::Sha256 => "sha256",
+            Self::Md5 => "md5",
+        }
+    }
+
+    /// Parses a name (case-insensitive); the error names the value and the choices.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(value.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "{value:?} is not a checksum algorithm: expected one of \"crc32c\", \
+                     \"crc64nvme\", \"sha256\", \"md5\""
+                )
+            })
+    }
+
+    /// The length of a digest in bytes.
+    pub fn width(self) -> usize {
+        match self {
+            Self::Crc32c => 4,
+            Self::Crc64Nvme => 8,
+            Self::Sha256 => 32,
+            Self::Md5 => 16,
+        }
+    }
+
+    /// The digest of `data` (CRCs big-endian, as every service encodes them).
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        let mut hasher = Hasher::new(self);
+        hasher.update(data);
+        hasher.finish()
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A running checksum.
+pub enum Hasher {
+    /// CRC-32C or CRC-64/NVME, and the width of the result in bytes.
+    Crc(crc_fast::Digest, usize),
+    /// SHA-256.
+    Sha256(ring::digest::Context),
+    /// MD5.
+    Md5(md5::Md5),
+}
+
+impl Hasher {
+    /// A hasher of `algorithm` over no bytes yet.
+    pub fn new(algorithm: Algorithm) -> Self {
+        use md5::Digest as _;
+        match algorithm {
+            Algorithm::Crc32c => {
+                Self::Crc(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi), 4)
+            }
+            Algorithm::Crc64Nvme => {
+                Self::Crc(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme), 8)
+            }
+            Algorithm::Sha256 => Self::Sha256(ring::digest::Context::new(&ring::digest::SHA256)),
+            Algorithm::Md5 => Self::Md5(md5::Md5::new()),
+        }
+    }
+
+    /// Adds `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        use md5::Digest as _;
+        match self {
+            Self::Crc(digest, _) => digest.update(data),
+            Self::Sha256(context) => context.update(data),
+            Self::Md5(md5) => md5.update(data),
+        }
+    }
+
+    /// The digest of everything added.
+    pub fn finish(self) -> Vec<u8> {
+        use md5::Digest as _;
+        match self {
+            Self::Crc(digest, width) => digest.finalize().to_be_bytes()[8 - width..].to_vec(),
+            Self::Sha256(context) => context.finish().as_ref().to_vec(),
+            Self::Md5(md5) => md5.finalize().to_vec(),
+        }
+    }
+}
+
+/// The checksums a server announced for a whole object, by algorithm (the raw digests). Kept in
+/// the extensions of a response to a GET or HEAD of a whole object (no `Range`), which
+/// `object_store` hands on in `GetResult::extensions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerChecksums(pub Vec<(Algorithm, Vec<u8>)>);
+
+impl ServerChecksums {
+    /// The checksums in the headers of a response.
+    pub fn from_headers(headers: &http::HeaderMap) -> Self {
+        let mut found = Vec::new();
+        let mut add = |algorithm: Algorithm, encoded: &str| {
+            let encoded = encoded.trim();
+            // A multipart object's composite checksum ("...-3") is not the digest of its bytes.
+            if encoded.contains('-') {
+                return;
+            }
+            if let Ok(digest) = BASE64_STANDARD.decode(encoded) {
+                // A value of another width is not this algorithm's digest (a server that
+                // mislabels its checksums is not believed).
+                if digest.len() == algorithm.width() && !found.iter().any(|(a, _)| *a == algorithm)
+                {
+                    found.push((algorithm, digest));
+                }
+            }
+        };
+        // An S3 multipart object (its ETag ends in "-<parts>") has a checksum of its whole bytes
+        // only for CRC-64/NVME, or for a CRC declared FULL_OBJECT; its other checksums are
+        // checksums of the parts' checksums, which some servers send without the "-<parts>".
+        let checksum_type = headers
+            .get("x-amz-checksum-type")
+            .map(|v| v.as_bytes().to_ascii_uppercase());
+        let multipart = headers
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim_matches('"').rsplit_once('-'))
+            .is_some_and(|(_, parts)| parts.bytes().all(|b| b.is_ascii_digit()));
+        let full_object = match checksum_type.as_deref() {
+            Some(b"COMPOSITE") => false,
+            Some(b"FULL_OBJECT") => true,
+            _ => !multipart,
+        };
+        for (name, algorithm) in [
+            ("x-amz-checksum-crc32c", Algorithm::Crc32c),
+            ("x-amz-checksum-crc64nvme", Algorithm::Crc64Nvme),
+            ("x-amz-checksum-sha256", Algorithm::Sha256),
+        ] {
+            let whole = match algorithm {
+                Algorithm::Crc64Nvme => checksum_type.as_deref() != Some(b"COMPOSITE"),
+                Algorithm::Sha256 => !multipart,
+                _ => full_object,
+            };
+            if whole {
+                if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+                    add(algorithm, value);
+                }
+            }
+        }
+        // GCS: "crc32c=<b64>,md5=<b64>", possibly over several headers. They are checksums of
+        // the stored bytes: an object stored compressed and served decompressed (GCS
+        // transcoding) is not checked against them.
+        let header = |name: &str| headers.get(name).map(|v| v.as_bytes().to_ascii_lowercase());
+        let stored_encoding = header("x-goog-stored-content-encoding");
+        let transcoded = stored_encoding
+            .as_deref()
+            .is_some_and(|e| e != b"identity" && Some(e) != header("content-encoding").as_deref());
+        for value in headers
+            .get_all("x-goog-hash")
+            .iter()
+            .filter(|_| !transcoded)
+        {
+            let Ok(value) = value.to_str() else { continue };
+            for item in value.split(',') {
+                match item.trim().split_once('=') {
+                    Some(("crc32c", v)) => add(Algorithm::Crc32c, v),
+                    Some(("md5", v)) => add(Algorithm::Md5, v),
+                    _ => {}
+                }
+            }
+        }
+        // Azure's stored MD5 of the blob (any server's Content-MD5 of the body).
+        if let Some(value) = headers.get("content-md5").and_then(|v| v.to_str().ok()) {
+            add(Algorithm::Md5, value);
+        }
+        Self(found)
+    }
+
+    /// The algorithm and digest a download verifies: the cheapest one announced.
+    pub fn preferred(&self) -> Option<(Algorithm, &[u8])> {
+        Algorithm::ALL.into_iter().find_map(|algorithm| {
+            self.0
+                .iter()
+                .find(|(a, _)| *a == algorithm)
+                .map(|(a, d)| (*a, d.as_slice()))
+        })
+    }
+
+    /// The checksums as `(algorithm name, base64 digest)`, in [`Algorithm::ALL`] order.
+    pub fn encoded(&self) -> Vec<(&'static str, String)> {
+        Algorithm::ALL
+            .into_iter()
+            .filter_map(|algorithm| {
+                self.0
+                    .iter()
+                    .find(|(a, _)| *a == algorithm)
+                    .map(|(a, d)| (a.name(), BASE64_STANDARD.encode(d)))
+            })
+            .collect()
+    }
+}
+
+/// The bytes of a download do not match the checksum the server announced.
+#[derive(Debug)]
+pub struct ChecksumMismatch {
+    /// The object.
+    pub location: String,
+    /// The algorithm compared.
+    pub algorithm: Algorithm,
+    /// The digest the server announced, base64.
+    pub expected: String,
+    /// The digest of the bytes received, base64.
+    pub actual: String,
+}
+
+impl fmt::Display for ChecksumMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "checksum mismatch on {}: the {} of the bytes received is {}, the server announced {} \
+             (the data was corrupted in transit or at rest)",
+            self.location, self.algorithm, self.actual, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ChecksumMismatch {}
+
+impl ChecksumMismatch {
+    /// As an `object_store` error (how errors travel through body streams).
+    pub fn into_store_error(self) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "checksum",
+            source: Box::new(self),
+        }
+    }
+}
+
+/// Compares `digest` with the server's; a mismatch is an error naming `location`.
+fn compare(
+    location: &str,
+    algorithm: Algorithm,
+    expected: &[u8],
+    digest: Vec<u8>,
+) -> object_store::Result<()> {
+    if digest == expected {
+        return Ok(());
+    }
+    Err(ChecksumMismatch {
+        location: location.to_string(),
+        algorithm,
+        expected: BASE64_STANDARD.encode(expected),
+        actual: BASE64_STANDARD.encode(&digest),
+    }
+    .into_store_error())
+}
+
+/// Verifies a whole object held in memory against the checksums of its response.
+pub fn verify_bytes(
+    location: &Path,
+    checksums: Option<&ServerChecksums>,
+    data: &[u8],
+) -> object_store::Result<()> {
+    match checksums.and_then(ServerChecksums::preferred) {
+        Some((algorithm, expected)) => compare(
+            location.as_ref(),
+            algorithm,
+            expected,
+            algorithm.digest(data),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// `stream`, the body of a whole object of `len` bytes, hashed as it passes: when it ends after
+/// exactly `len` bytes, a digest that differs from the server's ends it with a
+/// [`ChecksumMismatch`] instead. A body that ends early or runs long passes unverified (the
+/// length check downstream reports it). Without a checksum, `stream` is returned as it is.
+pub fn verify_stream(
+    stream: BoxStream<'static, object_store::Result<Bytes>>,
+    checksums: Option<&ServerChecksums>,
+    location: &Path,
+    len: u64,
+) -> BoxStream<'static, object_store::Result<Bytes>> {
+    let Some((algorithm, expected)) = checksums.and_then(ServerChecksums::preferred) else {
+        return stream;
+    };
+    Verified {
+        inner: stream,
+        hasher: Some(Hasher::new(algorithm)),
+        algorithm,
+        expected: expected.to_vec(),
+        location: location.to_string(),
+        len,
+        received: 0,
+    }
+    .boxed()
+}
+
+struct Verified {
+    inner: BoxStream<'static, object_store::Result<Bytes>>,
+    hasher: Option<Hasher>,
+    algorithm: Algorithm,
+    expected: Vec<u8>,
+    location: String,
+    len: u64,
+    received: u64,
+}
+
+impl Stream for Verified {
+    type Item = object_store::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match this.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.received += chunk.len() as u64;
+                if let Some(hasher) = this.hasher.as_mut() {
+                    hasher.update(&chunk);
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(None) => match this.hasher.take() {
+                Some(hasher) if this.received == this.len => {
+                    let checked = compare(
+                        &this.location,
+                        this.algorithm,
+                        &this.expected,
+                        hasher.finish(),
+                    );
+                    Poll::Ready(checked.err().map(Err))
+                }
+                _ => Poll::Ready(None),
+            },
+            other => other,
+        }
+    }
+}
+
+/// Which service a connector talks to: where an upload checksum header goes, if anywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// S3: `object_store` sends (and signs) the checksums; nothing is added here.
+    S3,
+    /// GCS: `x-goog-hash`.
+    Gcs,
+    /// Azure: `Content-MD5`, on requests without a SharedKey signature.
+    Azure,
+}
+
+/// What the connector does: the service, the upload checksum, whether downloads are checked.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// The service.
+    pub service: Service,
+    /// The checksum sent with every upload request with a body (GCS, Azure).
+    pub upload: Option<Algorithm>,
+    /// Whether whole-object responses carry their checksums on to be verified.
+    pub verify: bool,
+}
+
+impl Policy {
+    /// Whether `algorithm` can be sent as an upload checksum header of `service`.
+    pub fn supports(service: Service, algorithm: Algorithm) -> bool {
+        match service {
+            Service::S3 => matches!(algorithm, Algorithm::Sha256 | Algorithm::Crc64Nvme),
+            Service::Gcs => matches!(algorithm, Algorithm::Crc32c | Algorithm::Md5),
+            Service::Azure => algorithm == Algorithm::Md5,
+        }
+    }
+}
+
+/// An [`HttpConnector`] that wraps another (the lanes') with the checksum [`Policy`].
+#[derive(Debug, Clone)]
+pub struct IntegrityConnector<C> {
+    inner: C,
+    policy: Policy,
+}
+
+impl<C> IntegrityConnector<C> {
+    /// `inner` with `policy`.
+    pub fn new(inner: C, policy: Policy) -> Self {
+        Self { inner, policy }
+    }
+}
+
+impl<C: HttpConnector> HttpConnector for IntegrityConnector<C> {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(HttpClient::new(IntegrityService {
+            inner: self.inner.connect(options)?,
+            policy: self.policy,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct IntegrityService {
+    inner: HttpClient,
+    policy: Policy,
+}
+
+#[async_trait]
+impl HttpService for IntegrityService {
+    async fn call(&self, mut req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        if let Some(algorithm) = self.policy.upload {
+            add_upload_checksum(&mut req, self.policy.service, algorithm);
+        }
+        let whole_object_read = self.policy.verify
+            && (req.method() == Method::GET || req.method() == Method::HEAD)
+            && !req.headers().contains_key(RANGE);
+        let mut response = self.inner.execute(req).await?;
+        if whole_object_read
+            && response.status() == http::StatusCode::OK
+            && !response.headers().contains_key(CONTENT_RANGE)
+        {
+            let checksums = ServerChecksums::from_headers(response.headers());
+            if !checksums.0.is_empty() {
+                response.extensions_mut().insert(checksums);
+            }
+        }
+        Ok(response)
+    }
+}
+
+/// Adds the upload checksum header of `service` to an upload request with a body, computed over
+/// the body (in memory: one pass, no copy), unless a signature covers the headers or the
+/// request already carries one.
+fn add_upload_checksum(req: &mut HttpRequest, service: Service, algorithm: Algorithm) {
+    // `content_length`, not `is_empty`: object_store 0.14.2's `is_empty` answers true for a
+    // multi-chunk payload that has bytes.
+    if req.method() != Method::PUT || req.body().content_length() == 0 {
+        return;
+    }
+    let header = match service {
+        Service::S3 => return,
+        Service::Gcs => "x-goog-hash",
+        Service::Azure => {
+            let signed = req
+                .headers()
+                .get(AUTHORIZATION)
+                .is_some_and(|v| v.as_bytes().starts_with(b"SharedKey"));
+            if signed {
+                return;
+            }
+            "content-md5"
+        }
+    };
+    if !Policy::supports(service, algorithm) || req.headers().contains_key(header) {
+        return;
+    }
+    let Some(digest) = body_digest(req.body(), algorithm) else {
+        return;
+    };
+    let encoded = BASE64_STANDARD.encode(digest);
+    let value = match service {
+        Service::Gcs => format!("{algorithm}={encoded}"),
+        _ => encoded,
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        req.headers_mut()
+            .insert(HeaderName::from_static(header), value);
+    }
+}
+
+/// The digest of an in-memory request body (its frames are ready at once; a body that is not
+/// is left without a checksum).
+fn body_digest(body: &HttpRequestBody, algorithm: Algorithm) -> Option<Vec<u8>> {
+    let mut body = body.clone();
+    let mut hasher = Hasher::new(algorithm);
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    loop {
+        match Pin::new(&mut body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    hasher.update(data);
+                }
+            }
+            Poll::Ready(None) => return Some(hasher.finish()),
+            Poll::Ready(Some(Err(_))) | Poll::Pending => return None,
+        }
+    }
+}
+
+/// Whether a store of `service` sends upload checksums by default: on the cloud's own endpoint
+/// (no `endpoint` setting), off on a custom endpoint (an S3-compatible server or an emulator may
+/// not know the header).
+pub fn default_upload(service: Service, custom_endpoint: bool) -> Option<Algorithm> {
+    if custom_endpoint {
+        return None;
+    }
+    Some(match service {
+        Service::S3 => Algorithm::Crc64Nvme,
+        Service::Gcs => Algorithm::Crc32c,
+        Service::Azure => Algorithm::Md5,
+    })
+}
+
+/// Checks an upload checksum setting of `service` (`"none"` or empty: none).
+pub fn parse_upload(service: Service, value: &str) -> Result<Option<Algorithm>, String> {
+    let value = value.trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let algorithm = Algorithm::parse(value)?;
+    if !Policy::supports(service, algorithm) {
+        let choices: Vec<_> = Algorithm::ALL
+            .into_iter()
+            .filter(|a| Policy::supports(service, *a))
+            .map(|a| format!("{:?}", a.name()))
+            .collect();
+        return Err(format!(
+            "checksum algorithm {:?} is not supported by this store for uploads: expected {} \
+             or None",
+            algorithm.name(),
+            choices.join(", ")
+        ));
+    }
+    Ok(Some(algorithm))
+}
+
+/// Parses the `verify_checksum` setting.
+pub fn parse_verify(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "verify_checksum must be true or false, got {value:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32c_of_a_known_string() {
+        // CRC-32C check value of "123456789".
+        assert_eq!(
+            Algorithm::Crc32c.digest(b"123456789"),
+            0xE306_9283u32.to_be_bytes().to_vec()
+        );
+    }
+
+    #[test]
+    fn crc64nvme_of_a_known_string() {
+        assert_eq!(
+            Algorithm::Crc64Nvme.digest(b"123456789"),
+            0xAE8B_1486_0A79_9888u64.to_be_bytes().to_vec()
+        );
+    }
+
+    #[test]
+    fn composite_s3_checksums_are_not_verified() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-amz-checksum-crc32c", "AAAAAA==-3".parse().unwrap());
+        assert!(ServerChecksums::from_headers(&headers).0.is_empty());
+    }
+
+    #[test]
+    fn a_multipart_objects_sha256_is_not_taken_for_its_bytes() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("etag", "\"abc-2\"".parse().unwrap());
+        let sha = BASE64_STANDARD.encode([1u8; 32]);
+        headers.insert("x-amz-checksum-sha256", sha.parse().unwrap());
+        let crc = BASE64_STANDARD.encode([2u8; 8]);
+        headers.insert("x-amz-checksum-crc64nvme", crc.parse().unwrap());
+        let found = ServerChecksums::from_headers(&headers);
+        assert_eq!(found.0, vec![(Algorithm::Crc64Nvme, vec![2u8; 8])]);
+    }
+
+    #[test]
+    fn a_gcs_object_served_decompressed_is_not_checked_against_its_stored_hash() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-goog-hash", "crc32c=4waSgw==".parse().unwrap());
+        headers.insert("x-goog-stored-content-encoding", "gzip".parse().unwrap());
+        assert!(ServerChecksums::from_headers(&headers).0.is_empty());
+        headers.insert("content-encoding", "gzip".parse().unwrap());
+        assert_eq!(ServerChecksums::from_headers(&headers).0.len(), 1);
+    }
+
+    #[test]
+    fn a_checksum_of_the_wrong_width_is_ignored() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-amz-checksum-crc64nvme", "rU3VPA==".parse().unwrap());
+        assert!(ServerChecksums::from_headers(&headers).0.is_empty());
+    }
+
+    #[test]
+    fn goog_hash_lists_both_checksums() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "x-goog-hash",
+            "crc32c=4waSgw==,md5=JfnnlDI7RTiF9RgfG2JNCw=="
+                .parse()
+                .unwrap(),
+        );
+        let found = ServerChecksums::from_headers(&headers);
+        assert_eq!(found.preferred().unwrap().0, Algorithm::Crc32c);
+        assert_eq!(found.encoded().len(), 2);
+    }
+}

@@ -1,0 +1,326 @@
+"""End-to-end checksums, proven against the servers through a proxy that flips one byte.
+
+* A download read whole (``bytes()``, a stream read to its end, ``get_parallel``) whose bytes
+  differ from the checksum the server announced raises ``ChecksumMismatchError``;
+  ``verify_checksum=False`` hands the bytes over unverified; ranged reads are not verified.
+* ``head`` and ``GetResult.meta`` report the checksums the server stores, and they are the
+  checksums of the bytes (computed here independently).
+* An upload corrupted on its way is refused by the server and raises ``ChecksumMismatchError``,
+  where the server can tell (S3: the signed payload hash and ``x-amz-checksum-*``); GCS stores
+  send ``x-goog-hash`` with the right value.
+* Bad checksum settings raise ``ValueError`` naming the setting and the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import re
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import obstore
+import obstore.store
+from obstore.exceptions import BaseError, ChecksumMismatchError
+from tests.servers.fault_proxy import FaultProxy, Flip, Rule
+
+from .conftest import BACKENDS, STORE_KINDS
+
+KiB = 1024
+MiB = 1024 * KiB
+DATA = random.Random(29).randbytes(256 * KiB)
+#: moto is left out: it stores no checksum of a single-part upload, announces a 4-byte
+#: "crc64nvme" for a multipart one, and checks neither the payload hash nor the checksums sent.
+KINDS = [kind for kind in ("s3-minio", "azurite", "gcs") if kind in STORE_KINDS]
+
+
+# --------------------------------------------------------------------------------------------------
+# Independent checksums (bitwise, small inputs only)
+
+
+def _crc_table(poly: int) -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_CRC32C = _crc_table(0x82F63B78)
+_CRC64NVME = _crc_table(0x9A6C9329AC4BC9B5)
+
+
+def _crc(data: bytes, table: list[int], width: int) -> str:
+    mask = (1 << width) - 1
+    crc = mask
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return base64.b64encode((crc ^ mask).to_bytes(width // 8, "big")).decode()
+
+
+def expected_checksums(data: bytes) -> dict[str, str]:
+    return {
+        "crc32c": _crc(data, _CRC32C, 32),
+        "crc64nvme": _crc(data, _CRC64NVME, 64),
+        "md5": base64.b64encode(hashlib.md5(data).digest()).decode(),  # noqa: S324
+        "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
+    }
+
+
+def test_independent_checksums_match_the_standard_check_values() -> None:
+    assert base64.b64decode(_crc(b"123456789", _CRC32C, 32)).hex() == "e3069283"
+    assert base64.b64decode(_crc(b"123456789", _CRC64NVME, 64)).hex() == "ae8b14860a799888"
+
+
+def test_checksum_mismatch_error_is_a_base_error() -> None:
+    assert issubclass(ChecksumMismatchError, BaseError)
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings
+
+
+CREDENTIALS: dict[str, dict[str, Any]] = {
+    "S3Store": {
+        "bucket": "b",
+        "region": "us-east-1",
+        "access_key_id": "k",
+        "secret_access_key": "s",
+    },
+    "GCSStore": {"bucket": "b", "bearer_token": "t"},  # placeholder token, nothing is sent
+    "AzureStore": {"container_name": "c", "account_name": "a", "account_key": "a2V5"},
+}
+
+
+@pytest.mark.parametrize(
+    ("cls", "algorithm"),
+    [("S3Store", "md5"), ("S3Store", "crc32c"), ("GCSStore", "sha256"), ("AzureStore", "crc32c")],
+)
+def test_an_upload_checksum_the_service_cannot_take_raises_value_error(
+    cls: str, algorithm: str
+) -> None:
+    store_class = getattr(obstore.store, cls)
+    with pytest.raises(ValueError, match=rf"checksum_algorithm.*{algorithm}"):
+        store_class(**CREDENTIALS[cls], checksum_algorithm=algorithm)
+
+
+@pytest.mark.parametrize("cls", ["S3Store", "GCSStore", "AzureStore"])
+def test_a_verify_checksum_setting_that_is_not_a_bool_raises_value_error(cls: str) -> None:
+    store_class = getattr(obstore.store, cls)
+    with pytest.raises(ValueError, match=r"verify_checksum.*maybe"):
+        store_class(**CREDENTIALS[cls], verify_checksum="maybe")
+
+
+@pytest.mark.parametrize("cls", ["S3Store", "GCSStore", "AzureStore"])
+def test_checksum_settings_are_accepted_and_shown(cls: str) -> None:
+    algorithm = {"S3Store": "sha256", "GCSStore": "md5", "AzureStore": "md5"}[cls]
+    store_class = getattr(obstore.store, cls)
+    store = store_class(**CREDENTIALS[cls], checksum_algorithm=algorithm, verify_checksum=False)
+    assert store.config["checksum_algorithm"] == algorithm
+    assert store.config["verify_checksum"] == "false"
+
+
+def test_an_upload_checksum_can_be_turned_off_on_s3() -> None:
+    store = obstore.store.S3Store(**CREDENTIALS["S3Store"], checksum_algorithm="none")
+    assert store.config["checksum_algorithm"] == "none"
+
+
+# --------------------------------------------------------------------------------------------------
+# Against the servers, through the fault proxy
+
+
+@dataclass
+class Proxied:
+    """One server kind, a fault proxy in front of it and a fresh prefix on it."""
+
+    kind: str
+    server: Any
+    proxy: FaultProxy
+    prefix: str
+    tmp: Path
+
+    def store(self, *, through_proxy: bool = True, **settings: Any) -> Any:
+        """A store on the prefix, through the proxy unless told otherwise; explicit credentials."""
+        kwargs = dict(self.server.store_kwargs)
+        url = self.proxy.url if through_proxy else self.server.endpoint
+        if self.kind == "gcs":
+            # The GCS endpoint lives in the service account document.
+            document = json.loads(Path(kwargs["service_account"]).read_text())
+            document["gcs_base_url"] = url
+            account = self.tmp / f"service-account-{uuid.uuid4().hex}.json"
+            account.write_text(json.dumps(document))
+            kwargs["service_account"] = str(account)
+        else:
+            kwargs["endpoint"] = kwargs["endpoint"].replace(self.server.endpoint, url, 1)
+        kwargs["client_options"] = {**kwargs.get("client_options", {}), "allow_http": True}
+        kwargs["retry_config"] = {"max_retries": 0}
+        if self.kind.startswith("s3-"):
+            # The servers are custom endpoints: upload checksums are off unless configured.
+            settings.setdefault("checksum_algorithm", "crc64nvme")
+        cls = getattr(obstore.store, BACKENDS[self.kind].store_class)
+        return cls(prefix=self.prefix, **kwargs, **settings)
+
+    def object_path(self, name: str) -> str:
+        """A regular expression matching the URL path of object ``name``, its punctuation plain
+        or percent-encoded (GCS encodes the object name whole)."""
+        text = f"{self.prefix}/{name}"
+        return (
+            "".join(c if c.isalnum() else f"(?:{re.escape(c)}|%{ord(c):02X})" for c in text) + "$"
+        )
+
+
+@pytest.fixture(params=KINDS)
+def proxied(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proxied]:
+    kind = request.param
+    server = request.getfixturevalue("servers").get(BACKENDS[kind].server)
+    with FaultProxy(server.endpoint) as proxy:
+        yield Proxied(kind, server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+
+
+pytestmark_servers = pytest.mark.skipif(not KINDS, reason="no checksum-capable server selected")
+
+
+@pytestmark_servers
+def test_head_and_get_report_the_checksums_of_the_stored_bytes(proxied: Proxied) -> None:
+    store = proxied.store()
+    obstore.put(store, "obj", DATA)
+    expected = expected_checksums(DATA)
+    checksums = obstore.head(store, "obj")["checksums"]
+    assert checksums, f"{proxied.kind} announced no checksum"
+    assert checksums == {name: expected[name] for name in checksums}
+    result = obstore.get(store, "obj")
+    assert result.meta["checksums"] == checksums
+    assert result.bytes() == DATA
+
+
+@pytestmark_servers
+@pytest.mark.parametrize("read", ["bytes", "stream", "get_parallel", "bytes_async"])
+def test_a_download_corrupted_in_transit_raises_checksum_mismatch(
+    proxied: Proxied, read: str
+) -> None:
+    store = proxied.store()
+    obstore.put(store, "obj", DATA)
+    # Within the first part of get_parallel (whose first GET is of the whole object).
+    rule = proxied.proxy.add(Rule(Flip(at=1000), method="GET", path=proxied.object_path("obj")))
+    with pytest.raises(ChecksumMismatchError, match=r"checksum mismatch.*obj"):
+        if read == "bytes":
+            obstore.get(store, "obj").bytes()
+        elif read == "stream":
+            b"".join(bytes(chunk) for chunk in obstore.get(store, "obj").stream(16 * KiB))
+        elif read == "get_parallel":
+            obstore.get_parallel(store, "obj", chunk_size=64 * KiB, max_concurrency=4)
+        else:
+            import asyncio
+
+            async def read_async() -> bytes:
+                result = await obstore.get_async(store, "obj")
+                return bytes(await result.bytes_async())
+
+            asyncio.run(read_async())
+    assert rule.applied >= 1
+
+
+@pytestmark_servers
+def test_verify_checksum_false_hands_over_the_bytes_unverified(proxied: Proxied) -> None:
+    store = proxied.store()
+    obstore.put(store, "obj", DATA)
+    proxied.proxy.add(Rule(Flip(at=5), method="GET", path=proxied.object_path("obj")))
+    got = bytes(obstore.get(store, "obj", verify_checksum=False).bytes())
+    assert got != DATA
+    assert got[:5] == DATA[:5] and got[6:] == DATA[6:]
+
+
+@pytestmark_servers
+def test_a_store_with_verify_checksum_false_does_not_verify(proxied: Proxied) -> None:
+    store = proxied.store(verify_checksum=False)
+    obstore.put(store, "obj", DATA)
+    proxied.proxy.add(Rule(Flip(at=5), method="GET", path=proxied.object_path("obj")))
+    assert bytes(obstore.get(store, "obj").bytes()) != DATA
+
+
+@pytestmark_servers
+def test_a_ranged_read_is_not_verified(proxied: Proxied) -> None:
+    store = proxied.store()
+    obstore.put(store, "obj", DATA)
+    proxied.proxy.add(Rule(Flip(at=0), method="GET", path=proxied.object_path("obj")))
+    got = bytes(obstore.get_range(store, "obj", start=10, end=20))
+    assert got[0] == DATA[10] ^ 0xFF and got[1:] == DATA[11:20]
+
+
+@pytestmark_servers
+def test_an_intact_download_passes_verification(proxied: Proxied) -> None:
+    store = proxied.store()
+    obstore.put(store, "obj", DATA)
+    assert bytes(obstore.get(store, "obj").bytes()) == DATA
+    chunks = obstore.get(store, "obj").stream(16 * KiB)
+    assert b"".join(bytes(c) for c in chunks) == DATA
+    assert bytes(obstore.get_parallel(store, "obj", chunk_size=64 * KiB)) == DATA
+
+
+S3_KINDS = [kind for kind in KINDS if kind.startswith("s3-")]
+
+
+@pytest.mark.skipif(not S3_KINDS, reason="no S3 server selected")
+@pytest.mark.parametrize("algorithm", ["crc64nvme", "sha256", "none"])
+def test_an_s3_upload_corrupted_in_transit_is_refused(
+    servers: Any, tmp_path: Path, algorithm: str
+) -> None:
+    for kind in S3_KINDS:
+        server = servers.get(BACKENDS[kind].server)
+        with FaultProxy(server.endpoint) as proxy:
+            proxied = Proxied(kind, server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+            store = proxied.store(checksum_algorithm=algorithm)
+            proxy.add(Rule(Flip(at=1234, request=True), method="PUT"))
+            with pytest.raises(ChecksumMismatchError):
+                obstore.put(store, "obj", DATA)
+            with pytest.raises(FileNotFoundError):
+                obstore.head(proxied.store(through_proxy=False), "obj")
+
+
+@pytest.mark.skipif(not S3_KINDS, reason="no S3 server selected")
+def test_an_s3_multipart_upload_with_a_corrupted_part_is_refused(
+    servers: Any, tmp_path: Path
+) -> None:
+    data = random.Random(31).randbytes(11 * MiB)
+    for kind in S3_KINDS:
+        server = servers.get(BACKENDS[kind].server)
+        with FaultProxy(server.endpoint) as proxy:
+            proxied = Proxied(kind, server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+            store = proxied.store()
+            obstore.put(store, "whole", data, use_multipart=True, chunk_size=5 * MiB)
+            assert bytes(obstore.get(store, "whole").bytes()) == data
+            proxy.add(Rule(Flip(at=77, request=True), method="PUT", query="partNumber=2"))
+            with pytest.raises(ChecksumMismatchError):
+                obstore.put(store, "obj", data, use_multipart=True, chunk_size=5 * MiB)
+
+
+@pytest.mark.skipif("gcs" not in KINDS, reason="gcs not selected")
+def test_a_gcs_upload_carries_the_crc32c_of_its_bytes(servers: Any, tmp_path: Path) -> None:
+    server = servers.get(BACKENDS["gcs"].server)
+    with FaultProxy(server.endpoint) as proxy:
+        proxied = Proxied("gcs", server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+        obstore.put(proxied.store(checksum_algorithm="crc32c"), "obj", DATA)
+        obstore.put(proxied.store(checksum_algorithm="md5"), "obj-md5", DATA)
+        obstore.put(proxied.store(), "obj-default", DATA)
+        sent = {
+            urllib.parse.unquote(seen.target.split("?")[0]).rsplit("/", 1)[-1]: dict(
+                seen.headers
+            ).get("x-goog-hash")
+            for seen in proxy.seen
+            if seen.method == "PUT"
+        }
+    expected = expected_checksums(DATA)
+    assert sent["obj"] == f"crc32c={expected['crc32c']}"
+    assert sent["obj-md5"] == f"md5={expected['md5']}"
+    # The service account names a custom endpoint the store cannot see: the cloud default holds.
+    assert sent["obj-default"] == f"crc32c={expected['crc32c']}"
