@@ -133,3 +133,84 @@ def test_aborted_writer_leaves_nothing_behind(server_store: tuple[str, Any, Any,
         store.head("w")
     if kind.startswith("s3"):
         assert _s3_in_progress_uploads(server, prefix) == []
+
+
+def _eventually(check: Any, seconds: float = 10.0) -> bool:
+    """Whether `check()` becomes true within `seconds` (the abort of a dropped upload runs in the
+    background)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize("source", ["iterator", "file_path"])
+def test_cancelled_put_async_leaves_no_upload_behind(
+    server_store: tuple[str, Any, Any, str], source: str, tmp_path: Any
+) -> None:
+    import asyncio
+    import time
+
+    import obstore
+
+    kind, server, store, prefix = server_store
+    if kind == "azurite":
+        pytest.skip("Azure keeps uncommitted blocks for 7 days; nothing to abort")
+    before = _gcs_stats(server) if kind == "gcs" else {}
+
+    # Cancelled at the first progress report before the end (100 ms in): parts are up by then,
+    # and the upload, one part at a time, is far from its completion.
+    def slow_chunks() -> Iterator[bytes]:
+        for index in range(40):
+            time.sleep(0.02)
+            yield bytes([index]) * PART
+
+    if source == "file_path":
+        path = tmp_path / "big"
+        with path.open("wb") as file:
+            for chunk in _chunks(40, fail=False):
+                file.write(chunk)
+        upload: Any = path
+    else:
+        upload = slow_chunks()
+
+    async def cancel_midway() -> None:
+        loop = asyncio.get_running_loop()
+        under_way = asyncio.Event()
+
+        def on_progress(progress: Any) -> None:
+            if not progress.done and progress.bytes_done > 0:
+                loop.call_soon_threadsafe(under_way.set)
+
+        task = asyncio.ensure_future(
+            obstore.put_async(
+                store,
+                "cancelled",
+                upload,
+                chunk_size=PART,
+                max_concurrency=1,
+                progress=on_progress,
+            )
+        )
+        waiting = asyncio.ensure_future(under_way.wait())
+        await asyncio.wait([task, waiting], return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        assert not task.done(), "the upload ended before it could be cancelled"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_midway())
+    with pytest.raises(FileNotFoundError):
+        store.head("cancelled")
+    if kind.startswith("s3"):
+        assert _eventually(lambda: _s3_in_progress_uploads(server, prefix) == []), (
+            _s3_in_progress_uploads(server, prefix)
+        )
+    else:
+        aborted = before.get("multipart_aborted", 0) + 1
+        assert _eventually(lambda: _gcs_stats(server).get("multipart_aborted", 0) == aborted)

@@ -148,9 +148,40 @@ pub enum UploadSink {
         chunks: Vec<Bytes>,
     },
     Multipart {
-        writer: WriteMultipart,
+        writer: OpenUpload,
         max_concurrency: usize,
     },
+}
+
+/// A started multipart upload that is aborted if dropped before it is finished or aborted: a
+/// `put` whose task is cancelled (asyncio cancellation, Ctrl-C) or a writer dropped unclosed
+/// leaves no parts behind on the server, which would keep them (and bill them) until a
+/// lifecycle rule removes them.
+pub struct OpenUpload(Option<WriteMultipart>);
+
+impl OpenUpload {
+    fn writer(&mut self) -> ObstoreResult<&mut WriteMultipart> {
+        self.0.as_mut().ok_or_else(Self::gone)
+    }
+
+    fn take(mut self) -> ObstoreResult<WriteMultipart> {
+        self.0.take().ok_or_else(Self::gone)
+    }
+
+    fn gone() -> ObstoreError {
+        ObstoreError::generic("the multipart upload has already ended")
+    }
+}
+
+impl Drop for OpenUpload {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take() {
+            obstore_stores::runtime::runtime().spawn(async move {
+                // Nobody is left to tell of a failure: the upload was given up already.
+                let _ = writer.abort().await;
+            });
+        }
+    }
 }
 
 impl UploadSink {
@@ -196,10 +227,10 @@ impl UploadSink {
             .put_multipart_opts(path, settings.multipart_options())
             .await?;
         Ok(UploadSink::Multipart {
-            writer: WriteMultipart::new_with_chunk_size(
+            writer: OpenUpload(Some(WriteMultipart::new_with_chunk_size(
                 upload,
                 settings.chunk_size.max(settings.min_part_size).max(1),
-            ),
+            ))),
             max_concurrency: settings.max_concurrency.max(1),
         })
     }
@@ -228,6 +259,7 @@ impl UploadSink {
                 writer,
                 max_concurrency,
             } => {
+                let writer = writer.writer()?;
                 writer.wait_for_capacity(*max_concurrency).await?;
                 writer.put(chunk);
             }
@@ -257,7 +289,7 @@ impl UploadSink {
                     .put_opts(&path, payload, settings.put_options())
                     .await?)
             }
-            UploadSink::Multipart { writer, .. } => Ok(writer.finish().await?),
+            UploadSink::Multipart { writer, .. } => Ok(writer.take()?.finish().await?),
         }
     }
 
@@ -265,7 +297,7 @@ impl UploadSink {
     pub async fn abort(self) -> ObstoreResult<()> {
         match self {
             UploadSink::PendingMultipart { .. } | UploadSink::Single { .. } => Ok(()),
-            UploadSink::Multipart { writer, .. } => Ok(writer.abort().await?),
+            UploadSink::Multipart { writer, .. } => Ok(writer.take()?.abort().await?),
         }
     }
 }
