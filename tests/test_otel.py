@@ -43,9 +43,19 @@ class Telemetry:
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
         self.tracer = self.tracer_provider.get_tracer("test")
 
+    #: Keep only the client spans whose URL contains this (instrumenting covers every store,
+    #: also those of other tests still making requests in the background).
+    only: str | None = None
+
     def spans(self) -> list[ReadableSpan]:
         assert obstore.flush_request_hooks(10.0)
-        spans = list(self.exporter.get_finished_spans())
+        spans = [
+            s
+            for s in self.exporter.get_finished_spans()
+            if self.only is None
+            or s.kind != SpanKind.CLIENT
+            or self.only in str(dict(s.attributes or {}).get("url.full", ""))
+        ]
         self.exporter.clear()
         return spans
 
@@ -96,6 +106,7 @@ def test_sync_call_makes_a_client_span_child_of_the_current_span(
     http_server: LocalHTTPServer, telemetry: Telemetry
 ) -> None:
     store = http_store(http_server)
+    telemetry.only = store.url
     with telemetry.tracer.start_as_current_span("outer"):
         store.put("a", b"12345")
     spans = telemetry.spans()
@@ -121,6 +132,7 @@ def test_async_call_span_is_child_of_the_callers_span(
     http_server: LocalHTTPServer, telemetry: Telemetry
 ) -> None:
     store = http_store(http_server)
+    telemetry.only = store.url
 
     async def main() -> None:
         await store.put_async("b", b"abc")
@@ -141,6 +153,7 @@ def test_retried_request_is_one_span_per_attempt_with_error_type(
     http_server: LocalHTTPServer, telemetry: Telemetry
 ) -> None:
     store = http_store(http_server)
+    telemetry.only = store.url
     store.put("fail-1-z", b"data")
     telemetry.spans()
     with telemetry.tracer.start_as_current_span("outer"):
@@ -159,17 +172,20 @@ def test_durations_are_recorded_in_the_histogram(
     http_server: LocalHTTPServer, telemetry: Telemetry
 ) -> None:
     store = http_store(http_server)
+    telemetry.only = store.url
     store.put("c", b"x")
     store.get("c").bytes()
     points = telemetry.durations()
     methods = {dict(p.attributes)["http.request.method"]: p for p in points}
-    assert set(methods) == {"PUT", "GET"}
-    assert all(p.count == 1 and p.sum >= 0 for p in points)
+    # The histogram is process-wide: another test's store may add to it, so "at least".
+    assert {"PUT", "GET"} <= set(methods)
+    assert all(p.count >= 1 and p.sum >= 0 for p in points)
     assert all("url.full" not in dict(p.attributes) for p in points)  # low cardinality only
 
 
 def test_uninstrument_stops_the_spans(http_server: LocalHTTPServer, telemetry: Telemetry) -> None:
     store = http_store(http_server)
+    telemetry.only = store.url
     assert obstore.otel.is_instrumented()
     obstore.otel.uninstrument()
     assert not obstore.otel.is_instrumented()
@@ -183,7 +199,9 @@ def test_spans_on_real_servers_share_the_callers_trace(
 ) -> None:
     backend = BACKENDS[kind]
     server = request.getfixturevalue("servers").get(backend.server)
-    store = _server_store(backend, server, f"otel-{uuid.uuid4().hex}")
+    prefix = f"otel{uuid.uuid4().hex}"  # no character a backend percent-encodes in URLs
+    store = _server_store(backend, server, prefix)
+    telemetry.only = prefix
     telemetry.spans()  # the set-up's own requests
     with telemetry.tracer.start_as_current_span("outer"):
         store.put("obj", b"payload")
