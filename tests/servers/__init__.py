@@ -24,9 +24,10 @@ webdav    ``rclone serve webdav`` (Debian rclone)     HTTPStore    ~0.1 s
 ========  ==========================================  ===========  ==========================
 
 ``gcs``: stock fake-gcs-server does not implement the GCS XML API that object_store
-writes through, so :mod:`tests.servers.gcs_adapter` (stdlib-only reverse proxy) sits in
-front of it and translates XML-API writes/multipart/copy into JSON-API calls; the
-endpoint/``gcs_base_url`` is the adapter.  ``webdav`` has no buckets: ``bucket`` is ``""``
+writes through, so :mod:`tests.servers.gcs_adapter` (a small reverse proxy) sits in
+front of it and translates XML-API writes/multipart/copy into JSON-API calls, checking upload
+digests (``x-goog-hash``, ``Content-MD5``) as GCS does; the endpoint/``gcs_base_url`` is the
+adapter.  ``webdav`` has no buckets: ``bucket`` is ``""``
 and the store URL is the server root.
 
 Operation matrix

@@ -1,4 +1,4 @@
-"""GCS XML-API adapter in front of fake-gcs-server (standard library only).
+"""GCS XML-API adapter in front of fake-gcs-server (standard library and google-crc32c).
 
 object_store's GCS client writes through the GCS *XML* API, which stock
 fake-gcs-server (checked up to v1.56.1) does not implement: it routes
@@ -18,6 +18,13 @@ and passes everything else through unchanged:
 * ``POST /b/k?uploads`` -> a new upload id; attributes remembered; XML
   ``InitiateMultipartUploadResult``.
 * ``PUT /b/k?partNumber=N&uploadId=U`` -> part spooled to a file in the spool dir; ETag = md5.
+* A ``PUT`` with a body (simple or part) that carries ``x-goog-hash: crc32c=<b64>,md5=<b64>``
+  (either or both, over one or more headers) or ``Content-MD5`` is checked as GCS checks it:
+  the digests are computed over the bytes received, and a mismatch is answered
+  ``400 BadDigest`` without storing the object or the part; a digest that is not base64 of the
+  right length is ``400 InvalidDigest``.  Such a body is spooled (in memory up to 8 MiB) before
+  it goes upstream; a body without digests streams straight through.  GCS takes no digest of
+  the whole object on ``CompleteMultipartUpload``.
 * ``POST /b/k?uploadId=U`` (``CompleteMultipartUpload``) -> parts concatenated in the listed
   order and uploaded as one object; XML ``CompleteMultipartUploadResult``.
 * ``DELETE /b/k?uploadId=U`` -> spooled parts dropped (204).
@@ -39,6 +46,8 @@ Run: ``python gcs_adapter.py --port P --upstream 127.0.0.1:UP --spool DIR``.
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import hashlib
 import http.client
 import http.server
@@ -47,12 +56,15 @@ import os
 import shutil
 import socketserver
 import sys
+import tempfile
 import threading
 import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
+
+import google_crc32c
 
 HOP_BY_HOP = {
     "connection",
@@ -69,6 +81,8 @@ HOP_BY_HOP = {
 ATTR_HEADERS = ("content-type", "cache-control", "content-disposition", "content-language")
 COND_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 CHUNK = 1 << 20
+#: A checked body is held in memory up to this size, then in a file of the spool dir.
+SPOOL_IN_MEMORY = 8 << 20
 UPSTREAM_TIMEOUT = 60.0
 
 
@@ -123,6 +137,69 @@ class _ConcatReader:
             self.cur = None
 
 
+class Digests:
+    """The digests a request announces for its body, computed over the bytes as they arrive."""
+
+    SIZES = {"crc32c": 4, "md5": 16}
+
+    def __init__(self, announced: list[tuple[str, str, str]]):
+        #: (header, algorithm, base64 value) as announced
+        self.announced = announced
+        algorithms = {algorithm for _, algorithm, _ in announced}
+        self.crc32c = google_crc32c.Checksum() if "crc32c" in algorithms else None
+        self.md5 = hashlib.md5() if "md5" in algorithms else None  # noqa: S324 - GCS's digest
+        self.received = 0
+
+    @classmethod
+    def of(cls, headers) -> Digests | None:
+        """The digests in ``headers`` (None: none announced); ValueError names a malformed one."""
+        announced = []
+        for value in headers.get_all("x-goog-hash") or []:
+            for item in value.split(","):
+                if not item.strip():
+                    continue
+                algorithm, sep, encoded = item.strip().partition("=")
+                algorithm = algorithm.strip().lower()
+                if not sep or algorithm not in cls.SIZES:
+                    raise ValueError(f"x-goog-hash {item.strip()!r}: expected crc32c= or md5=")
+                announced.append(("x-goog-hash", algorithm, encoded.strip()))
+        for value in headers.get_all("Content-MD5") or []:
+            announced.append(("Content-MD5", "md5", value.strip()))
+        for header, algorithm, encoded in announced:
+            try:
+                size = len(base64.b64decode(encoded, validate=True))
+            except (binascii.Error, ValueError):
+                size = -1
+            if size != cls.SIZES[algorithm]:
+                raise ValueError(
+                    f"{header} {algorithm}={encoded!r} is not the base64 of a "
+                    f"{cls.SIZES[algorithm]}-byte {algorithm}"
+                )
+        return cls(announced) if announced else None
+
+    def update(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        if self.crc32c is not None:
+            self.crc32c.update(chunk)
+        if self.md5 is not None:
+            self.md5.update(chunk)
+
+    def mismatch(self) -> str | None:
+        """What does not match, naming the announced and the computed value; None: all match."""
+        computed = {}
+        if self.crc32c is not None:
+            computed["crc32c"] = base64.b64encode(self.crc32c.digest()).decode()
+        if self.md5 is not None:
+            computed["md5"] = base64.b64encode(self.md5.digest()).decode()
+        for header, algorithm, encoded in self.announced:
+            if computed[algorithm] != encoded:
+                return (
+                    f"{header} {algorithm}={encoded} does not match the {algorithm} of the "
+                    f"{self.received} bytes received ({computed[algorithm]})"
+                )
+        return None
+
+
 class State:
     def __init__(self, upstream: str, spool: str):
         self.upstream_host, _, port = upstream.rpartition(":")
@@ -138,6 +215,7 @@ class State:
             "multipart_completed": 0,
             "multipart_aborted": 0,
             "copies": 0,
+            "bad_digests": 0,
             "conditional_get_handled": 0,
             "lists": 0,
             "passthrough": 0,
@@ -402,24 +480,55 @@ class Handler(http.server.BaseHTTPRequestHandler):
             hdrs["x-goog-updated"] = doc["updated"]
         return self.send(200, hdrs, xml_body)
 
+    def _digests(self, key, reader) -> tuple[Digests | None, bool]:
+        """The digests the request announces, and False once a malformed one is answered."""
+        try:
+            return Digests.of(self.headers), True
+        except ValueError as e:
+            _drain(reader)
+            self.send(400, {}, xml_error("InvalidDigest", f"{key}: {e}"))
+            return None, False
+
+    def _bad_digest(self, key, problem: str):
+        self.state.bump("bad_digests")
+        return self.send(400, {}, xml_error("BadDigest", f"{key}: {problem}; nothing stored"))
+
     def simple_put(self, bucket, key, qs):
         self.state.bump("simple_puts")
         reader, n = self.request_body_reader()
+        digests, ok = self._digests(key, reader)
+        if not ok:
+            return None
+        if digests is None:
+            return self._simple_put(bucket, key, reader, n)
+        # GCS stores nothing when a digest fails: the body is received whole and checked
+        # before anything goes upstream.
+        with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, dir=self.state.spool) as body:
+            while chunk := reader.read(CHUNK):
+                digests.update(chunk)
+                body.write(chunk)
+            problem = digests.mismatch()
+            if problem:
+                return self._bad_digest(key, problem)
+            body.seek(0)
+            return self._simple_put(bucket, key, body, n)
+
+    def _simple_put(self, bucket, key, body, n):
         attrs = self._attr_headers()
         enc = self.headers.get("Content-Encoding")
         if enc:
             attrs["content-encoding"] = enc
         gen = self.headers.get("x-goog-if-generation-match")
         if gen is None:
-            status, doc = self._upload(bucket, key, reader, n, attrs)
+            status, doc = self._upload(bucket, key, body, n, attrs)
             return self._write_result(status, doc)
         # fake-gcs >= 1.55 honours ifGenerationMatch itself; older releases ignore it,
         # so check here as well (under the lock shared with conditional copies).
         with self.state.lock:
             if self._current_generation(bucket, key) != gen.strip():
-                _drain(reader)
+                _drain(body)
                 return self._write_result(412, {})
-            status, doc = self._upload(bucket, key, reader, n, attrs, gen.strip())
+            status, doc = self._upload(bucket, key, body, n, attrs, gen.strip())
         return self._write_result(status, doc)
 
     def _current_generation(self, bucket, key) -> str:
@@ -491,15 +600,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if up is None:
             reader.read(n)
             return self.send(404, {}, xml_error("NoSuchUpload", upload_id))
+        digests, ok = self._digests(key, reader)
+        if not ok:
+            return None
         path = os.path.join(up["dir"], f"{part_number:06d}")
         md5 = hashlib.md5()  # noqa: S324 - an ETag, not security
-        with open(path, "wb") as f:
-            while True:
-                chunk = reader.read(CHUNK)
-                if not chunk:
-                    break
+        # A part is written under a name of its own and takes the part's name only once its
+        # digests match: a corrupted retry of a part leaves the good one in place.
+        receiving = f"{path}.{uuid.uuid4().hex}"
+        with open(receiving, "wb") as f:
+            while chunk := reader.read(CHUNK):
                 md5.update(chunk)
+                if digests is not None:
+                    digests.update(chunk)
                 f.write(chunk)
+        problem = digests.mismatch() if digests is not None else None
+        if problem:
+            os.unlink(receiving)
+            return self._bad_digest(f"{key} part {part_number}", problem)
+        os.replace(receiving, path)
         etag = f'"{md5.hexdigest()}"'
         with self.state.lock:
             up["parts"][part_number] = (path, etag)
