@@ -6,8 +6,9 @@
 * ``head`` and ``GetResult.meta`` report the checksums the server stores, and they are the
   checksums of the bytes (computed here independently).
 * An upload corrupted on its way is refused by the server and raises ``ChecksumMismatchError``,
-  where the server can tell (S3: the signed payload hash and ``x-amz-checksum-*``); GCS stores
-  send ``x-goog-hash`` with the right value.
+  where the server can tell (S3: the signed payload hash and ``x-amz-checksum-*``; GCS:
+  ``x-goog-hash`` on every upload request with a body, a multipart upload's parts included), and
+  nothing is stored.
 * Bad checksum settings raise ``ValueError`` naming the setting and the value.
 """
 
@@ -30,6 +31,7 @@ import pytest
 import obstore
 import obstore.store
 from obstore.exceptions import BaseError, ChecksumMismatchError
+from tests.servers import _http
 from tests.servers.fault_proxy import FaultProxy, Flip, Rule
 
 from .conftest import BACKENDS, STORE_KINDS
@@ -304,23 +306,122 @@ def test_an_s3_multipart_upload_with_a_corrupted_part_is_refused(
                 obstore.put(store, "obj", data, use_multipart=True, chunk_size=5 * MiB)
 
 
-@pytest.mark.skipif("gcs" not in KINDS, reason="gcs not selected")
-def test_a_gcs_upload_carries_the_crc32c_of_its_bytes(servers: Any, tmp_path: Path) -> None:
+@pytest.fixture
+def gcs(servers: Any, tmp_path: Path) -> Iterator[Proxied]:
+    """The GCS server behind a fault proxy, with a fresh prefix."""
+    if "gcs" not in KINDS:
+        pytest.skip("gcs not selected")
     server = servers.get(BACKENDS["gcs"].server)
     with FaultProxy(server.endpoint) as proxy:
-        proxied = Proxied("gcs", server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
-        obstore.put(proxied.store(checksum_algorithm="crc32c"), "obj", DATA)
-        obstore.put(proxied.store(checksum_algorithm="md5"), "obj-md5", DATA)
-        obstore.put(proxied.store(), "obj-default", DATA)
-        sent = {
-            urllib.parse.unquote(seen.target.split("?")[0]).rsplit("/", 1)[-1]: dict(
-                seen.headers
-            ).get("x-goog-hash")
-            for seen in proxy.seen
-            if seen.method == "PUT"
-        }
+        yield Proxied("gcs", server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+
+
+def gcs_adapter_stats(gcs: Proxied) -> dict[str, int]:
+    status, _, body = _http.request("GET", gcs.server.extra["stats_url"])
+    assert status == 200
+    stats: dict[str, int] = json.loads(body)
+    return stats
+
+
+def test_a_gcs_upload_carries_the_crc32c_of_its_bytes(gcs: Proxied) -> None:
+    obstore.put(gcs.store(checksum_algorithm="crc32c"), "obj", DATA)
+    obstore.put(gcs.store(checksum_algorithm="md5"), "obj-md5", DATA)
+    obstore.put(gcs.store(), "obj-default", DATA)
+    sent = {
+        urllib.parse.unquote(seen.target.split("?")[0]).rsplit("/", 1)[-1]: dict(seen.headers).get(
+            "x-goog-hash"
+        )
+        for seen in gcs.proxy.seen
+        if seen.method == "PUT"
+    }
     expected = expected_checksums(DATA)
     assert sent["obj"] == f"crc32c={expected['crc32c']}"
     assert sent["obj-md5"] == f"md5={expected['md5']}"
     # The service account names a custom endpoint the store cannot see: the cloud default holds.
     assert sent["obj-default"] == f"crc32c={expected['crc32c']}"
+
+
+@pytest.mark.parametrize("algorithm", ["crc32c", "md5"])
+def test_a_gcs_upload_corrupted_in_transit_is_refused_and_nothing_is_stored(
+    gcs: Proxied, algorithm: str
+) -> None:
+    store = gcs.store(checksum_algorithm=algorithm)
+    direct = gcs.store(through_proxy=False)
+    kept = random.Random(37).randbytes(len(DATA))
+    obstore.put(store, "kept", kept)
+    gcs.proxy.add(Rule(Flip(at=1234, request=True), method="PUT"))
+    for name in ("new", "kept"):
+        with pytest.raises(
+            ChecksumMismatchError, match=rf"put gs://\S+/{name}: checksum mismatch"
+        ) as e:
+            obstore.put(store, name, DATA)
+        assert (e.value.status, e.value.code) == (400, "BadDigest")
+        assert f"x-goog-hash {algorithm}=" in str(e.value)
+    with pytest.raises(FileNotFoundError):
+        obstore.head(direct, "new")
+    # A refused overwrite leaves the object that was there.
+    assert bytes(obstore.get(direct, "kept").bytes()) == kept
+
+
+def test_a_gcs_multipart_upload_with_a_corrupted_part_is_refused_and_nothing_is_stored(
+    gcs: Proxied,
+) -> None:
+    data = random.Random(31).randbytes(11 * MiB)
+    store = gcs.store(checksum_algorithm="crc32c")
+    # Every part carries its crc32c: an intact multipart upload passes the server's check.
+    before = gcs_adapter_stats(gcs)
+    obstore.put(store, "whole", data, use_multipart=True, chunk_size=5 * MiB)
+    assert bytes(obstore.get(store, "whole").bytes()) == data
+    after = gcs_adapter_stats(gcs)
+    assert after["multipart_completed"] == before["multipart_completed"] + 1
+    assert after.get("bad_digests", 0) == before.get("bad_digests", 0)
+
+    gcs.proxy.add(Rule(Flip(at=77, request=True), method="PUT", query="partNumber=2"))
+    with pytest.raises(ChecksumMismatchError, match=r"put gs://\S+/obj: checksum mismatch"):
+        obstore.put(store, "obj", data, use_multipart=True, chunk_size=5 * MiB)
+    with pytest.raises(FileNotFoundError):
+        obstore.head(gcs.store(through_proxy=False), "obj")
+    refused = gcs_adapter_stats(gcs)
+    assert refused.get("bad_digests", 0) == after.get("bad_digests", 0) + 1
+    assert refused["multipart_completed"] == after["multipart_completed"]
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+BODY = b"The quick brown fox jumps over the lazy dog"
+BODY_CRC32C = expected_checksums(BODY)["crc32c"]
+BODY_MD5 = expected_checksums(BODY)["md5"]
+WRONG_MD5 = _b64(hashlib.md5(b"another body").digest())  # noqa: S324
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code", "named"),
+    [
+        ({"x-goog-hash": f"crc32c={BODY_CRC32C},md5={BODY_MD5}"}, 200, None, None),
+        ({"x-goog-hash": f"crc32c={BODY_CRC32C}", "Content-MD5": BODY_MD5}, 200, None, None),
+        ({"x-goog-hash": "crc32c=AAAAAA=="}, 400, "BadDigest", "crc32c=AAAAAA=="),
+        ({"x-goog-hash": f"crc32c={BODY_CRC32C},md5={WRONG_MD5}"}, 400, "BadDigest", WRONG_MD5),
+        ({"Content-MD5": WRONG_MD5}, 400, "BadDigest", WRONG_MD5),
+        ({"x-goog-hash": "crc32c=not base64"}, 400, "InvalidDigest", "not base64"),
+        ({"x-goog-hash": f"crc32c={BODY_MD5}"}, 400, "InvalidDigest", BODY_MD5),
+        ({"x-goog-hash": "sha256=AAAA"}, 400, "InvalidDigest", "sha256=AAAA"),
+    ],
+)
+def test_the_gcs_test_server_checks_upload_digests_as_gcs_does(
+    gcs: Proxied, headers: dict[str, str], status: int, code: str | None, named: str | None
+) -> None:
+    """The GCS test server answers an upload whose digest does not match its bytes with
+    ``400 BadDigest`` and one whose digest is malformed with ``400 InvalidDigest``, naming the
+    value, and stores nothing; matching digests store the object."""
+    url = f"{gcs.server.endpoint}/{gcs.server.bucket}/{gcs.prefix}/obj"
+    got, _, answer = _http.request("PUT", url, body=BODY, headers=headers)
+    assert got == status, answer
+    stored, _, body = _http.request("GET", url)
+    if code is None:
+        assert (stored, body) == (200, BODY)
+    else:
+        assert f"<Code>{code}</Code>".encode() in answer
+        assert named is not None and named.encode() in answer
+        assert stored == 404
