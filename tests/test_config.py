@@ -175,7 +175,7 @@ def test_unknown_keys_name_key_and_store() -> None:
 
 def test_duplicate_keys() -> None:
     with pytest.raises(GenericError, match="Duplicate key aws_bucket provided"):
-        S3Store("b", bucket_name="c")
+        S3Store("b", bucket_name="c")  # type: ignore[call-arg]
     with pytest.raises(GenericError, match="Duplicate key aws_bucket provided"):
         S3Store(bucket="b", BUCKET_NAME="c")  # type: ignore[call-arg]
     with pytest.raises(GenericError, match="Duplicate key aws_region provided"):

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from . import _obstore
 from ._obstore import *  # noqa: F403  (the compiled core's own __all__)
 from ._obstore import (
-    __version__,
-    _object_store_source,
-    _object_store_version,
-    _store,
-    exceptions,
+    __version__ as __version__,
+    _object_store_source as _object_store_source,
+    _object_store_version as _object_store_version,
+    _store as _store,
+    exceptions as exceptions,
 )
 
 # Pure-Python types describing the dicts and strings of the API. They import at
@@ -59,49 +59,14 @@ if TYPE_CHECKING:
     from ._obstore import ReadableFile as ReadableFile
     from ._obstore import WritableFile as WritableFile
 
-# ruff: noqa: F405  (the names below come from the star import above)
-# At runtime this is `["exceptions", "store"] + _obstore.__all__` ("exceptions"
-# appears twice, as in obstore 0.12, whose `__all__` this keeps). mypy cannot
-# evaluate that expression, so type checkers get the same names spelled out;
-# stubtest flags any drift.
+# At runtime `__all__` is `["exceptions", "store"] + _obstore.__all__`
+# ("exceptions" appears twice, as in obstore 0.12, whose `__all__` this keeps).
+# mypy cannot evaluate that expression but reads the names of an imported
+# `__all__`, so type checkers get the compiled core's list, from its stub, plus
+# "store"; stubtest flags any drift.
 if TYPE_CHECKING:
-    __all__ = [
-        "exceptions",
-        "store",
-        "__version__",
-        "_object_store_version",
-        "_object_store_source",
-        "_store",
-        "exceptions",
-        "Bytes",
-        "open_reader",
-        "open_reader_async",
-        "open_writer",
-        "open_writer_async",
-        "copy_async",
-        "copy",
-        "delete_async",
-        "delete",
-        "get_async",
-        "get_parallel",
-        "get_parallel_async",
-        "get_range_async",
-        "get_range",
-        "get_ranges_async",
-        "get_ranges",
-        "get",
-        "head_async",
-        "head",
-        "list_with_delimiter_async",
-        "list_with_delimiter",
-        "list",
-        "put_async",
-        "put",
-        "rename_async",
-        "rename",
-        "parse_scheme",
-        "sign_async",
-        "sign",
-    ]
+    from ._obstore import __all__ as __all__
+
+    __all__ += ["store"]
 else:
     __all__ = ["exceptions", "store"] + _obstore.__all__

@@ -5,7 +5,7 @@ them, and ``obstore.store`` subclasses them to add methods such as ``get``.
 """
 
 from pathlib import Path
-from typing import Any, ClassVar, Self, Unpack, overload
+from typing import Any, ClassVar, Generic, Self, TypedDict, TypeVar, Unpack
 
 from typing_extensions import disjoint_base
 
@@ -13,6 +13,8 @@ from ._config import (
     AzureConfig,
     AzureCredentialProvider,
     ClientConfig,
+    CloudConfig,
+    CloudCredentialProvider,
     GCSConfig,
     GCSCredentialProvider,
     RetryConfig,
@@ -23,7 +25,9 @@ from ._hooks import RequestHook
 from ._types import ObjectStore
 
 # The classes are native (PyO3) types: their constructor is `__new__` and they
-# are disjoint bases, which is what stubtest checks against.
+# are disjoint bases, which is what stubtest checks against. The private bases
+# and TypedDicts below exist only for type checkers: they hold, once, what the
+# native classes have in common (stubtest follows the stub's bases).
 
 __all__ = [
     "from_url",
@@ -35,46 +39,133 @@ __all__ = [
     "S3Store",
 ]
 
+_ConfigT = TypeVar("_ConfigT", S3Config, GCSConfig, AzureConfig)
+_ProviderT = TypeVar(
+    "_ProviderT", S3CredentialProvider, GCSCredentialProvider, AzureCredentialProvider
+)
+
+class _ClientOptions(TypedDict, total=False):
+    """The keyword arguments of every store that sends HTTP requests."""
+
+    client_options: ClientConfig | None
+    retry_config: RetryConfig | None
+    request_hook: RequestHook | None
+
+class _CloudUrlOptions(_ClientOptions, Generic[_ConfigT, _ProviderT], total=False):
+    """The keyword arguments of a cloud store's ``from_url``, besides config keys."""
+
+    config: _ConfigT | None
+    credential_provider: _ProviderT | None
+
+class _CloudOptions(_CloudUrlOptions[_ConfigT, _ProviderT], total=False):
+    """The keyword arguments of a cloud store's constructor, besides config keys."""
+
+    prefix: str | None
+
+# Each cloud store also takes its configuration keys as keyword arguments.
+class _S3UrlOptions(S3Config, _CloudUrlOptions[S3Config, S3CredentialProvider], total=False): ...
+class _S3Options(S3Config, _CloudOptions[S3Config, S3CredentialProvider], total=False): ...
+class _GCSUrlOptions(
+    GCSConfig, _CloudUrlOptions[GCSConfig, GCSCredentialProvider], total=False
+): ...
+class _GCSOptions(GCSConfig, _CloudOptions[GCSConfig, GCSCredentialProvider], total=False): ...
+class _AzureUrlOptions(
+    AzureConfig, _CloudUrlOptions[AzureConfig, AzureCredentialProvider], total=False
+): ...
+class _AzureOptions(
+    AzureConfig, _CloudOptions[AzureConfig, AzureCredentialProvider], total=False
+): ...
+
+class _LocalOptions(TypedDict, total=False):
+    """The keyword arguments of ``LocalStore`` (defaults ``False``, ``False``, ``True``)."""
+
+    automatic_cleanup: bool
+    mkdir: bool
+    allow_symlinks_outside: bool
+
+class _LocalUrlOptions(_LocalOptions, total=False):
+    """What ``from_url`` accepts for a ``file://`` URL: no settings but the hook."""
+
+    config: None
+    client_options: None
+    retry_config: None
+    request_hook: RequestHook | None
+
+class _Store:
+    """What every store class has: comparison, and no hash (instances compare by value)."""
+
+    def __eq__(self, other: object, /) -> bool:
+        """Equal to a store of the same class with the same settings."""
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+class _ClientStore(_Store):
+    """The settings of every store that sends HTTP requests."""
+
+    @property
+    def client_options(self) -> ClientConfig | None:
+        """HTTP client options, if given."""
+
+    @property
+    def retry_config(self) -> RetryConfig | None:
+        """Retry settings with defaults filled in, if given."""
+
+    @property
+    def request_hook(self) -> RequestHook | None:
+        """The request hook passed at construction, if any."""
+
+class _CloudStore(_ClientStore, Generic[_ConfigT, _ProviderT]):
+    """The settings of S3, GCS and Azure stores.
+
+    Their settings come from environment variables first (``AWS_*``,
+    ``GOOGLE_*``, ``AZURE_*``), then from ``config`` and keyword arguments (keys
+    of ``S3Config``, ``GCSConfig``, ``AzureConfig``); giving one key twice (even
+    under two spellings) raises ``GenericError``. Instances are immutable,
+    comparable with ``==`` and picklable when their credential provider and
+    request hook are (a hook that cannot be pickled raises ``TypeError`` naming
+    it). ``request_hook`` is called with a ``RequestEvent`` for each HTTP request
+    of this store only (see ``obstore.add_request_hook``); it is not a
+    configuration key. The keyword arguments are ``prefix`` (constructor only),
+    ``config``, ``client_options``, ``retry_config``, ``credential_provider``,
+    ``request_hook`` and any configuration key.
+    """
+
+    @property
+    def prefix(self) -> str | None:
+        """Key prefix prepended to every path, if any."""
+
+    @property
+    def config(self) -> _ConfigT:
+        """Explicitly given settings (not environment ones), values as strings.
+
+        An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind.
+        """
+
+    @property
+    def credential_provider(self) -> _ProviderT | None:
+        """The credential provider passed at construction, if any."""
+
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:
+        """Constructor arguments, for pickling."""
+
 @disjoint_base
-class S3Store:
+class S3Store(_CloudStore[S3Config, S3CredentialProvider]):
     """A store for Amazon S3 and S3-compatible servers (MinIO, R2, Ceph, ...).
 
     ``AWS_*`` environment variables are read first, then ``config`` and keyword
-    arguments are applied; giving one key twice (even under two spellings)
-    raises ``GenericError``. Instances are immutable, comparable with ``==`` and
-    picklable when their credential provider and request hook are (a hook that
-    cannot be pickled raises ``TypeError`` naming it). ``request_hook`` is
-    called with a ``RequestEvent`` for each HTTP request of this store only
-    (see ``obstore.add_request_hook``); it is not a configuration key.
+    arguments (``S3Config`` keys) are applied.
     """
 
-    # `bucket` is both a parameter and an S3Config key (as at runtime).
-    def __new__(  # type: ignore[misc]
-        cls,
-        bucket: str | None = None,
-        *,
-        prefix: str | None = None,
-        config: S3Config | None = None,
-        client_options: ClientConfig | None = None,
-        retry_config: RetryConfig | None = None,
-        credential_provider: S3CredentialProvider | None = None,
-        request_hook: RequestHook | None = None,
-        **kwargs: Unpack[S3Config],
-    ) -> Self:
-        """Create a store for ``bucket``, optionally below the key ``prefix``."""
+    # `bucket` is also an S3Config key: positional-only here, so that a type
+    # checker takes `bucket=` as that key and checks every other keyword.
+    def __new__(cls, bucket: str | None = None, /, **kwargs: Unpack[_S3Options]) -> Self:
+        """Create a store for ``bucket``, optionally below the key ``prefix``.
+
+        Keywords: ``prefix``, ``config``, ``client_options``, ``retry_config``,
+        ``credential_provider``, ``request_hook`` and the configuration keys.
+        """
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        config: S3Config | None = None,
-        client_options: ClientConfig | None = None,
-        retry_config: RetryConfig | None = None,
-        credential_provider: S3CredentialProvider | None = None,
-        request_hook: RequestHook | None = None,
-        **kwargs: Unpack[S3Config],
-    ) -> Self:
+    def from_url(cls, url: str, **kwargs: Unpack[_S3UrlOptions]) -> Self:
         """Create a store from a URL such as ``s3://bucket/prefix``.
 
         Also accepted: ``s3a://``, ``https://s3.<region>.amazonaws.com/<bucket>``,
@@ -83,144 +174,41 @@ class S3Store:
         becomes the prefix; keys in ``config`` take precedence over the URL.
         """
 
-    @property
-    def prefix(self) -> str | None:
-        """Key prefix prepended to every path, if any."""
-
-    @property
-    def config(self) -> S3Config:
-        """Explicitly given settings (not environment ones), values as strings."""
-
-    @property
-    def client_options(self) -> ClientConfig | None:
-        """HTTP client options, if given."""
-
-    @property
-    def credential_provider(self) -> S3CredentialProvider | None:
-        """The credential provider passed at construction, if any."""
-
-    @property
-    def request_hook(self) -> RequestHook | None:
-        """The request hook passed at construction, if any."""
-
-    @property
-    def retry_config(self) -> RetryConfig | None:
-        """Retry settings with defaults filled in, if given."""
-
-    def __eq__(self, other: object, /) -> bool:
-        """Equal to a store of the same class with the same settings."""
-    __hash__: ClassVar[None]  # type: ignore[assignment]
-    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:
-        """Constructor arguments, for pickling."""
-
 @disjoint_base
-class GCSStore:
+class GCSStore(_CloudStore[GCSConfig, GCSCredentialProvider]):
     """A store for Google Cloud Storage.
 
     ``GOOGLE_*`` environment variables are read first, then ``config`` and
-    keyword arguments are applied. Instances are immutable, comparable with
-    ``==`` and picklable when their credential provider and request hook are.
-    ``request_hook`` is called with a ``RequestEvent`` for each HTTP request of
-    this store only (see ``obstore.add_request_hook``).
+    keyword arguments (``GCSConfig`` keys) are applied.
     """
 
-    # `bucket` is both a parameter and a GCSConfig key (as at runtime).
-    def __new__(  # type: ignore[misc]
-        cls,
-        bucket: str | None = None,
-        *,
-        prefix: str | None = None,
-        config: GCSConfig | None = None,
-        client_options: ClientConfig | None = None,
-        retry_config: RetryConfig | None = None,
-        credential_provider: GCSCredentialProvider | None = None,
-        request_hook: RequestHook | None = None,
-        **kwargs: Unpack[GCSConfig],
-    ) -> Self:
-        """Create a store for ``bucket``, optionally below the key ``prefix``."""
+    def __new__(cls, bucket: str | None = None, /, **kwargs: Unpack[_GCSOptions]) -> Self:
+        """Create a store for ``bucket``, optionally below the key ``prefix``.
+
+        Keywords: ``prefix``, ``config``, ``client_options``, ``retry_config``,
+        ``credential_provider``, ``request_hook`` and the configuration keys.
+        """
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        config: GCSConfig | None = None,
-        client_options: ClientConfig | None = None,
-        retry_config: RetryConfig | None = None,
-        credential_provider: GCSCredentialProvider | None = None,
-        request_hook: RequestHook | None = None,
-        **kwargs: Unpack[GCSConfig],
-    ) -> Self:
+    def from_url(cls, url: str, **kwargs: Unpack[_GCSUrlOptions]) -> Self:
         """Create a store from a ``gs://bucket/prefix`` URL."""
 
-    @property
-    def prefix(self) -> str | None:
-        """Key prefix prepended to every path, if any."""
-
-    @property
-    def config(self) -> GCSConfig:
-        """Explicitly given settings (not environment ones), values as strings."""
-
-    @property
-    def client_options(self) -> ClientConfig | None:
-        """HTTP client options, if given."""
-
-    @property
-    def credential_provider(self) -> GCSCredentialProvider | None:
-        """The credential provider passed at construction, if any."""
-
-    @property
-    def request_hook(self) -> RequestHook | None:
-        """The request hook passed at construction, if any."""
-
-    @property
-    def retry_config(self) -> RetryConfig | None:
-        """Retry settings with defaults filled in, if given."""
-
-    def __eq__(self, other: object, /) -> bool:
-        """Equal to a store of the same class with the same settings."""
-    __hash__: ClassVar[None]  # type: ignore[assignment]
-    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:
-        """Constructor arguments, for pickling."""
-
 @disjoint_base
-class AzureStore:
+class AzureStore(_CloudStore[AzureConfig, AzureCredentialProvider]):
     """A store for Azure Blob Storage and ADLS Gen2 (and Microsoft Fabric).
 
     ``AZURE_*`` environment variables are read first, then ``config`` and
-    keyword arguments are applied. Instances are immutable, comparable with
-    ``==`` and picklable when their credential provider and request hook are.
-    ``request_hook`` is called with a ``RequestEvent`` for each HTTP request of
-    this store only (see ``obstore.add_request_hook``).
+    keyword arguments (``AzureConfig`` keys) are applied.
     """
 
-    # `container_name` is both a parameter and an AzureConfig key (as at runtime).
-    def __new__(  # type: ignore[misc]
-        cls,
-        container_name: str | None = None,
-        *,
-        prefix: str | None = None,
-        config: AzureConfig | None = None,
-        client_options: ClientConfig | None = None,
-        retry_config: RetryConfig | None = None,
-        credential_provider: AzureCredentialProvider | None = None,
-        request_hook: RequestHook | None = None,
-        **kwargs: Unpack[AzureConfig],
-    ) -> Self:
-        """Create a store for ``container_name``, optionally below ``prefix``."""
+    def __new__(cls, container_name: str | None = None, /, **kwargs: Unpack[_AzureOptions]) -> Self:
+        """Create a store for ``container_name``, optionally below ``prefix``.
+
+        Keywords: as for ``S3Store``, with ``AzureConfig`` keys.
+        """
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        config: AzureConfig | None = None,
-        client_options: ClientConfig | None = None,
-        retry_config: RetryConfig | None = None,
-        credential_provider: AzureCredentialProvider | None = None,
-        request_hook: RequestHook | None = None,
-        **kwargs: Unpack[AzureConfig],
-    ) -> Self:
+    def from_url(cls, url: str, **kwargs: Unpack[_AzureUrlOptions]) -> Self:
         """Create a store from an Azure URL.
 
         Accepted: ``az://``, ``adl://``, ``azure://``, ``abfs[s]://<container>/…``,
@@ -230,91 +218,33 @@ class AzureStore:
         prefix.
         """
 
-    @property
-    def prefix(self) -> str | None:
-        """Key prefix prepended to every path, if any."""
-
-    @property
-    def config(self) -> AzureConfig:
-        """Explicitly given settings (not environment ones), values as strings."""
-
-    @property
-    def client_options(self) -> ClientConfig | None:
-        """HTTP client options, if given."""
-
-    @property
-    def credential_provider(self) -> AzureCredentialProvider | None:
-        """The credential provider passed at construction, if any."""
-
-    @property
-    def request_hook(self) -> RequestHook | None:
-        """The request hook passed at construction, if any."""
-
-    @property
-    def retry_config(self) -> RetryConfig | None:
-        """Retry settings with defaults filled in, if given."""
-
-    def __eq__(self, other: object, /) -> bool:
-        """Equal to a store of the same class with the same settings."""
-    __hash__: ClassVar[None]  # type: ignore[assignment]
-    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:
-        """Constructor arguments, for pickling."""
-
 @disjoint_base
-class HTTPStore:
+class HTTPStore(_ClientStore):
     """A store over plain HTTP(S), e.g. a WebDAV server or a static file host.
 
     The URL's path acts as the prefix. Listing, copying, renaming and deleting
-    use WebDAV requests.
+    use WebDAV requests. The keyword arguments are ``client_options``,
+    ``retry_config`` and ``request_hook``.
     """
 
-    def __new__(
-        cls,
-        url: str,
-        *,
-        client_options: ClientConfig | None = None,
-        retry_config: RetryConfig | None = None,
-        request_hook: RequestHook | None = None,
-    ) -> Self:
+    def __new__(cls, url: str, **kwargs: Unpack[_ClientOptions]) -> Self:
         """Create a store rooted at ``url``; ``request_hook`` is called with a
         ``RequestEvent`` for each HTTP request of this store (see
         ``obstore.add_request_hook``)."""
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        client_options: ClientConfig | None = None,
-        retry_config: RetryConfig | None = None,
-        request_hook: RequestHook | None = None,
-    ) -> Self:
+    def from_url(cls, url: str, **kwargs: Unpack[_ClientOptions]) -> Self:
         """Same as the constructor."""
 
     @property
     def url(self) -> str:
         """The normalized base URL."""
 
-    @property
-    def client_options(self) -> ClientConfig | None:
-        """HTTP client options, if given."""
-
-    @property
-    def retry_config(self) -> RetryConfig | None:
-        """Retry settings with defaults filled in, if given."""
-
-    @property
-    def request_hook(self) -> RequestHook | None:
-        """The request hook passed at construction, if any."""
-
-    def __eq__(self, other: object, /) -> bool:
-        """Equal to a store of the same class with the same settings."""
-    __hash__: ClassVar[None]  # type: ignore[assignment]
     def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, Any]]:
         """Constructor arguments, for pickling."""
 
 @disjoint_base
-class LocalStore:
+class LocalStore(_Store):
     """A store over a directory of the local file system.
 
     Symbolic links: by default a path is followed wherever its links lead,
@@ -329,49 +259,33 @@ class LocalStore:
     swapping a directory for a link while the operation runs.
     """
 
-    def __new__(
-        cls,
-        prefix: str | Path | None = None,
-        *,
-        automatic_cleanup: bool = False,
-        mkdir: bool = False,
-        allow_symlinks_outside: bool = True,
-    ) -> Self:
+    def __new__(cls, prefix: str | Path | None = None, **kwargs: Unpack[_LocalOptions]) -> Self:
         """Create a store rooted at the directory ``prefix``.
 
-        The directory must exist unless ``mkdir`` is true. With
-        ``automatic_cleanup``, directories left empty by a delete are removed.
-        With ``allow_symlinks_outside=False``, paths whose symbolic links lead
-        outside the directory are refused (see the class docstring).
+        The directory must exist unless ``mkdir`` is true (default false). With
+        ``automatic_cleanup`` (default false), directories left empty by a delete
+        are removed. With ``allow_symlinks_outside=False`` (default true), paths
+        whose symbolic links lead outside the directory are refused (see the
+        class docstring).
         """
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        automatic_cleanup: bool = False,
-        mkdir: bool = False,
-        allow_symlinks_outside: bool = True,
-    ) -> Self:
+    def from_url(cls, url: str, **kwargs: Unpack[_LocalOptions]) -> Self:
         """Create a store from a ``file:///absolute/path`` URL.
 
-        A path with an empty segment (``file:///tmp/x//y``) raises
-        ``GenericError`` naming the URL.
+        Takes the constructor's keyword arguments. A path with an empty segment
+        (``file:///tmp/x//y``) raises ``GenericError`` naming the URL.
         """
 
     @property
     def prefix(self) -> Path | None:
         """The root directory, if any."""
 
-    def __eq__(self, other: object, /) -> bool:
-        """Equal to a store of the same class with the same settings."""
-    __hash__: ClassVar[None]  # type: ignore[assignment]
     def __getnewargs_ex__(self) -> tuple[tuple[Path | None], dict[str, Any]]:
         """Constructor arguments, for pickling."""
 
 @disjoint_base
-class MemoryStore:
+class MemoryStore(_Store):
     """A store kept in process memory; each instance is independent.
 
     Equal only to itself, and not picklable.
@@ -382,59 +296,25 @@ class MemoryStore:
 
     def __eq__(self, other: object, /) -> bool:
         """Equal only to the very same instance."""
-    __hash__: ClassVar[None]  # type: ignore[assignment]
 
-@overload
+# The raw entry point takes any store's keywords; `obstore.store.from_url`, the
+# public one, checks them per kind of store.
 def from_url(
     url: str,
     *,
-    config: S3Config | None = None,
+    config: CloudConfig | None = None,
     client_options: ClientConfig | None = None,
     retry_config: RetryConfig | None = None,
-    credential_provider: S3CredentialProvider | None = None,
-    request_hook: RequestHook | None = None,
-    **kwargs: Unpack[S3Config],
+    credential_provider: CloudCredentialProvider | None = None,
+    **kwargs: Any,
 ) -> ObjectStore:
     """Build the raw store class matching the URL's scheme.
 
-    Same dispatch as ``obstore.store.from_url`` (see there), but returns the
-    classes of this module, which have no methods of their own.
+    Same dispatch and keyword arguments as ``obstore.store.from_url`` (see
+    there), but returns the classes of this module, which have no methods of
+    their own.
     """
 
-@overload
-def from_url(
-    url: str,
-    *,
-    config: GCSConfig | None = None,
-    client_options: ClientConfig | None = None,
-    retry_config: RetryConfig | None = None,
-    credential_provider: GCSCredentialProvider | None = None,
-    request_hook: RequestHook | None = None,
-    **kwargs: Unpack[GCSConfig],
-) -> ObjectStore: ...
-@overload
-def from_url(
-    url: str,
-    *,
-    config: AzureConfig | None = None,
-    client_options: ClientConfig | None = None,
-    retry_config: RetryConfig | None = None,
-    credential_provider: AzureCredentialProvider | None = None,
-    request_hook: RequestHook | None = None,
-    **kwargs: Unpack[AzureConfig],
-) -> ObjectStore: ...
-@overload
-def from_url(
-    url: str,
-    *,
-    config: None = None,
-    client_options: None = None,
-    retry_config: None = None,
-    request_hook: RequestHook | None = None,
-    automatic_cleanup: bool = False,
-    mkdir: bool = False,
-    allow_symlinks_outside: bool = True,
-) -> ObjectStore: ...
 def _from_url_as(
     classes: tuple[type, type, type, type, type, type],
     url: str,

@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 
     from arro3.core import RecordBatch, Table
 
-    from ._hooks import RequestHook
     from ._obstore import Bytes, GetResult, ListStream
+    from ._store import _AzureUrlOptions, _GCSUrlOptions, _LocalUrlOptions, _S3UrlOptions
     from ._types import (
         Attributes,
         GetOptions,
@@ -525,63 +525,14 @@ _STORE_CLASSES = (S3Store, GCSStore, AzureStore, HTTPStore, LocalStore, MemorySt
 
 
 @overload
-def from_url(
-    url: str,
-    *,
-    config: S3Config | None = None,
-    client_options: ClientConfig | None = None,
-    retry_config: RetryConfig | None = None,
-    credential_provider: S3CredentialProvider | None = None,
-    request_hook: RequestHook | None = None,
-    **kwargs: Unpack[S3Config],
-) -> ObjectStore: ...
+def from_url(url: str, **kwargs: Unpack[_S3UrlOptions]) -> ObjectStore: ...
 @overload
-def from_url(
-    url: str,
-    *,
-    config: GCSConfig | None = None,
-    client_options: ClientConfig | None = None,
-    retry_config: RetryConfig | None = None,
-    credential_provider: GCSCredentialProvider | None = None,
-    request_hook: RequestHook | None = None,
-    **kwargs: Unpack[GCSConfig],
-) -> ObjectStore: ...
+def from_url(url: str, **kwargs: Unpack[_GCSUrlOptions]) -> ObjectStore: ...
 @overload
-def from_url(
-    url: str,
-    *,
-    config: AzureConfig | None = None,
-    client_options: ClientConfig | None = None,
-    retry_config: RetryConfig | None = None,
-    credential_provider: AzureCredentialProvider | None = None,
-    request_hook: RequestHook | None = None,
-    **kwargs: Unpack[AzureConfig],
-) -> ObjectStore: ...
+def from_url(url: str, **kwargs: Unpack[_AzureUrlOptions]) -> ObjectStore: ...
 @overload
-def from_url(
-    url: str,
-    *,
-    config: None = None,
-    client_options: None = None,
-    retry_config: None = None,
-    request_hook: RequestHook | None = None,
-    automatic_cleanup: bool = False,
-    mkdir: bool = False,
-    allow_symlinks_outside: bool = True,
-) -> ObjectStore: ...
-def from_url(
-    url: str,
-    *,
-    config: S3Config | GCSConfig | AzureConfig | None = None,
-    client_options: ClientConfig | None = None,
-    retry_config: RetryConfig | None = None,
-    credential_provider: S3CredentialProvider
-    | GCSCredentialProvider
-    | AzureCredentialProvider
-    | None = None,
-    request_hook: RequestHook | None = None,
-    **kwargs: Any,
-) -> ObjectStore:
+def from_url(url: str, **kwargs: Unpack[_LocalUrlOptions]) -> ObjectStore: ...
+def from_url(url: str, **kwargs: Any) -> ObjectStore:
     """Create the store a URL points to.
 
     The kind of store is chosen by ``obstore.parse_scheme``:
@@ -603,15 +554,13 @@ def from_url(
     HTTP request, so it is never called for them.
     """
     # The compiled core holds the one URL dispatch; it builds this module's classes.
-    return cast(
-        "ObjectStore",
-        _store._from_url_as(
-            _STORE_CLASSES,
-            url,
-            config,
-            client_options,
-            retry_config,
-            credential_provider,
-            kwargs if request_hook is None else {**kwargs, "request_hook": request_hook},
-        ),
+    # It takes these four by position and every other keyword in one dict.
+    pop = kwargs.pop
+    config, client_options = pop("config", None), pop("client_options", None)
+    retry_config, credential_provider = pop("retry_config", None), pop("credential_provider", None)
+    if "request_hook" in kwargs and kwargs["request_hook"] is None:
+        del kwargs["request_hook"]  # the default, which a store of any kind takes
+    store = _store._from_url_as(
+        _STORE_CLASSES, url, config, client_options, retry_config, credential_provider, kwargs
     )
+    return cast("ObjectStore", store)
