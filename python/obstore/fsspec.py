@@ -64,17 +64,8 @@ if TYPE_CHECKING:
 
     from obstore import Attributes, ObjectMeta
     from obstore._obstore import ReadableFile, WritableFile
-    from obstore.store import (
-        AzureConfig,
-        AzureCredentialProvider,
-        ClientConfig,
-        GCSConfig,
-        GCSCredentialProvider,
-        ObjectStore,
-        RetryConfig,
-        S3Config,
-        S3CredentialProvider,
-    )
+    from obstore._config import CloudConfig, CloudCredentialProvider
+    from obstore.store import ClientConfig, ObjectStore, RetryConfig
 
 __all__ = ["BufferedFile", "FsspecStore", "register"]
 
@@ -246,13 +237,10 @@ class FsspecStore(AsyncFileSystem, metaclass=_StoreAwareCache):  # type: ignore[
         self,
         protocol: SUPPORTED_PROTOCOLS_T | str | None = None,
         *args: Any,
-        config: S3Config | GCSConfig | AzureConfig | None = None,
+        config: CloudConfig | None = None,
         client_options: ClientConfig | None = None,
         retry_config: RetryConfig | None = None,
-        credential_provider: S3CredentialProvider
-        | GCSCredentialProvider
-        | AzureCredentialProvider
-        | None = None,
+        credential_provider: CloudCredentialProvider | None = None,
         asynchronous: bool | None = None,
         max_cache_size: int = 10,
         loop: Any = None,
