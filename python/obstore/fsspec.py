@@ -63,8 +63,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from obstore import Attributes, ObjectMeta
-    from obstore._obstore import ReadableFile, WritableFile
     from obstore._config import CloudConfig, CloudCredentialProvider
+    from obstore._obstore import ReadableFile, WritableFile
     from obstore.store import ClientConfig, ObjectStore, RetryConfig
 
 __all__ = ["BufferedFile", "FsspecStore", "register"]
