@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 try:
     import azure.identity
@@ -39,15 +39,22 @@ def _bearer(token: AccessToken) -> AzureBearerToken:
     }
 
 
+class _Options(TypedDict, total=False):
+    """The OAuth scopes (default ``DEFAULT_SCOPES``) and tenant of every token request."""
+
+    scopes: Iterable[str]
+    tenant_id: str | None
+
+
 class _Base:
     """What the synchronous and the asynchronous provider share: the scopes and tenant that
     every token request names."""
 
-    def __init__(self, scopes: Iterable[str], tenant_id: str | None) -> None:
-        self._scopes = tuple(scopes)
+    def __init__(self, options: _Options) -> None:
+        self._scopes = tuple(options.get("scopes", DEFAULT_SCOPES))
         if not self._scopes:
             raise ValueError("At least one scope is required")
-        self._tenant_id = tenant_id
+        self._tenant_id = options.get("tenant_id")
 
 
 class AzureCredentialProvider(_Base):
@@ -58,14 +65,11 @@ class AzureCredentialProvider(_Base):
     """
 
     def __init__(
-        self,
-        credential: TokenCredential | None = None,
-        *,
-        scopes: Iterable[str] = DEFAULT_SCOPES,
-        tenant_id: str | None = None,
+        self, credential: TokenCredential | None = None, **options: Unpack[_Options]
     ) -> None:
-        """Use ``credential`` (default: ``azure.identity.DefaultAzureCredential()``)."""
-        super().__init__(scopes, tenant_id)
+        """Use ``credential`` (default: ``azure.identity.DefaultAzureCredential()``) for the
+        ``scopes`` (default ``DEFAULT_SCOPES``), in ``tenant_id`` when given."""
+        super().__init__(options)
         self._credential: TokenCredential = (
             credential if credential is not None else azure.identity.DefaultAzureCredential()
         )
@@ -85,14 +89,11 @@ class AzureAsyncCredentialProvider(_Base):
     """Asynchronous ``AzureCredentialProvider`` (use with the stores' ``*_async`` methods)."""
 
     def __init__(
-        self,
-        credential: AsyncTokenCredential | None = None,
-        *,
-        scopes: Iterable[str] = DEFAULT_SCOPES,
-        tenant_id: str | None = None,
+        self, credential: AsyncTokenCredential | None = None, **options: Unpack[_Options]
     ) -> None:
-        """Use ``credential`` (default: ``azure.identity.aio.DefaultAzureCredential()``)."""
-        super().__init__(scopes, tenant_id)
+        """Use ``credential`` (default: ``azure.identity.aio.DefaultAzureCredential()``);
+        ``scopes`` and ``tenant_id`` as for ``AzureCredentialProvider``."""
+        super().__init__(options)
         self._credential: AsyncTokenCredential = (
             credential if credential is not None else azure.identity.aio.DefaultAzureCredential()
         )

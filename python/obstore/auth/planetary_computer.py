@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypedDict, TypeVar, Unpack
 from urllib.parse import urlsplit
 
 from obstore import __version__
@@ -46,6 +46,8 @@ _ABFS_SCHEMES = ("abfs", "abfss", "az", "azure")
 # Where STAC assets keep the storage account of their href (the Planetary Computer's tables and
 # Zarr stores)
 _STORAGE_OPTIONS = ("xarray:storage_options", "table:storage_options")
+# The HTTP session type of a provider: requests' or aiohttp's.
+_SessionT = TypeVar("_SessionT")
 
 
 class StacAsset(Protocol):
@@ -130,20 +132,34 @@ def _sas(payload: Any) -> AzureSASToken:
         raise ValueError(f"Unexpected SAS token response: {payload!r}") from err
 
 
+class _TokenOptions(TypedDict, Generic[_SessionT], total=False):
+    """The HTTP session (each provider makes its own without one) and where tokens come from
+    (unset: the settings the module docstring lists)."""
+
+    session: _SessionT | None
+    subscription_key: str | None
+    sas_url: str | None
+
+
+class _Options(_TokenOptions[_SessionT], total=False):
+    """The container, where the URL does not name it (or for an ``abfs://`` URL, its account)."""
+
+    account_name: str | None
+    container_name: str | None
+
+
 class _Base:
+    """What the synchronous and the asynchronous provider share: the container, the prefix and
+    the token request."""
+
     config: AzureConfig
     prefix: str | None
 
-    def __init__(
-        self,
-        url: str | None,
-        account_name: str | None,
-        container_name: str | None,
-        subscription_key: str | None,
-        sas_url: str | None,
-    ) -> None:
-        account, container, prefix = _location(url, account_name, container_name)
-        key, base = _settings(subscription_key, sas_url)
+    def __init__(self, url: str | None, options: _Options[Any]) -> None:
+        account, container, prefix = _location(
+            url, options.get("account_name"), options.get("container_name")
+        )
+        key, base = _settings(options.get("subscription_key"), options.get("sas_url"))
         self.config = {"account_name": account, "container_name": container}
         self.prefix = prefix
         self._token_url = f"{base}/{account}/{container}"
@@ -156,46 +172,31 @@ class PlanetaryComputerCredentialProvider(_Base):
     """SAS tokens from the Planetary Computer (synchronous, ``requests``)."""
 
     def __init__(
-        self,
-        url: str | None = None,
-        *,
-        account_name: str | None = None,
-        container_name: str | None = None,
-        session: requests.Session | None = None,
-        subscription_key: str | None = None,
-        sas_url: str | None = None,
+        self, url: str | None = None, **options: Unpack[_Options[requests.Session]]
     ) -> None:
         """``url`` is ``https://<account>.blob.core.windows.net/<container>[/<prefix>]`` or
         ``abfs://<container>/<prefix>`` (then with ``account_name``); without a URL, pass
-        ``account_name`` and ``container_name``."""
-        super().__init__(url, account_name, container_name, subscription_key, sas_url)
+        ``account_name`` and ``container_name``. Other keywords: ``session`` (a
+        ``requests.Session``), ``subscription_key`` and ``sas_url``."""
+        super().__init__(url, options)
+        session = options.get("session")
         self._session: Any = session if session is not None else requests_session(_EXTRA)
         self._lock = threading.Lock()
 
     @classmethod
     def from_asset(
-        cls,
-        asset: StacAsset | dict[str, Any],
-        *,
-        session: requests.Session | None = None,
-        subscription_key: str | None = None,
-        sas_url: str | None = None,
+        cls, asset: StacAsset | dict[str, Any], **options: Unpack[_TokenOptions[requests.Session]]
     ) -> Self:
         """A provider for a STAC asset (a ``pystac.Asset`` or its dict form).
 
         Its ``href`` is ``https://<account>.blob.core.windows.net/<container>/<path>`` or
         ``abfs://<container>/<path>``; the account name of the latter comes from the asset's
         ``table:storage_options`` or ``xarray:storage_options``, as the Planetary Computer's
-        STAC tables and Zarr assets carry it.
+        STAC tables and Zarr assets carry it. Takes the constructor's ``session``,
+        ``subscription_key`` and ``sas_url``.
         """
         href, account = _asset_location(asset)
-        return cls(
-            href,
-            account_name=account,
-            session=session,
-            subscription_key=subscription_key,
-            sas_url=sas_url,
-        )
+        return cls(href, account_name=account, **options)
 
     def __call__(self) -> AzureSASToken:
         """Fetch a fresh SAS token."""
@@ -206,42 +207,31 @@ class PlanetaryComputerCredentialProvider(_Base):
 
 
 class PlanetaryComputerAsyncCredentialProvider(_Base):
-    """SAS tokens from the Planetary Computer (asynchronous, ``aiohttp``)."""
+    """SAS tokens from the Planetary Computer (asynchronous, ``aiohttp``).
+
+    ``await provider.close()`` closes the session it made.
+    """
 
     def __init__(
-        self,
-        url: str | None = None,
-        *,
-        account_name: str | None = None,
-        container_name: str | None = None,
-        session: aiohttp.ClientSession | None = None,
-        subscription_key: str | None = None,
-        sas_url: str | None = None,
+        self, url: str | None = None, **options: Unpack[_Options[aiohttp.ClientSession]]
     ) -> None:
-        """See ``PlanetaryComputerCredentialProvider``."""
+        """See ``PlanetaryComputerCredentialProvider``; ``session`` is an
+        ``aiohttp.ClientSession``."""
+        session = options.get("session")
         if session is None:
             require("aiohttp", _EXTRA)
-        super().__init__(url, account_name, container_name, subscription_key, sas_url)
+        super().__init__(url, options)
         self._holder = AsyncSessionHolder(session, _EXTRA, retry=False)
 
     @classmethod
     def from_asset(
         cls,
         asset: StacAsset | dict[str, Any],
-        *,
-        session: aiohttp.ClientSession | None = None,
-        subscription_key: str | None = None,
-        sas_url: str | None = None,
+        **options: Unpack[_TokenOptions[aiohttp.ClientSession]],
     ) -> Self:
         """See ``PlanetaryComputerCredentialProvider.from_asset``."""
         href, account = _asset_location(asset)
-        return cls(
-            href,
-            account_name=account,
-            session=session,
-            subscription_key=subscription_key,
-            sas_url=sas_url,
-        )
+        return cls(href, account_name=account, **options)
 
     async def __call__(self) -> AzureSASToken:
         """Fetch a fresh SAS token."""
