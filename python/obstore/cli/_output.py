@@ -96,14 +96,12 @@ def action_text(action: Action) -> str:
     return f"{action.kind} {action.src} -> {action.dst}"
 
 
+# The counts of the closing JSON line, in this order.
+_REPORT_COUNTS = ("transferred", "skipped", "deleted", "failed", "bytes")
+
+
 def report_json(report: TransferReport) -> dict[str, int]:
-    return {
-        "transferred": report.transferred,
-        "skipped": report.skipped,
-        "deleted": report.deleted,
-        "failed": report.failed,
-        "bytes": report.bytes,
-    }
+    return {name: getattr(report, name) for name in _REPORT_COUNTS}
 
 
 def report_text(verb: str, report: TransferReport, seconds: float) -> str:
