@@ -8,9 +8,22 @@ compiled core (``obstore._store``); the methods call the functions of
 
 from __future__ import annotations
 
-import builtins
-import sys
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
+import inspect
+from collections.abc import Callable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Literal,
+    ParamSpec,
+    Protocol,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    cast,
+    overload,
+)
 
 import obstore
 
@@ -34,35 +47,14 @@ from ._config import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import (
-        AsyncIterable,
-        AsyncIterator,
-        Iterable,
-        Iterator,
-        Sequence,
-    )
-    from pathlib import Path
-    from typing import IO, Unpack
+    from collections.abc import Coroutine, Sequence
 
     from arro3.core import RecordBatch, Table
 
-    from ._obstore import Bytes, GetResult, ListStream
+    from ._obstore import ListStream
     from ._store import _AzureUrlOptions, _GCSUrlOptions, _LocalUrlOptions, _S3UrlOptions
-    from ._types import (
-        Attributes,
-        GetOptions,
-        ListResult,
-        ObjectMeta,
-        PutMode,
-        PutResult,
-    )
+    from ._types import ListResult, ObjectMeta
     from ._types import ObjectStore as _RawObjectStore
-    from .progress import ProgressCallback
-
-    if sys.version_info >= (3, 12):
-        from collections.abc import Buffer
-    else:
-        from typing_extensions import Buffer
 
 # The 15 configuration TypedDicts/Protocols are real (zero-cost) classes in
 # `obstore._config`, imported above, so one plain `__all__` serves the runtime
@@ -99,383 +91,191 @@ def _raw(store: ObjectStoreMethods) -> _RawObjectStore:
     return cast("_RawObjectStore", store)
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R", covariant=True)
+_ArrowR = TypeVar("_ArrowR", covariant=True)
+_PlainR = TypeVar("_PlainR", covariant=True)
+
+
+class _Method(Protocol[_P, _R]):
+    """A function of ``obstore`` as a method: the store is its first argument."""
+
+    @overload
+    def __get__(self, instance: None, owner: type, /) -> Callable[Concatenate[Any, _P], _R]: ...
+    @overload
+    def __get__(self, instance: object, owner: type, /) -> Callable[_P, _R]: ...
+
+
+class _Bound(Protocol[_R]):
+    """A method whose type on an instance is ``_R``."""
+
+    @overload
+    def __get__(self, instance: None, owner: type, /) -> Callable[..., Any]: ...
+    @overload
+    def __get__(self, instance: object, owner: type, /) -> _R: ...
+
+
+# Defaults that the compiled functions' signatures show as `...` (PyO3 prints
+# only literal defaults, and these are written as products), given here so that
+# `help(store.put)` shows them (tests/test_layout.py pins them).
+_HIDDEN_DEFAULTS = {
+    ("put", "chunk_size"): 5 * 1024 * 1024,
+    ("get_ranges", "coalesce"): 1024 * 1024,
+}
+
+
+def _method(function: Callable[Concatenate[Any, _P], _R], name: str = "") -> _Method[_P, _R]:
+    """The method ``store.<name>(...)`` that calls ``function(store, ...)``.
+
+    It takes its signature (the store renamed ``self``) and its docstring from
+    ``function``; for an ``*_async`` function it is a coroutine function.
+    """
+    call: Any = function
+
+    def method(self: ObjectStoreMethods, /, *args: Any, **kwargs: Any) -> Any:
+        return call(_raw(self), *args, **kwargs)
+
+    async def method_async(self: ObjectStoreMethods, /, *args: Any, **kwargs: Any) -> Any:
+        return await call(_raw(self), *args, **kwargs)
+
+    result: Any = method_async if function.__name__.endswith("_async") else method
+    signature = inspect.signature(function)
+    store, *parameters = signature.parameters.values()
+    operation = function.__name__.removesuffix("_async")
+    parameters = [
+        p.replace(default=_HIDDEN_DEFAULTS.get((operation, p.name), ...)) if p.default is ... else p
+        for p in parameters
+    ]
+    result.__signature__ = signature.replace(parameters=[store.replace(name="self"), *parameters])
+    result.__name__ = name or function.__name__
+    result.__qualname__ = f"ObjectStoreMethods.{result.__name__}"
+    result.__doc__ = function.__doc__
+    return cast("_Method[_P, _R]", result)
+
+
+class _ListOptions(TypedDict, total=False):
+    """The keywords of ``obstore.list`` besides ``return_arrow``."""
+
+    offset: str | None
+    chunk_size: int
+
+
+class _Listing(Protocol[_ArrowR, _PlainR]):
+    """``obstore.list`` as a method: Arrow record batches with ``return_arrow=True``."""
+
+    @overload
+    def __call__(
+        self,
+        prefix: str | None = None,
+        *,
+        return_arrow: Literal[True],
+        **options: Unpack[_ListOptions],
+    ) -> _ArrowR: ...
+    @overload
+    def __call__(
+        self,
+        prefix: str | None = None,
+        *,
+        return_arrow: Literal[False] = False,
+        **options: Unpack[_ListOptions],
+    ) -> _PlainR: ...
+    @overload
+    def __call__(
+        self,
+        prefix: str | None = None,
+        *,
+        return_arrow: bool = False,
+        **options: Unpack[_ListOptions],
+    ) -> _ArrowR | _PlainR: ...
+
+
+class _DelimitedListing(Protocol[_ArrowR, _PlainR]):
+    """``obstore.list_with_delimiter`` (or its async twin) as a method."""
+
+    @overload
+    def __call__(self, prefix: str | None = None, *, return_arrow: Literal[True]) -> _ArrowR: ...
+    @overload
+    def __call__(
+        self, prefix: str | None = None, *, return_arrow: Literal[False] = False
+    ) -> _PlainR: ...
+    @overload
+    def __call__(
+        self, prefix: str | None = None, *, return_arrow: bool = False
+    ) -> _ArrowR | _PlainR: ...
+
+
 class ObjectStoreMethods:
     """Methods shared by every store class of ``obstore.store``.
 
-    Each method calls the ``obstore`` function of the same name with the store
-    as first argument. ``isinstance(x, ObjectStoreMethods)`` tells whether ``x``
-    is a store made by this module. Do not subclass it to write a new backend;
-    implement the ``obspec`` protocols instead.
+    Each method is the ``obstore`` function of the same name with the store as
+    first argument (``store.get(path)`` is ``obstore.get(store, path)``), with
+    that function's signature and docstring; ``list_async`` is ``obstore.list``.
+    ``isinstance(x, ObjectStoreMethods)`` tells whether ``x`` is a store made by
+    this module. Do not subclass it to write a new backend; implement the
+    ``obspec`` protocols instead.
     """
 
-    def copy(self, from_: str, to: str, *, overwrite: bool = True) -> None:
-        """Copy an object within this store; see ``obstore.copy``."""
-        return obstore.copy(_raw(self), from_, to, overwrite=overwrite)
+    copy = _method(obstore.copy)
+    """Copy an object within this store; see ``obstore.copy``."""
+    copy_async = _method(obstore.copy_async)
+    """Asynchronous ``copy``; see ``obstore.copy_async``."""
+    delete = _method(obstore.delete)
+    """Delete one or many objects; see ``obstore.delete``."""
+    delete_async = _method(obstore.delete_async)
+    """Asynchronous ``delete``; see ``obstore.delete_async``."""
+    get = _method(obstore.get)
+    """Fetch an object; see ``obstore.get``."""
+    get_async = _method(obstore.get_async)
+    """Asynchronous ``get``; see ``obstore.get_async``."""
+    get_parallel = _method(obstore.get_parallel)
+    """Download through concurrent ranged GETs; see ``obstore.get_parallel``."""
+    get_parallel_async = _method(obstore.get_parallel_async)
+    """Asynchronous ``get_parallel``; see ``obstore.get_parallel_async``."""
+    get_range = _method(obstore.get_range)
+    """Fetch one byte range; see ``obstore.get_range``."""
+    get_range_async = _method(obstore.get_range_async)
+    """Asynchronous ``get_range``; see ``obstore.get_range_async``."""
+    get_ranges = _method(obstore.get_ranges)
+    """Fetch several byte ranges; see ``obstore.get_ranges``."""
+    get_ranges_async = _method(obstore.get_ranges_async)
+    """Asynchronous ``get_ranges``; see ``obstore.get_ranges_async``."""
+    head = _method(obstore.head)
+    """Fetch an object's metadata; see ``obstore.head``."""
+    head_async = _method(obstore.head_async)
+    """Asynchronous ``head``; see ``obstore.head_async``."""
+    put = _method(obstore.put)
+    """Write an object atomically; see ``obstore.put``."""
+    put_async = _method(obstore.put_async)
+    """Asynchronous ``put``; see ``obstore.put_async``."""
+    rename = _method(obstore.rename)
+    """Move an object within this store; see ``obstore.rename``."""
+    rename_async = _method(obstore.rename_async)
+    """Asynchronous ``rename``; see ``obstore.rename_async``."""
 
-    async def copy_async(self, from_: str, to: str, *, overwrite: bool = True) -> None:
-        """Asynchronous ``copy``; see ``obstore.copy_async``."""
-        return await obstore.copy_async(_raw(self), from_, to, overwrite=overwrite)
-
-    def delete(self, paths: str | Sequence[str]) -> None:
-        """Delete one or many objects; see ``obstore.delete``."""
-        return obstore.delete(_raw(self), paths)
-
-    async def delete_async(self, paths: str | Sequence[str]) -> None:
-        """Asynchronous ``delete``; see ``obstore.delete_async``."""
-        return await obstore.delete_async(_raw(self), paths)
-
-    def get(
-        self,
-        path: str,
-        *,
-        options: GetOptions | None = None,
-        verify_checksum: bool = True,
-        progress: ProgressCallback | None = None,
-    ) -> GetResult:
-        """Fetch an object; see ``obstore.get``."""
-        return obstore.get(
-            _raw(self), path, options=options, verify_checksum=verify_checksum, progress=progress
-        )
-
-    async def get_async(
-        self,
-        path: str,
-        *,
-        options: GetOptions | None = None,
-        verify_checksum: bool = True,
-        progress: ProgressCallback | None = None,
-    ) -> GetResult:
-        """Asynchronous ``get``; see ``obstore.get_async``."""
-        return await obstore.get_async(
-            _raw(self), path, options=options, verify_checksum=verify_checksum, progress=progress
-        )
-
-    def get_parallel(
-        self,
-        path: str,
-        *,
-        options: GetOptions | None = None,
-        chunk_size: int = 16 * 1024 * 1024,
-        max_concurrency: int = 12,
-        progress: ProgressCallback | None = None,
-    ) -> Bytes:
-        """Download through concurrent ranged GETs; see ``obstore.get_parallel``."""
-        return obstore.get_parallel(
-            _raw(self),
-            path,
-            options=options,
-            chunk_size=chunk_size,
-            max_concurrency=max_concurrency,
-            progress=progress,
-        )
-
-    async def get_parallel_async(
-        self,
-        path: str,
-        *,
-        options: GetOptions | None = None,
-        chunk_size: int = 16 * 1024 * 1024,
-        max_concurrency: int = 12,
-        progress: ProgressCallback | None = None,
-    ) -> Bytes:
-        """Asynchronous ``get_parallel``; see ``obstore.get_parallel_async``."""
-        return await obstore.get_parallel_async(
-            _raw(self),
-            path,
-            options=options,
-            chunk_size=chunk_size,
-            max_concurrency=max_concurrency,
-            progress=progress,
-        )
-
-    def get_range(
-        self,
-        path: str,
-        *,
-        start: int,
-        end: int | None = None,
-        length: int | None = None,
-    ) -> Bytes:
-        """Fetch one byte range; see ``obstore.get_range``."""
-        return obstore.get_range(_raw(self), path, start=start, end=end, length=length)
-
-    async def get_range_async(
-        self,
-        path: str,
-        *,
-        start: int,
-        end: int | None = None,
-        length: int | None = None,
-    ) -> Bytes:
-        """Asynchronous ``get_range``; see ``obstore.get_range_async``."""
-        return await obstore.get_range_async(_raw(self), path, start=start, end=end, length=length)
-
-    def get_ranges(
-        self,
-        path: str,
-        *,
-        starts: Sequence[int],
-        ends: Sequence[int] | None = None,
-        lengths: Sequence[int] | None = None,
-        coalesce: int = 1024 * 1024,
-    ) -> builtins.list[Bytes]:
-        """Fetch several byte ranges; see ``obstore.get_ranges``."""
-        return obstore.get_ranges(
-            _raw(self),
-            path,
-            starts=starts,
-            ends=ends,
-            lengths=lengths,
-            coalesce=coalesce,
-        )
-
-    async def get_ranges_async(
-        self,
-        path: str,
-        *,
-        starts: Sequence[int],
-        ends: Sequence[int] | None = None,
-        lengths: Sequence[int] | None = None,
-        coalesce: int = 1024 * 1024,
-    ) -> builtins.list[Bytes]:
-        """Asynchronous ``get_ranges``; see ``obstore.get_ranges_async``."""
-        return await obstore.get_ranges_async(
-            _raw(self),
-            path,
-            starts=starts,
-            ends=ends,
-            lengths=lengths,
-            coalesce=coalesce,
-        )
-
-    def head(self, path: str) -> ObjectMeta:
-        """Fetch an object's metadata; see ``obstore.head``."""
-        return obstore.head(_raw(self), path)
-
-    async def head_async(self, path: str) -> ObjectMeta:
-        """Asynchronous ``head``; see ``obstore.head_async``."""
-        return await obstore.head_async(_raw(self), path)
-
-    @overload
-    def list(
-        self,
-        prefix: str | None = None,
-        *,
-        offset: str | None = None,
-        chunk_size: int = 50,
-        return_arrow: Literal[True],
-    ) -> ListStream[RecordBatch]: ...
-    @overload
-    def list(
-        self,
-        prefix: str | None = None,
-        *,
-        offset: str | None = None,
-        chunk_size: int = 50,
-        return_arrow: Literal[False] = False,
-    ) -> ListStream[Sequence[ObjectMeta]]: ...
-    @overload
-    def list(
-        self,
-        prefix: str | None = None,
-        *,
-        offset: str | None = None,
-        chunk_size: int = 50,
-        return_arrow: bool = False,
-    ) -> ListStream[RecordBatch] | ListStream[Sequence[ObjectMeta]]: ...
-    def list(
-        self,
-        prefix: str | None = None,
-        *,
-        offset: str | None = None,
-        chunk_size: int = 50,
-        return_arrow: bool = False,
-    ) -> ListStream[RecordBatch] | ListStream[Sequence[ObjectMeta]]:
+    # A method typed from one signature would lose the overloads on
+    # `return_arrow`, so type checkers get the listing methods as protocols.
+    if TYPE_CHECKING:
+        list: _Bound[_Listing[ListStream[RecordBatch], ListStream[Sequence[ObjectMeta]]]]
         """List objects below ``prefix`` lazily; see ``obstore.list``."""
-        return obstore.list(
-            _raw(self),
-            prefix,
-            offset=offset,
-            chunk_size=chunk_size,
-            return_arrow=return_arrow,
-        )
-
-    @overload
-    def list_async(
-        self,
-        prefix: str | None = None,
-        *,
-        offset: str | None = None,
-        chunk_size: int = 50,
-        return_arrow: Literal[True],
-    ) -> ListStream[RecordBatch]: ...
-    @overload
-    def list_async(
-        self,
-        prefix: str | None = None,
-        *,
-        offset: str | None = None,
-        chunk_size: int = 50,
-        return_arrow: Literal[False] = False,
-    ) -> ListStream[Sequence[ObjectMeta]]: ...
-    @overload
-    def list_async(
-        self,
-        prefix: str | None = None,
-        *,
-        offset: str | None = None,
-        chunk_size: int = 50,
-        return_arrow: bool = False,
-    ) -> ListStream[RecordBatch] | ListStream[Sequence[ObjectMeta]]: ...
-    def list_async(
-        self,
-        prefix: str | None = None,
-        *,
-        offset: str | None = None,
-        chunk_size: int = 50,
-        return_arrow: bool = False,
-    ) -> ListStream[RecordBatch] | ListStream[Sequence[ObjectMeta]]:
-        """Same as ``list`` (not a coroutine): the returned stream supports
-        ``async for``. Exists to satisfy the ``obspec`` ``ListAsync`` protocol."""
-        return obstore.list(
-            _raw(self),
-            prefix,
-            offset=offset,
-            chunk_size=chunk_size,
-            return_arrow=return_arrow,
-        )
-
-    @overload
-    def list_with_delimiter(
-        self,
-        prefix: str | None = None,
-        *,
-        return_arrow: Literal[True],
-    ) -> ListResult[Table]: ...
-    @overload
-    def list_with_delimiter(
-        self,
-        prefix: str | None = None,
-        *,
-        return_arrow: Literal[False] = False,
-    ) -> ListResult[Sequence[ObjectMeta]]: ...
-    @overload
-    def list_with_delimiter(
-        self,
-        prefix: str | None = None,
-        *,
-        return_arrow: bool = False,
-    ) -> ListResult[Table] | ListResult[Sequence[ObjectMeta]]: ...
-    def list_with_delimiter(
-        self,
-        prefix: str | None = None,
-        *,
-        return_arrow: bool = False,
-    ) -> ListResult[Table] | ListResult[Sequence[ObjectMeta]]:
+        list_async: _Bound[_Listing[ListStream[RecordBatch], ListStream[Sequence[ObjectMeta]]]]
+        """Same as ``list`` (not a coroutine): the returned stream supports ``async for``.
+        Exists to satisfy the ``obspec`` ``ListAsync`` protocol."""
+        list_with_delimiter: _Bound[
+            _DelimitedListing[ListResult[Table], ListResult[Sequence[ObjectMeta]]]
+        ]
         """List one level below ``prefix``; see ``obstore.list_with_delimiter``."""
-        return obstore.list_with_delimiter(_raw(self), prefix, return_arrow=return_arrow)
-
-    @overload
-    async def list_with_delimiter_async(
-        self,
-        prefix: str | None = None,
-        *,
-        return_arrow: Literal[True],
-    ) -> ListResult[Table]: ...
-    @overload
-    async def list_with_delimiter_async(
-        self,
-        prefix: str | None = None,
-        *,
-        return_arrow: Literal[False] = False,
-    ) -> ListResult[Sequence[ObjectMeta]]: ...
-    @overload
-    async def list_with_delimiter_async(
-        self,
-        prefix: str | None = None,
-        *,
-        return_arrow: bool = False,
-    ) -> ListResult[Table] | ListResult[Sequence[ObjectMeta]]: ...
-    async def list_with_delimiter_async(
-        self,
-        prefix: str | None = None,
-        *,
-        return_arrow: bool = False,
-    ) -> ListResult[Table] | ListResult[Sequence[ObjectMeta]]:
-        """Asynchronous ``list_with_delimiter``; see
-        ``obstore.list_with_delimiter_async``."""
-        return await obstore.list_with_delimiter_async(
-            _raw(self), prefix, return_arrow=return_arrow
-        )
-
-    def put(
-        self,
-        path: str,
-        file: IO[bytes] | Path | bytes | Buffer | Iterator[Buffer] | Iterable[Buffer],
-        *,
-        attributes: Attributes | None = None,
-        tags: dict[str, str] | None = None,
-        mode: PutMode | None = None,
-        use_multipart: bool | None = None,
-        chunk_size: int = 5 * 1024 * 1024,
-        max_concurrency: int = 12,
-        progress: ProgressCallback | None = None,
-    ) -> PutResult:
-        """Write an object atomically; see ``obstore.put``."""
-        return obstore.put(
-            _raw(self),
-            path,
-            file,
-            attributes=attributes,
-            tags=tags,
-            mode=mode,
-            use_multipart=use_multipart,
-            chunk_size=chunk_size,
-            max_concurrency=max_concurrency,
-            progress=progress,
-        )
-
-    async def put_async(
-        self,
-        path: str,
-        file: IO[bytes]
-        | Path
-        | bytes
-        | Buffer
-        | AsyncIterator[Buffer]
-        | AsyncIterable[Buffer]
-        | Iterator[Buffer]
-        | Iterable[Buffer],
-        *,
-        attributes: Attributes | None = None,
-        tags: dict[str, str] | None = None,
-        mode: PutMode | None = None,
-        use_multipart: bool | None = None,
-        chunk_size: int = 5 * 1024 * 1024,
-        max_concurrency: int = 12,
-        progress: ProgressCallback | None = None,
-    ) -> PutResult:
-        """Asynchronous ``put``; see ``obstore.put_async``."""
-        return await obstore.put_async(
-            _raw(self),
-            path,
-            file,
-            attributes=attributes,
-            tags=tags,
-            mode=mode,
-            use_multipart=use_multipart,
-            chunk_size=chunk_size,
-            max_concurrency=max_concurrency,
-            progress=progress,
-        )
-
-    def rename(self, from_: str, to: str, *, overwrite: bool = True) -> None:
-        """Move an object within this store; see ``obstore.rename``."""
-        return obstore.rename(_raw(self), from_, to, overwrite=overwrite)
-
-    async def rename_async(self, from_: str, to: str, *, overwrite: bool = True) -> None:
-        """Asynchronous ``rename``; see ``obstore.rename_async``."""
-        return await obstore.rename_async(_raw(self), from_, to, overwrite=overwrite)
+        list_with_delimiter_async: _Bound[
+            _DelimitedListing[
+                Coroutine[Any, Any, ListResult[Table]],
+                Coroutine[Any, Any, ListResult[Sequence[ObjectMeta]]],
+            ]
+        ]
+        """Asynchronous ``list_with_delimiter``; see ``obstore.list_with_delimiter_async``."""
+    else:
+        list = _method(obstore.list)
+        list_async = _method(obstore.list, "list_async")
+        list_with_delimiter = _method(obstore.list_with_delimiter)
+        list_with_delimiter_async = _method(obstore.list_with_delimiter_async)
 
 
 class S3Store(ObjectStoreMethods, _store.S3Store):
