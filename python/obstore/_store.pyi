@@ -156,8 +156,9 @@ class S3Store(_CloudStore[S3Config, S3CredentialProvider]):
     """
 
     # `bucket` is also an S3Config key: positional-only here, so that a type
-    # checker takes `bucket=` as that key and checks every other keyword.
-    def __new__(cls, bucket: str | None = None, /, **kwargs: Unpack[_S3Options]) -> Self:
+    # checker takes `bucket=` as that key and checks every other keyword (pyright
+    # still reports the overlap, which PEP 692 allows for a positional-only one).
+    def __new__(cls, bucket: str | None = None, /, **kwargs: Unpack[_S3Options]) -> Self:  # pyright: ignore[reportGeneralTypeIssues]
         """Create a store for ``bucket``, optionally below the key ``prefix``.
 
         Keywords: ``prefix``, ``config``, ``client_options``, ``retry_config``,
@@ -182,7 +183,7 @@ class GCSStore(_CloudStore[GCSConfig, GCSCredentialProvider]):
     keyword arguments (``GCSConfig`` keys) are applied.
     """
 
-    def __new__(cls, bucket: str | None = None, /, **kwargs: Unpack[_GCSOptions]) -> Self:
+    def __new__(cls, bucket: str | None = None, /, **kwargs: Unpack[_GCSOptions]) -> Self:  # pyright: ignore[reportGeneralTypeIssues]
         """Create a store for ``bucket``, optionally below the key ``prefix``.
 
         Keywords: ``prefix``, ``config``, ``client_options``, ``retry_config``,
@@ -201,7 +202,7 @@ class AzureStore(_CloudStore[AzureConfig, AzureCredentialProvider]):
     keyword arguments (``AzureConfig`` keys) are applied.
     """
 
-    def __new__(cls, container_name: str | None = None, /, **kwargs: Unpack[_AzureOptions]) -> Self:
+    def __new__(cls, container_name: str | None = None, /, **kwargs: Unpack[_AzureOptions]) -> Self:  # pyright: ignore[reportGeneralTypeIssues]
         """Create a store for ``container_name``, optionally below ``prefix``.
 
         Keywords: as for ``S3Store``, with ``AzureConfig`` keys.
