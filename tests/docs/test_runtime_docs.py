@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import importlib.util
 import inspect
-import pydoc
+import io
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -192,7 +193,11 @@ def test_every_public_compiled_item_has_a_stub_docstring() -> None:
 
 
 def test_help_of_get_shows_the_parameters_reference() -> None:
-    text = pydoc.render_doc(obstore.get, renderer=pydoc.plaintext)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        help(obstore.get)
+    text = out.getvalue()
+    assert "get(store, path, *, options=None, verify_checksum=True, progress=None)" in text
     assert "verify_checksum=False" in text
     assert "ChecksumMismatchError" in text
     assert "``progress``: a callable taking an ``obstore.progress.Progress``" in text
