@@ -192,6 +192,19 @@ def test_every_public_compiled_item_has_a_stub_docstring() -> None:
     assert not missing, f"no docstring in the stubs for {missing}"
 
 
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        pytest.param(module, name, id=f"{module.__name__}.{name}")
+        for module in (obstore, obstore.store)
+        for name in sorted(set(module.__all__))
+        if not isinstance(getattr(module, name), ModuleType | str)
+    ],
+)
+def test_every_public_name_has_a_runtime_docstring(module: ModuleType, name: str) -> None:
+    assert inspect.getdoc(getattr(module, name)), f"{module.__name__}.{name} has no docstring"
+
+
 def test_help_of_get_shows_the_parameters_reference() -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
