@@ -450,7 +450,7 @@ def delete(store: ObjectStore, paths: str | Sequence[str]) -> None:
     raises ``FileNotFoundError`` on the local, Azure, GCS and HTTP stores; S3
     and the memory store ignore it.
 
-    Example::
+    Example:
 
         obstore.delete(store, ["logs/a.txt", "logs/b.txt"])
     """
@@ -489,6 +489,11 @@ def get(
     the ``_async`` functions: not the event loop's thread), so it should be quick and
     thread-safe. An exception it raises stops the operation (a multipart upload is
     aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
+
+    Example:
+
+        result = obstore.get(store, "data.bin")
+        print(result.meta["size"], result.bytes())
     """
 
 async def get_async(
@@ -618,6 +623,12 @@ def list(
     after it are listed. The order is not guaranteed. The stream yields chunks of
     ``chunk_size`` objects and works with ``for`` and ``async for``.
     ``return_arrow=True`` yields Arrow record batches (needs ``arro3-core``).
+
+    Example:
+
+        for chunk in obstore.list(store, "logs"):
+            for meta in chunk:
+                print(meta["path"], meta["size"])
     """
 
 @overload
@@ -772,6 +783,10 @@ def parse_scheme(
 
     Raises ``GenericError`` for an unrecognised URL and ``ValueError`` for a
     string that is not a URL.
+
+    Example:
+
+        assert obstore.parse_scheme("s3://bucket/key") == "s3"
     """
 
 def put(
@@ -800,6 +815,13 @@ def put(
     size of ``file``, or ``None`` for an iterable until the final call.
 
     ``progress`` is called as for ``get`` (see there).
+
+    Returns a ``PutResult`` dict (``e_tag``, ``version``).
+
+    Example:
+
+        obstore.put(store, "data.bin", b"hello")
+        obstore.put(store, "big.bin", (b"chunk" for _ in range(3)))
     """
 
 async def put_async(
@@ -842,7 +864,7 @@ def sign(store: SignCapableStore, method: HTTP_METHOD, paths: str, expires_in: t
     One path gives one URL; a sequence of paths gives a list, in the same
     order. Only S3, GCS and Azure stores can sign.
 
-    Example::
+    Example:
 
         url = obstore.sign(store, "GET", "report.pdf", timedelta(hours=1))
     """

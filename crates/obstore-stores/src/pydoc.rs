@@ -77,7 +77,7 @@ an object onto itself leaves it as it is."#
 raises ``FileNotFoundError`` on the local, Azure, GCS and HTTP stores; S3
 and the memory store ignore it.
 
-Example::
+Example:
 
     obstore.delete(store, ["logs/a.txt", "logs/b.txt"])"#
     };
@@ -107,7 +107,12 @@ operation ends, successfully or not (``objects_done``/``objects_total`` go from
 the bytes: the calling thread, or one of the runtime's worker threads (also for
 the ``_async`` functions: not the event loop's thread), so it should be quick and
 thread-safe. An exception it raises stops the operation (a multipart upload is
-aborted) and is raised to the caller. Anything not callable raises ``TypeError``."#
+aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
+
+Example:
+
+    result = obstore.get(store, "data.bin")
+    print(result.meta["size"], result.bytes())"#
     };
     (get_async) => {
         r#"Asynchronous ``get``."#
@@ -170,7 +175,13 @@ Returns an ``ObjectMeta`` dict: ``path``, ``last_modified``, ``size``,
 ``prefix`` matches whole path segments. With ``offset``, only paths sorting
 after it are listed. The order is not guaranteed. The stream yields chunks of
 ``chunk_size`` objects and works with ``for`` and ``async for``.
-``return_arrow=True`` yields Arrow record batches (needs ``arro3-core``)."#
+``return_arrow=True`` yields Arrow record batches (needs ``arro3-core``).
+
+Example:
+
+    for chunk in obstore.list(store, "logs"):
+        for meta in chunk:
+            print(meta["path"], meta["size"])"#
     };
     (list_with_delimiter) => {
         r#"List one level below ``prefix``: its objects and its sub-"directories".
@@ -229,7 +240,11 @@ whether anything listens."#
         r#"Tell which kind of store a URL points to.
 
 Raises ``GenericError`` for an unrecognised URL and ``ValueError`` for a
-string that is not a URL."#
+string that is not a URL.
+
+Example:
+
+    assert obstore.parse_scheme("s3://bucket/key") == "s3""#
     };
     (put) => {
         r#"Write an object atomically.
@@ -244,7 +259,14 @@ to the upload (at most ``max_concurrency`` parts ahead of the server; a buffer
 sent in one request counts when the request completes). ``bytes_total`` is the
 size of ``file``, or ``None`` for an iterable until the final call.
 
-``progress`` is called as for ``get`` (see there)."#
+``progress`` is called as for ``get`` (see there).
+
+Returns a ``PutResult`` dict (``e_tag``, ``version``).
+
+Example:
+
+    obstore.put(store, "data.bin", b"hello")
+    obstore.put(store, "big.bin", (b"chunk" for _ in range(3)))"#
     };
     (put_async) => {
         r#"Asynchronous ``put``; also accepts async iterables of chunks."#
@@ -265,7 +287,7 @@ With ``overwrite=False`` an existing destination raises
 One path gives one URL; a sequence of paths gives a list, in the same
 order. Only S3, GCS and Azure stores can sign.
 
-Example::
+Example:
 
     url = obstore.sign(store, "GET", "report.pdf", timedelta(hours=1))"#
     };
