@@ -9,7 +9,7 @@ TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff \
 # The documentation site (`make docs`) and its browser test; also the `docs` extra of pyproject.
 DOCS_DEPS := mkdocs mkdocs-material mkdocstrings-python matplotlib selenium
 
-.PHONY: demo test test-fast build check lint stubtest servers browser docs bench fuzz clean
+.PHONY: demo test test-fast build check lint stubtest pydoc servers browser docs bench fuzz clean
 
 $(VENV)/.deps-installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ stubtest: build
 	$(VENV)/bin/mypy tests
 
 check: lint test
+
+# The compiled module's docstrings (crates/obstore-stores/src/pydoc.rs) from the .pyi stubs; run
+# after editing a stub docstring, then rebuild. tests/docs/test_runtime_docs.py checks the file.
+pydoc:
+	$(PYTHON) scripts/gen_pydoc.py
 
 # Fuzz every entry point for FUZZ_SECONDS: generated values may name any host, so the
 # worker runs in a loopback-only network namespace (needs root or user namespaces; else it refuses:

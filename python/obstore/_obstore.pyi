@@ -319,45 +319,44 @@ class ReadableFile:
 
 @type_check_only
 class AsyncReadableFile:
-    """An asynchronous buffered, seekable reader (from ``open_reader_async``).
+    """The reader of ``open_reader_async``: ``ReadableFile`` with coroutines.
 
-    Reading past the end of an object shorter than the reader's ``size``
-    raises ``OSError``. Once closed, every method but ``close`` raises
-    ``ValueError``, as Python's ``io`` files do.
+    ``read``, ``readall``, ``readline``, ``readlines``, ``seek`` and ``tell`` are
+    awaited; the rest, and the rules on closing and short objects, are those of
+    ``ReadableFile``.
     """
 
     def close(self) -> None:
-        """Close the reader; closing again does nothing."""
+        """As ``ReadableFile.close``."""
 
     @property
     def closed(self) -> bool:
-        """Whether the reader was closed."""
+        """As ``ReadableFile.closed``."""
 
     async def read(self, size: int | None = None, /) -> Bytes:
-        """Read up to ``size`` bytes, or to the end when ``size`` is ``None``."""
+        """Asynchronous ``ReadableFile.read``."""
 
     async def readall(self) -> Bytes:
-        """Read to the end of the object."""
+        """Asynchronous ``ReadableFile.readall``."""
 
     async def readline(self) -> Bytes:
-        r"""Read up to and including the next ``\n``."""
+        """Asynchronous ``ReadableFile.readline``."""
 
     async def readlines(self, hint: int = -1, /) -> builtins.list[Bytes]:
-        """Read the remaining lines; stop once ``hint`` bytes are read if positive."""
+        """Asynchronous ``ReadableFile.readlines``."""
 
     async def seek(self, offset: int, whence: int = 0, /) -> int:
-        """Move to ``offset`` relative to ``whence`` (``os.SEEK_SET``, ``SEEK_CUR``
-        or ``SEEK_END``) and return the new absolute position."""
+        """Asynchronous ``ReadableFile.seek``."""
 
     def seekable(self) -> bool:
-        """Always ``True``."""
+        """As ``ReadableFile.seekable``."""
 
     @property
     def size(self) -> int:
-        """Size of the object in bytes."""
+        """As ``ReadableFile.size``."""
 
     async def tell(self) -> int:
-        """Current position."""
+        """Asynchronous ``ReadableFile.tell``."""
 
 @type_check_only
 class WritableFile(AbstractContextManager[WritableFile]):
@@ -394,21 +393,19 @@ class WritableFile(AbstractContextManager[WritableFile]):
         """Send buffered data onwards."""
 
     def write(self, buffer: bytes | Buffer, /) -> int:
-        """Append ``buffer`` and return the number of bytes accepted."""
+        """Append ``buffer`` and return its length; each full buffer is uploaded
+        as one part in the background."""
 
 @type_check_only
 class AsyncWritableFile(AbstractAsyncContextManager[AsyncWritableFile]):
-    """An asynchronous buffered writer creating one object.
+    """The writer of ``open_writer_async``: ``WritableFile`` with coroutines.
 
-    The object appears only when the writer is closed. Leaving an
-    ``async with`` block through an exception aborts the upload instead. Once
-    closed or aborted, ``write``, ``flush`` and ``async with`` raise
-    ``ValueError``, as Python's ``io`` files do.
+    Every method is awaited, and ``async with`` takes the place of ``with``;
+    the object appears, or the upload is aborted, as with ``WritableFile``.
     """
 
     async def abort(self) -> None:
-        """Cancel the upload: nothing is written and uploaded parts are removed.
-        Does nothing once closed."""
+        """Asynchronous ``WritableFile.abort``."""
 
     async def __aenter__(self) -> Self:
         """Return the writer itself."""
@@ -422,16 +419,16 @@ class AsyncWritableFile(AbstractAsyncContextManager[AsyncWritableFile]):
         """Close the writer, or abort it if an exception is propagating."""
 
     async def close(self) -> None:
-        """Complete the upload: the object appears now. Closing again does nothing."""
+        """Asynchronous ``WritableFile.close``."""
 
     async def closed(self) -> bool:
-        """Whether the writer is closed."""
+        """Asynchronous ``WritableFile.closed``."""
 
     async def flush(self) -> None:
-        """Send buffered data onwards."""
+        """Asynchronous ``WritableFile.flush``."""
 
     async def write(self, buffer: bytes | Buffer, /) -> int:
-        """Append ``buffer`` and return the number of bytes accepted."""
+        """Asynchronous ``WritableFile.write``."""
 
 # --- Functions -----------------------------------------------------------------
 
@@ -447,7 +444,16 @@ async def copy_async(store: ObjectStore, from_: str, to: str, *, overwrite: bool
     """Asynchronous ``copy``."""
 
 def delete(store: ObjectStore, paths: str | Sequence[str]) -> None:
-    """Delete one object, or many at once (in bulk where the backend can)."""
+    """Delete one object, or many at once (in bulk where the backend can).
+
+    ``paths`` is one path or a sequence of paths. A path that does not exist
+    raises ``FileNotFoundError`` on the local, Azure, GCS and HTTP stores; S3
+    and the memory store ignore it.
+
+    Example:
+
+        obstore.delete(store, ["logs/a.txt", "logs/b.txt"])
+    """
 
 async def delete_async(store: ObjectStore, paths: str | Sequence[str]) -> None:
     """Asynchronous ``delete``."""
@@ -483,6 +489,11 @@ def get(
     the ``_async`` functions: not the event loop's thread), so it should be quick and
     thread-safe. An exception it raises stops the operation (a multipart upload is
     aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
+
+    Example:
+
+        result = obstore.get(store, "data.bin")
+        print(result.meta["size"], result.bytes())
     """
 
 async def get_async(
@@ -521,14 +532,7 @@ def get_parallel(
     With ``progress``, the bytes are counted as the parts arrive; ``bytes_total`` is
     known from the first response on.
 
-    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
-    times per second while the bytes move and once more with ``done=True`` when the
-    operation ends, successfully or not (``objects_done``/``objects_total`` go from
-    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
-    the bytes: the calling thread, or one of the runtime's worker threads (also for
-    the ``_async`` functions: not the event loop's thread), so it should be quick and
-    thread-safe. An exception it raises stops the operation (a multipart upload is
-    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
+    ``progress`` is called as for ``get`` (see there).
     """
 
 async def get_parallel_async(
@@ -594,7 +598,12 @@ async def get_ranges_async(
     """Asynchronous ``get_ranges``."""
 
 def head(store: ObjectStore, path: str) -> ObjectMeta:
-    """Fetch an object's metadata only."""
+    """Fetch an object's metadata only (one HEAD request, no body).
+
+    Returns an ``ObjectMeta`` dict: ``path``, ``last_modified``, ``size``,
+    ``e_tag``, ``version`` and the ``checksums`` the server announced. Raises
+    ``FileNotFoundError`` if the object does not exist.
+    """
 
 async def head_async(store: ObjectStore, path: str) -> ObjectMeta:
     """Asynchronous ``head``."""
@@ -614,6 +623,12 @@ def list(
     after it are listed. The order is not guaranteed. The stream yields chunks of
     ``chunk_size`` objects and works with ``for`` and ``async for``.
     ``return_arrow=True`` yields Arrow record batches (needs ``arro3-core``).
+
+    Example:
+
+        for chunk in obstore.list(store, "logs"):
+            for meta in chunk:
+                print(meta["path"], meta["size"])
     """
 
 @overload
@@ -643,8 +658,10 @@ def list_with_delimiter(
 ) -> ListResult[Table]:
     """List one level below ``prefix``: its objects and its sub-"directories".
 
-    ``return_arrow=True`` returns the objects as an Arrow table (needs
-    ``arro3-core``).
+    Returns a ``ListResult`` dict: ``objects`` (a list of ``ObjectMeta``, or an
+    Arrow table with ``return_arrow=True``, which needs ``arro3-core``) and
+    ``common_prefixes`` (the full paths of the "directories" directly below
+    ``prefix``). The whole level is fetched before the call returns.
     """
 
 @overload
@@ -725,14 +742,7 @@ def open_writer(
     ``bytes_total`` is ``None`` until the final call, made on close (with the total
     written), on abort, or when a write fails.
 
-    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
-    times per second while the bytes move and once more with ``done=True`` when the
-    operation ends, successfully or not (``objects_done``/``objects_total`` go from
-    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
-    the bytes: the calling thread, or one of the runtime's worker threads (also for
-    the ``_async`` functions: not the event loop's thread), so it should be quick and
-    thread-safe. An exception it raises stops the operation (a multipart upload is
-    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
+    ``progress`` is called as for ``get`` (see there).
     """
 
 def open_writer_async(
@@ -762,7 +772,9 @@ def _observe_take(timeout: float) -> builtins.list[tuple[Any, ...]]:
     """The queued request events, waiting up to ``timeout`` seconds for the first."""
 
 def _observe_status() -> tuple[int, int, int, bool]:
-    """``(produced, dropped, store_hooks, active)`` of the request event queue."""
+    """``(produced, dropped, store_hooks, active)`` of the request event queue: events
+    queued or dropped since the start, events dropped, live stores with a hook, and
+    whether anything listens."""
 
 def parse_scheme(
     url: str,
@@ -771,6 +783,10 @@ def parse_scheme(
 
     Raises ``GenericError`` for an unrecognised URL and ``ValueError`` for a
     string that is not a URL.
+
+    Example:
+
+        assert obstore.parse_scheme("s3://bucket/key") == "s3"
     """
 
 def put(
@@ -798,14 +814,14 @@ def put(
     sent in one request counts when the request completes). ``bytes_total`` is the
     size of ``file``, or ``None`` for an iterable until the final call.
 
-    ``progress``: a callable taking an ``obstore.progress.Progress``, called at most 10
-    times per second while the bytes move and once more with ``done=True`` when the
-    operation ends, successfully or not (``objects_done``/``objects_total`` go from
-    0/1 to 1/1; ``path`` is the object path). It is called from the thread that moves
-    the bytes: the calling thread, or one of the runtime's worker threads (also for
-    the ``_async`` functions: not the event loop's thread), so it should be quick and
-    thread-safe. An exception it raises stops the operation (a multipart upload is
-    aborted) and is raised to the caller. Anything not callable raises ``TypeError``.
+    ``progress`` is called as for ``get`` (see there).
+
+    Returns a ``PutResult`` dict (``e_tag``, ``version``).
+
+    Example:
+
+        obstore.put(store, "data.bin", b"hello")
+        obstore.put(store, "big.bin", (b"chunk" for _ in range(3)))
     """
 
 async def put_async(
@@ -844,8 +860,13 @@ async def rename_async(store: ObjectStore, from_: str, to: str, *, overwrite: bo
 def sign(store: SignCapableStore, method: HTTP_METHOD, paths: str, expires_in: timedelta) -> str:
     """Create presigned URLs valid for ``expires_in``.
 
-    One path gives one URL; a sequence of paths gives a list. Only S3, GCS and
-    Azure stores can sign.
+    ``method`` is the HTTP method the URL allows (``"GET"``, ``"PUT"``, ...).
+    One path gives one URL; a sequence of paths gives a list, in the same
+    order. Only S3, GCS and Azure stores can sign.
+
+    Example:
+
+        url = obstore.sign(store, "GET", "report.pdf", timedelta(hours=1))
     """
 
 @overload

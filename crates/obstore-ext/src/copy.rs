@@ -54,7 +54,7 @@ async fn rename_inner(
     Ok(PyNone)
 }
 
-/// Copies an object within the store.
+#[doc = obstore_stores::pydoc!(copy)]
 #[pyfunction]
 #[pyo3(signature = (store, from_, to, *, overwrite = true))]
 pub fn copy(
@@ -68,7 +68,7 @@ pub fn copy(
     Ok(())
 }
 
-/// Copies an object within the store, from asyncio.
+#[doc = obstore_stores::pydoc!(copy_async)]
 #[pyfunction]
 #[pyo3(signature = (store, from_, to, *, overwrite = true))]
 pub fn copy_async<'py>(
@@ -81,7 +81,7 @@ pub fn copy_async<'py>(
     store.into_py_future(py, None, copy_inner(store.clone(), from_, to, overwrite))
 }
 
-/// Moves an object within the store.
+#[doc = obstore_stores::pydoc!(rename)]
 #[pyfunction]
 #[pyo3(signature = (store, from_, to, *, overwrite = true))]
 pub fn rename(
@@ -95,7 +95,7 @@ pub fn rename(
     Ok(())
 }
 
-/// Moves an object within the store, from asyncio.
+#[doc = obstore_stores::pydoc!(rename_async)]
 #[pyfunction]
 #[pyo3(signature = (store, from_, to, *, overwrite = true))]
 pub fn rename_async<'py>(

@@ -55,14 +55,14 @@ async fn delete_inner(store: AnyStore, paths: Paths) -> ObstoreResult<PyNone> {
     Ok(PyNone)
 }
 
-/// Deletes one object or many.
+#[doc = obstore_stores::pydoc!(delete)]
 #[pyfunction]
 pub fn delete(py: Python<'_>, store: AnyStore, paths: Paths) -> PyResult<()> {
     store.block_on_complete(py, delete_inner(store.clone(), paths))?;
     Ok(())
 }
 
-/// Deletes one object or many, from asyncio.
+#[doc = obstore_stores::pydoc!(delete_async)]
 #[pyfunction]
 pub fn delete_async<'py>(
     py: Python<'py>,

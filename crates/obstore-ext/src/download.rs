@@ -209,8 +209,7 @@ fn checked_options(options: Option<PyGetOptions>) -> PyResult<GetOptions> {
     Ok(options)
 }
 
-/// An object (or the range in `options`) into one `Bytes`, through up to `max_concurrency`
-/// ranged GETs of `chunk_size` bytes, all pinned to the version the first response returned.
+#[doc = obstore_stores::pydoc!(get_parallel)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12, progress = None))]
 pub fn get_parallel(
@@ -236,7 +235,7 @@ pub fn get_parallel(
     Ok(PyBytesWrapper::new(store.block_on(py, future)?))
 }
 
-/// `get_parallel` from asyncio.
+#[doc = obstore_stores::pydoc!(get_parallel_async)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12, progress = None))]
 pub fn get_parallel_async<'py>(

@@ -115,7 +115,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyGetOptions {
     }
 }
 
-/// The result of a get: metadata now, the body once (whole, or streamed in chunks).
+#[doc = obstore_stores::pydoc!(GetResult)]
 #[pyclass(name = "GetResult", frozen)]
 pub struct PyGetResult {
     store: AnyStore,
@@ -190,7 +190,7 @@ const DEFAULT_MIN_CHUNK_SIZE: usize = 10 * 1024 * 1024;
 
 #[pymethods]
 impl PyGetResult {
-    /// The whole body as one `Bytes`.
+    #[doc = obstore_stores::pydoc!(GetResult.bytes)]
     fn bytes(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
         let body = self.take_body()?;
         let len = self.len();
@@ -202,7 +202,7 @@ impl PyGetResult {
         Ok(PyBytesWrapper::new(bytes))
     }
 
-    /// The whole body as one `Bytes`, from asyncio.
+    #[doc = obstore_stores::pydoc!(GetResult.bytes_async)]
     fn bytes_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let body = self.take_body()?;
         let len = self.len();
@@ -213,17 +213,17 @@ impl PyGetResult {
         })
     }
 
-    /// Alias of `bytes()`.
+    #[doc = obstore_stores::pydoc!(GetResult.buffer)]
     fn buffer(&self, py: Python<'_>) -> PyResult<PyBytesWrapper> {
         self.bytes(py)
     }
 
-    /// Alias of `bytes_async()`.
+    #[doc = obstore_stores::pydoc!(GetResult.buffer_async)]
     fn buffer_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.bytes_async(py)
     }
 
-    /// A stream of chunks of at least `min_chunk_size` bytes (the last may be shorter).
+    #[doc = obstore_stores::pydoc!(GetResult.stream)]
     #[pyo3(signature = (min_chunk_size = DEFAULT_MIN_CHUNK_SIZE))]
     fn stream(&self, min_chunk_size: usize) -> PyResult<PyBytesStream> {
         self.stream_impl(min_chunk_size)
@@ -237,19 +237,19 @@ impl PyGetResult {
         self.stream_impl(DEFAULT_MIN_CHUNK_SIZE)
     }
 
-    /// Attributes of the object (content type, metadata, ...).
+    #[doc = obstore_stores::pydoc!(GetResult.attributes)]
     #[getter]
     fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         attributes_to_dict(py, &self.attributes)
     }
 
-    /// Metadata of the object.
+    #[doc = obstore_stores::pydoc!(GetResult.meta)]
     #[getter]
     fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         meta_with_checksums(py, &self.meta, self.checksums.as_ref())
     }
 
-    /// The byte range returned, as `(start, end)` with `end` exclusive.
+    #[doc = obstore_stores::pydoc!(GetResult.range)]
     #[getter]
     fn range(&self) -> (u64, u64) {
         (self.range.start, self.range.end)
@@ -349,8 +349,8 @@ impl<'py> IntoPyObject<'py> for StreamStep {
 /// are handed out as the network delivers them (at least `min_chunk_size`, copied once).
 const IN_PLACE_MIN: usize = 1024 * 1024;
 
-/// A stream of body chunks, iterable from sync code and from asyncio. Each chunk is one Python
-/// `bytes` of `min_chunk_size` bytes (the last may be shorter), filled in place from the network.
+// Each chunk is one Python `bytes`, filled in place from the network.
+#[doc = obstore_stores::pydoc!(BytesStream)]
 #[pyclass(name = "BytesStream", frozen)]
 pub struct PyBytesStream {
     store: AnyStore,
@@ -498,7 +498,7 @@ async fn get_inner(
     Ok(PyGetResult::new(store, result, head, verify, progress))
 }
 
-/// Fetches an object; the body is read from the returned `GetResult`.
+#[doc = obstore_stores::pydoc!(get)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, options = None, verify_checksum = true, progress = None))]
 pub fn get(
@@ -515,7 +515,7 @@ pub fn get(
     Ok(store.block_on(py, future)?)
 }
 
-/// Fetches an object from asyncio.
+#[doc = obstore_stores::pydoc!(get_async)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, options = None, verify_checksum = true, progress = None))]
 pub fn get_async<'py>(
@@ -565,7 +565,7 @@ async fn get_range_inner(
     ))
 }
 
-/// One byte range `[start, end)` or `[start, start + length)` of an object.
+#[doc = obstore_stores::pydoc!(get_range)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, start, end = None, length = None))]
 pub fn get_range(
@@ -580,7 +580,7 @@ pub fn get_range(
     Ok(store.block_on_complete(py, get_range_inner(store.clone(), path, range))?)
 }
 
-/// One byte range of an object, from asyncio.
+#[doc = obstore_stores::pydoc!(get_range_async)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, start, end = None, length = None))]
 pub fn get_range_async<'py>(
@@ -713,7 +713,7 @@ async fn get_ranges_inner(
         .collect()
 }
 
-/// Many byte ranges of one object; nearby ranges are fetched in one request.
+#[doc = obstore_stores::pydoc!(get_ranges)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1024 * 1024))]
 pub fn get_ranges(
@@ -729,7 +729,7 @@ pub fn get_ranges(
     Ok(store.block_on_complete(py, get_ranges_inner(store.clone(), path, ranges, coalesce))?)
 }
 
-/// Many byte ranges of one object, from asyncio.
+#[doc = obstore_stores::pydoc!(get_ranges_async)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1024 * 1024))]
 pub fn get_ranges_async<'py>(

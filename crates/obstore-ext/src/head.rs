@@ -22,13 +22,13 @@ async fn head_inner(store: AnyStore, path: PyPath) -> ObstoreResult<PyObjectMeta
     Ok(PyObjectMetaChecksums(result.meta, checksums))
 }
 
-/// The metadata of one object.
+#[doc = obstore_stores::pydoc!(head)]
 #[pyfunction]
 pub fn head(py: Python<'_>, store: AnyStore, path: PyPath) -> PyResult<PyObjectMetaChecksums> {
     Ok(store.block_on_complete(py, head_inner(store.clone(), path))?)
 }
 
-/// The metadata of one object, from asyncio.
+#[doc = obstore_stores::pydoc!(head_async)]
 #[pyfunction]
 pub fn head_async<'py>(
     py: Python<'py>,

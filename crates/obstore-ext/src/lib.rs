@@ -89,8 +89,7 @@ fn _panic_in_call<'py>(
     }
 }
 
-/// The allocator settings in effect, for tests and bug reports: `{"purge_delay_ms": int,
-/// "allow_thp": bool}`.
+#[doc = obstore_stores::pydoc!(_allocator_settings)]
 #[pyfunction]
 fn _allocator_settings(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     // SAFETY: plain option getters.
@@ -106,7 +105,7 @@ fn _allocator_settings(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(settings)
 }
 
-/// Classifies a URL: "s3", "gcs", "azure", "http", "local" or "memory".
+#[doc = obstore_stores::pydoc!(parse_scheme)]
 #[pyfunction]
 fn parse_scheme(url: &str) -> PyResult<&'static str> {
     obstore_stores::url::scheme_name(url)

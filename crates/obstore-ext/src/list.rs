@@ -73,7 +73,7 @@ async fn next_items(
     }
 }
 
-/// The lazily paged result of `list`, iterable from sync code and asyncio.
+#[doc = obstore_stores::pydoc!(ListStream)]
 #[pyclass(name = "ListStream", frozen)]
 pub struct PyListStream {
     store: AnyStore,
@@ -127,7 +127,7 @@ impl PyListStream {
         })
     }
 
-    /// Every remaining item in one chunk.
+    #[doc = obstore_stores::pydoc!(ListStream.collect)]
     fn collect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let items = self
             .store
@@ -135,7 +135,7 @@ impl PyListStream {
         self.wrap(items).into_pyobject(py)
     }
 
-    /// Every remaining item in one chunk, from asyncio.
+    #[doc = obstore_stores::pydoc!(ListStream.collect_async)]
     fn collect_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let state = self.state.clone();
         let arrow = self.return_arrow;
@@ -153,7 +153,7 @@ fn optional_path(path: Option<PyPath>) -> Option<Path> {
     path.map(|p| p.0).filter(|p| !p.as_ref().is_empty())
 }
 
-/// Lists every object under `prefix`, recursively, in chunks of `chunk_size`.
+#[doc = obstore_stores::pydoc!(list)]
 #[pyfunction]
 #[pyo3(signature = (store, prefix = None, *, offset = None, chunk_size = 50, return_arrow = false))]
 pub fn list(
@@ -227,7 +227,7 @@ async fn list_with_delimiter_inner(
     })
 }
 
-/// Lists one level under `prefix`: objects and common prefixes.
+#[doc = obstore_stores::pydoc!(list_with_delimiter)]
 #[pyfunction]
 #[pyo3(signature = (store, prefix = None, *, return_arrow = false))]
 pub fn list_with_delimiter(
@@ -243,7 +243,7 @@ pub fn list_with_delimiter(
     )?)
 }
 
-/// Lists one level under `prefix`, from asyncio.
+#[doc = obstore_stores::pydoc!(list_with_delimiter_async)]
 #[pyfunction]
 #[pyo3(signature = (store, prefix = None, *, return_arrow = false))]
 pub fn list_with_delimiter_async<'py>(

@@ -588,7 +588,7 @@ fn settings(
     })
 }
 
-/// Writes an object atomically from bytes, a buffer, a file path, a file object or an iterator.
+#[doc = obstore_stores::pydoc!(put)]
 #[pyfunction]
 #[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12, progress = None))]
 #[allow(clippy::too_many_arguments)]
@@ -630,7 +630,7 @@ pub fn put(
     Ok(result?)
 }
 
-/// Writes an object from asyncio; also accepts async iterables of buffers.
+#[doc = obstore_stores::pydoc!(put_async)]
 #[pyfunction]
 #[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12, progress = None))]
 #[allow(clippy::too_many_arguments)]

@@ -193,7 +193,8 @@ impl Reader {
     }
 }
 
-/// A buffered, seekable reader; the same class serves the sync and the async API.
+// The same class serves the sync and the async API (`open_reader_async`).
+#[doc = obstore_stores::pydoc!(ReadableFile)]
 #[pyclass(name = "ReadableFile", frozen)]
 pub struct PyReadableFile {
     reader: Reader,
@@ -239,18 +240,18 @@ macro_rules! reader_call {
 
 #[pymethods]
 impl PyReadableFile {
-    /// Closes the reader: any later use raises `ValueError`. Closing again does nothing.
+    #[doc = obstore_stores::pydoc!(ReadableFile.close)]
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
     }
 
-    /// Whether the reader was closed.
+    #[doc = obstore_stores::pydoc!(ReadableFile.closed)]
     #[getter]
     fn closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Up to `size` bytes (all remaining bytes when None or negative).
+    #[doc = obstore_stores::pydoc!(ReadableFile.read)]
     #[pyo3(signature = (size = None, /))]
     fn read<'py>(&self, py: Python<'py>, size: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
         let limit = size.filter(|s| *s >= 0).map(|s| s as u64);
@@ -262,14 +263,14 @@ impl PyReadableFile {
         )
     }
 
-    /// Every remaining byte.
+    #[doc = obstore_stores::pydoc!(ReadableFile.readall)]
     fn readall<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         reader_call!(self, py, None, |reader| async move {
             reader.read(None).await.map(PyBytesWrapper::new)
         })
     }
 
-    /// The next line, including its `\n`.
+    #[doc = obstore_stores::pydoc!(ReadableFile.readline)]
     fn readline<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         reader_call!(
             self,
@@ -279,7 +280,7 @@ impl PyReadableFile {
         )
     }
 
-    /// The remaining lines; with `hint > 0`, stops once at least `hint` bytes were read.
+    #[doc = obstore_stores::pydoc!(ReadableFile.readlines)]
     #[pyo3(signature = (hint = -1, /))]
     fn readlines<'py>(&self, py: Python<'py>, hint: i64) -> PyResult<Bound<'py, PyAny>> {
         reader_call!(self, py, None, |reader| async move {
@@ -287,7 +288,7 @@ impl PyReadableFile {
         })
     }
 
-    /// Moves to `offset` relative to the start (0), the current position (1) or the end (2).
+    #[doc = obstore_stores::pydoc!(ReadableFile.seek)]
     #[pyo3(signature = (offset, whence = 0, /))]
     fn seek<'py>(&self, py: Python<'py>, offset: i64, whence: i64) -> PyResult<Bound<'py, PyAny>> {
         reader_call!(self, py, Some(0), |reader| async move {
@@ -295,13 +296,13 @@ impl PyReadableFile {
         })
     }
 
-    /// Always True (while open).
+    #[doc = obstore_stores::pydoc!(ReadableFile.seekable)]
     fn seekable(&self) -> PyResult<bool> {
         self.check_open()?;
         Ok(true)
     }
 
-    /// The current position.
+    #[doc = obstore_stores::pydoc!(ReadableFile.tell)]
     fn tell<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         reader_call!(
             self,
@@ -311,7 +312,7 @@ impl PyReadableFile {
         )
     }
 
-    /// The size of the object.
+    #[doc = obstore_stores::pydoc!(ReadableFile.size)]
     #[getter]
     fn size(&self) -> PyResult<u64> {
         self.check_open()?;
@@ -379,7 +380,7 @@ async fn open_inner(
     })
 }
 
-/// Opens a buffered, seekable reader (a HEAD request fetches the size unless `size` is given).
+#[doc = obstore_stores::pydoc!(open_reader)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, buffer_size = 1024 * 1024, size = None))]
 pub fn open_reader(
@@ -395,7 +396,7 @@ pub fn open_reader(
     )?)
 }
 
-/// Opens a buffered, seekable reader for asyncio.
+#[doc = obstore_stores::pydoc!(open_reader_async)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, buffer_size = 1024 * 1024, size = None))]
 pub fn open_reader_async<'py>(

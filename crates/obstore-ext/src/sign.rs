@@ -121,7 +121,7 @@ async fn sign_inner(request: SignRequest) -> Result<Signed, ObstoreError> {
     })
 }
 
-/// Presigned URL(s) for `paths`, valid for `expires_in`.
+#[doc = obstore_stores::pydoc!(sign)]
 #[pyfunction]
 #[pyo3(signature = (store, method, paths, expires_in))]
 pub fn sign<'py>(
@@ -136,7 +136,7 @@ pub fn sign<'py>(
     signed.into_pyobject(py)
 }
 
-/// Presigned URL(s) for `paths`, from asyncio.
+#[doc = obstore_stores::pydoc!(sign_async)]
 #[pyfunction]
 #[pyo3(signature = (store, method, paths, expires_in))]
 pub fn sign_async<'py>(

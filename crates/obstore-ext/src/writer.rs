@@ -148,7 +148,8 @@ async fn is_closed(slot: WriterSlot) -> ObstoreResult<bool> {
     Ok(slot.lock().await.is_none())
 }
 
-/// A buffered writer; the same class serves the sync and the async API.
+// The same class serves the sync and the async API (`open_writer_async`).
+#[doc = obstore_stores::pydoc!(WritableFile)]
 #[pyclass(name = "WritableFile", frozen)]
 pub struct PyWritableFile {
     store: AnyStore,
@@ -186,7 +187,7 @@ macro_rules! writer_call {
 
 #[pymethods]
 impl PyWritableFile {
-    /// Buffers `buffer` (uploading full parts in the background); returns its length.
+    #[doc = obstore_stores::pydoc!(WritableFile.write)]
     fn write<'py>(
         &self,
         py: Python<'py>,
@@ -197,35 +198,36 @@ impl PyWritableFile {
         writer_call!(self, py, write(self.slot.clone(), buffer.0))
     }
 
-    /// Pushes buffered data.
+    #[doc = obstore_stores::pydoc!(WritableFile.flush)]
     fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.check_open()?;
         writer_call!(self, py, flush(self.slot.clone()))
     }
 
-    /// Completes the upload: the object appears now. Closing again does nothing.
+    #[doc = obstore_stores::pydoc!(WritableFile.close)]
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.mark_closed();
         writer_call!(self, py, close(self.slot.clone()))
     }
 
-    /// Cancels the upload: nothing is written, uploaded parts are removed. Does nothing once
-    /// closed.
+    #[doc = obstore_stores::pydoc!(WritableFile.abort)]
     fn abort<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.mark_closed();
         writer_call!(self, py, abort(self.slot.clone()))
     }
 
-    /// Whether the writer was closed or aborted.
+    #[doc = obstore_stores::pydoc!(WritableFile.closed)]
     fn closed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         writer_call!(self, py, is_closed(self.slot.clone()))
     }
 
+    #[doc = obstore_stores::pydoc!(WritableFile.__enter__)]
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
         slf.get().check_open()?;
         Ok(slf)
     }
 
+    #[doc = obstore_stores::pydoc!(WritableFile.__exit__)]
     #[pyo3(signature = (exc_type, exc_value, traceback))]
     fn __exit__<'py>(
         &self,
@@ -244,6 +246,7 @@ impl PyWritableFile {
         Ok(false)
     }
 
+    #[doc = obstore_stores::pydoc!(AsyncWritableFile.__aenter__)]
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         slf.get().check_open()?;
         let py = slf.py();
@@ -251,6 +254,7 @@ impl PyWritableFile {
         obstore_stores::runtime::asyncio::ready_future::<Py<PyAny>, PyErr>(py, Ok(value))
     }
 
+    #[doc = obstore_stores::pydoc!(AsyncWritableFile.__aexit__)]
     #[pyo3(signature = (exc_type, exc_value, traceback))]
     fn __aexit__<'py>(
         &self,
@@ -324,7 +328,7 @@ fn open(
     })
 }
 
-/// Opens a buffered writer; the object appears when it is closed.
+#[doc = obstore_stores::pydoc!(open_writer)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12, progress = None))]
 pub fn open_writer(
@@ -348,7 +352,7 @@ pub fn open_writer(
     )
 }
 
-/// Opens a buffered writer with async methods (this function itself is synchronous).
+#[doc = obstore_stores::pydoc!(open_writer_async)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12, progress = None))]
 pub fn open_writer_async(

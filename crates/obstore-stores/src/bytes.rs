@@ -15,7 +15,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyMemoryView, PySlice, PyTuple};
 
 use crate::buffer;
 
-/// Immutable bytes owned by Rust, exposed to Python without copying.
+#[doc = crate::pydoc!(Bytes)]
 #[pyclass(name = "Bytes", module = "obstore", frozen, sequence, subclass)]
 #[derive(Clone, Debug, Default)]
 pub struct PyBytesWrapper(Bytes);
@@ -286,6 +286,7 @@ impl PyBytesWrapper {
         self.__repr__()
     }
 
+    #[doc = crate::pydoc!(Bytes.__getnewargs_ex__)]
     fn __getnewargs_ex__<'py>(
         &self,
         py: Python<'py>,
@@ -296,7 +297,7 @@ impl PyBytesWrapper {
         ))
     }
 
-    /// The bytes without `prefix` at the start, if present.
+    #[doc = crate::pydoc!(Bytes.removeprefix)]
     #[pyo3(signature = (prefix, /))]
     fn removeprefix(&self, prefix: PyBufferBytes) -> Self {
         match self.0.starts_with(&prefix.0) {
@@ -305,7 +306,7 @@ impl PyBytesWrapper {
         }
     }
 
-    /// The bytes without `suffix` at the end, if present.
+    #[doc = crate::pydoc!(Bytes.removesuffix)]
     #[pyo3(signature = (suffix, /))]
     fn removesuffix(&self, suffix: PyBufferBytes) -> Self {
         match self.0.ends_with(&suffix.0) {
@@ -314,54 +315,54 @@ impl PyBytesWrapper {
         }
     }
 
-    /// True if all bytes are ASCII letters or digits and there is at least one.
+    #[doc = crate::pydoc!(Bytes.isalnum)]
     fn isalnum(&self) -> bool {
         all_ascii(&self.0, u8::is_ascii_alphanumeric)
     }
 
-    /// True if all bytes are ASCII letters and there is at least one.
+    #[doc = crate::pydoc!(Bytes.isalpha)]
     fn isalpha(&self) -> bool {
         all_ascii(&self.0, u8::is_ascii_alphabetic)
     }
 
-    /// True if every byte is ASCII (also for empty bytes).
+    #[doc = crate::pydoc!(Bytes.isascii)]
     fn isascii(&self) -> bool {
         self.0.is_ascii()
     }
 
-    /// True if all bytes are ASCII digits and there is at least one.
+    #[doc = crate::pydoc!(Bytes.isdigit)]
     fn isdigit(&self) -> bool {
         all_ascii(&self.0, u8::is_ascii_digit)
     }
 
-    /// True if there is a lowercase ASCII letter and no uppercase one.
+    #[doc = crate::pydoc!(Bytes.islower)]
     fn islower(&self) -> bool {
         self.0.iter().any(u8::is_ascii_lowercase) && !self.0.iter().any(u8::is_ascii_uppercase)
     }
 
-    /// True if all bytes are ASCII whitespace and there is at least one.
+    #[doc = crate::pydoc!(Bytes.isspace)]
     fn isspace(&self) -> bool {
         all_ascii(&self.0, |b| {
             matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
         })
     }
 
-    /// True if there is an uppercase ASCII letter and no lowercase one.
+    #[doc = crate::pydoc!(Bytes.isupper)]
     fn isupper(&self) -> bool {
         self.0.iter().any(u8::is_ascii_uppercase) && !self.0.iter().any(u8::is_ascii_lowercase)
     }
 
-    /// A copy with ASCII letters lowercased.
+    #[doc = crate::pydoc!(Bytes.lower)]
     fn lower(&self) -> PyResult<Self> {
         self.map_ascii(<[u8]>::make_ascii_lowercase)
     }
 
-    /// A copy with ASCII letters uppercased.
+    #[doc = crate::pydoc!(Bytes.upper)]
     fn upper(&self) -> PyResult<Self> {
         self.map_ascii(<[u8]>::make_ascii_uppercase)
     }
 
-    /// A copy as a Python `bytes` object.
+    #[doc = crate::pydoc!(Bytes.to_bytes)]
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0)
     }

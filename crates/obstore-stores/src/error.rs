@@ -13,7 +13,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 macro_rules! exception_classes {
-    ($( $name:ident => $doc:literal ),* $(,)?) => {
+    ($( $name:ident ),* $(,)?) => {
         /// The exception classes of `obstore.exceptions`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum ExceptionKind { Base, $( $name ),* }
@@ -27,10 +27,11 @@ macro_rules! exception_classes {
                 match self { ExceptionKind::Base => "BaseError", $( ExceptionKind::$name => stringify!($name) ),* }
             }
 
+            /// The class docstring, from `exceptions.pyi`.
             fn doc(self) -> &'static str {
                 match self {
-                    ExceptionKind::Base => "The base class of every error raised by obstore's stores.",
-                    $( ExceptionKind::$name => $doc ),*
+                    ExceptionKind::Base => crate::pydoc!(BaseError),
+                    $( ExceptionKind::$name => crate::pydoc!($name) ),*
                 }
             }
         }
@@ -38,18 +39,18 @@ macro_rules! exception_classes {
 }
 
 exception_classes! {
-    GenericError => "A store error that no more specific class describes.",
-    NotFoundError => "The bucket or container does not exist (also a FileNotFoundError; a missing object raises the builtin FileNotFoundError).",
-    InvalidPathError => "The store returned or was given an invalid path.",
-    JoinError => "A background task failed to complete.",
-    NotSupportedError => "The store does not support the requested operation or option.",
-    AlreadyExistsError => "The destination object already exists.",
-    PreconditionError => "A request precondition (if_match, if_unmodified_since, e_tag) failed.",
-    NotModifiedError => "The object was not modified (if_none_match / if_modified_since).",
-    PermissionDeniedError => "The credentials lack the permission for the operation.",
-    UnauthenticatedError => "The credentials are missing or invalid.",
-    UnknownConfigurationKeyError => "A configuration key is not valid for the store.",
-    ChecksumMismatchError => "The bytes do not match their checksum: a download whose bytes differ from the checksum the server announced, or an upload the server refused because its bytes differ from the checksum sent with them.",
+    GenericError,
+    NotFoundError,
+    InvalidPathError,
+    JoinError,
+    NotSupportedError,
+    AlreadyExistsError,
+    PreconditionError,
+    NotModifiedError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+    UnknownConfigurationKeyError,
+    ChecksumMismatchError,
 }
 
 static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();

@@ -17,6 +17,8 @@ pub mod config;
 pub mod error;
 pub mod integrity;
 pub mod path;
+// `pydoc!`, the Python docstrings of every compiled item, generated from the stubs.
+mod pydoc;
 pub mod runtime;
 pub mod stores;
 pub mod url;

@@ -854,14 +854,14 @@ impl Queue {
     }
 }
 
-/// `_observe_configure(refresh)`: registers `obstore._hooks._refresh`.
+#[doc = crate::pydoc!(_observe_configure)]
 #[pyfunction]
 pub fn _observe_configure(py: Python<'_>, refresh: Bound<'_, PyAny>) -> PyResult<()> {
     let _ = REFRESH.set(py, refresh.unbind());
     Ok(())
 }
 
-/// `_observe_set(global_hooks, log_level)`: what Python listens with.
+#[doc = crate::pydoc!(_observe_set)]
 #[pyfunction]
 pub fn _observe_set(global_hooks: usize, log_level: u8) -> PyResult<()> {
     if log_level > LOG_DEBUG {
@@ -878,8 +878,8 @@ pub fn _observe_set(global_hooks: usize, log_level: u8) -> PyResult<()> {
     Ok(())
 }
 
-/// `_observe_take(timeout)`: the queued events as tuples (see `Event::into_py`), waiting up to
-/// `timeout` seconds (GIL released) for the first.
+// The events are the tuples of `Event::into_py`; the wait releases the GIL.
+#[doc = crate::pydoc!(_observe_take)]
 #[pyfunction]
 pub fn _observe_take(py: Python<'_>, timeout: f64) -> PyResult<Bound<'_, PyList>> {
     let timeout = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::from_secs(1));
@@ -892,8 +892,7 @@ pub fn _observe_take(py: Python<'_>, timeout: f64) -> PyResult<Bound<'_, PyList>
     PyList::new(py, tuples)
 }
 
-/// `_observe_status()`: `(produced, dropped, store_hooks, active)`: events queued or dropped
-/// since the start, events dropped, live stores with a hook, and whether anything listens.
+#[doc = crate::pydoc!(_observe_status)]
 #[pyfunction]
 pub fn _observe_status() -> (u64, u64, usize, bool) {
     let state = queue().state.lock().unwrap_or_else(|e| e.into_inner());

@@ -215,7 +215,7 @@ impl CloudBackend for S3 {
 }
 
 cloud_store_class!(
-    /// An S3 bucket as an object store (the raw class of `obstore._store`).
+    #[doc = crate::pydoc!(S3Store)]
     PyS3Store,
     "S3Store",
     S3,

@@ -279,7 +279,7 @@ impl CloudBackend for Azure {
 }
 
 cloud_store_class!(
-    /// An Azure container as an object store (the raw class of `obstore._store`).
+    #[doc = crate::pydoc!(AzureStore)]
     PyAzureStore,
     "AzureStore",
     Azure,

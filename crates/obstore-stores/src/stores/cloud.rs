@@ -567,7 +567,8 @@ pub fn call_from_url<'py, B: CloudBackend>(
 /// `CloudStore<$backend>`, with the methods every cloud store has; `$positional` names the
 /// positional constructor argument (`bucket`, `container_name`).
 macro_rules! cloud_store_class {
-    ($(#[$doc:meta])* $class:ident, $name:literal, $backend:ty, $positional:ident) => {
+    // `$name` is a `tt`: `pydoc!` matches the class name, which a forwarded `literal` hides.
+    ($(#[$doc:meta])* $class:ident, $name:tt, $backend:ty, $positional:ident) => {
         $(#[$doc])*
         #[pyo3::pyclass(name = $name, module = "obstore._store", subclass, frozen)]
         #[derive(Debug)]
@@ -601,7 +602,7 @@ macro_rules! cloud_store_class {
                 .map(Self)
             }
 
-            /// Builds a store from a URL; the URL path becomes the prefix.
+            #[doc = $crate::pydoc!($name.from_url)]
             #[classmethod]
             #[pyo3(signature = (url, *, config=None, client_options=None, retry_config=None, credential_provider=None, **kwargs))]
             #[allow(clippy::too_many_arguments)]
@@ -624,13 +625,13 @@ macro_rules! cloud_store_class {
                 $crate::stores::cloud::call_from_url::<$backend>(cls, url, args)
             }
 
-            /// The key prefix prepended to every path, if any.
+            #[doc = $crate::pydoc!($name.prefix)]
             #[getter]
             fn prefix(&self) -> Option<String> {
                 self.0.core.prefix.clone()
             }
 
-            /// The explicit settings (not environment ones), values as strings, secrets masked.
+            #[doc = $crate::pydoc!($name.config)]
             #[getter]
             fn config<'py>(
                 &self,
@@ -642,7 +643,7 @@ macro_rules! cloud_store_class {
                     .public_dict::<<$backend as $crate::stores::cloud::CloudBackend>::Family>(py)
             }
 
-            /// The HTTP client options, if any were given.
+            #[doc = $crate::pydoc!($name.client_options)]
             #[getter]
             fn client_options<'py>(
                 &self,
@@ -651,7 +652,7 @@ macro_rules! cloud_store_class {
                 self.0.core.client_options_py(py)
             }
 
-            /// The retry settings with defaults filled in, if given.
+            #[doc = $crate::pydoc!($name.retry_config)]
             #[getter]
             fn retry_config<'py>(
                 &self,
@@ -660,7 +661,7 @@ macro_rules! cloud_store_class {
                 self.0.core.retry_config_py(py)
             }
 
-            /// The request hook given at construction, if any.
+            #[doc = $crate::pydoc!($name.request_hook)]
             #[getter]
             fn request_hook<'py>(
                 &self,
@@ -669,7 +670,7 @@ macro_rules! cloud_store_class {
                 self.0.core.request_hook_py(py)
             }
 
-            /// The credential provider given at construction, if any.
+            #[doc = $crate::pydoc!($name.credential_provider)]
             #[getter]
             fn credential_provider<'py>(
                 &self,
@@ -678,6 +679,7 @@ macro_rules! cloud_store_class {
                 self.0.core.credential_provider_py(py)
             }
 
+            #[doc = $crate::pydoc!($name.__getnewargs_ex__)]
             fn __getnewargs_ex__<'py>(
                 &self,
                 py: pyo3::Python<'py>,

@@ -162,7 +162,7 @@ impl CloudBackend for Gcs {
 }
 
 cloud_store_class!(
-    /// A Google Cloud Storage bucket as an object store (the raw class of `obstore._store`).
+    #[doc = crate::pydoc!(GCSStore)]
     PyGCSStore,
     "GCSStore",
     Gcs,

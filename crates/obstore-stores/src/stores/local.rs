@@ -29,7 +29,7 @@ use super::handle::{AnyStore, Executor};
 use crate::config::bad_url;
 use crate::error::ObstoreError;
 
-/// A local directory as an object store (the raw class of `obstore._store`).
+#[doc = crate::pydoc!(LocalStore)]
 #[pyclass(name = "LocalStore", module = "obstore._store", subclass, frozen)]
 #[derive(Debug)]
 pub struct PyLocalStore {
@@ -118,7 +118,7 @@ impl PyLocalStore {
         })
     }
 
-    /// Builds a store from a `file://` URL; the URL path is the directory.
+    #[doc = crate::pydoc!(LocalStore.from_url)]
     #[classmethod]
     #[pyo3(signature = (url, *, automatic_cleanup=false, mkdir=false, allow_symlinks_outside=true))]
     fn from_url<'py>(
@@ -148,12 +148,13 @@ impl PyLocalStore {
         cls.call((path,), Some(&kwargs))
     }
 
-    /// The directory this store is rooted at, or None for the filesystem root.
+    #[doc = crate::pydoc!(LocalStore.prefix)]
     #[getter]
     fn prefix(&self) -> Option<PathBuf> {
         self.prefix.clone()
     }
 
+    #[doc = crate::pydoc!(LocalStore.__getnewargs_ex__)]
     fn __getnewargs_ex__<'py>(
         &self,
         py: Python<'py>,

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use super::context::{ContextStore, StoreLabel};
 use super::handle::{AnyStore, Executor};
 
-/// A fully in-memory store (the raw class of `obstore._store`).
+#[doc = crate::pydoc!(MemoryStore)]
 #[pyclass(name = "MemoryStore", module = "obstore._store", subclass, frozen)]
 #[derive(Debug)]
 pub struct PyMemoryStore {

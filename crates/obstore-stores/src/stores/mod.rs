@@ -277,7 +277,7 @@ pub fn from_url<'py>(
     class.call_method("from_url", (url,), Some(&call_kwargs))
 }
 
-/// Builds the raw store class for `url` (`obstore._store.from_url`).
+#[doc = crate::pydoc!(from_url)]
 #[pyfunction(name = "from_url")]
 #[pyo3(signature = (url, *, config = None, client_options = None, retry_config = None, credential_provider = None, **kwargs))]
 pub fn py_from_url<'py>(

@@ -20,7 +20,7 @@ use crate::runtime::observe::{self, StoreObserver};
 use crate::stores::context::{ContextStore, StoreLabel};
 use crate::stores::handle::{AnyStore, Executor};
 
-/// An HTTP server as an object store (the raw class of `obstore._store`).
+#[doc = crate::pydoc!(HTTPStore)]
 #[pyclass(name = "HTTPStore", module = "obstore._store", subclass, frozen)]
 #[derive(Debug)]
 pub struct PyHTTPStore {
@@ -125,7 +125,7 @@ impl PyHTTPStore {
         })
     }
 
-    /// Same as the constructor.
+    #[doc = crate::pydoc!(HTTPStore.from_url)]
     #[classmethod]
     #[pyo3(signature = (url, *, client_options=None, retry_config=None, request_hook=None))]
     fn from_url<'py>(
@@ -142,13 +142,13 @@ impl PyHTTPStore {
         cls.call((url,), Some(&kwargs))
     }
 
-    /// The normalized base URL, a password in it masked.
+    #[doc = crate::pydoc!(HTTPStore.url)]
     #[getter]
     fn url(&self) -> String {
         self.display_url()
     }
 
-    /// The HTTP client options, if any were given.
+    #[doc = crate::pydoc!(HTTPStore.client_options)]
     #[getter]
     fn client_options<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         if self.client_options.is_empty() {
@@ -157,18 +157,19 @@ impl PyHTTPStore {
         self.client_options.to_py(py).map(Some)
     }
 
-    /// The retry settings with defaults filled in, if given.
+    #[doc = crate::pydoc!(HTTPStore.retry_config)]
     #[getter]
     fn retry_config<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         self.retry.as_ref().map(|r| r.to_py(py)).transpose()
     }
 
-    /// The request hook given at construction, if any.
+    #[doc = crate::pydoc!(HTTPStore.request_hook)]
     #[getter]
     fn request_hook<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
         self.request_hook.as_ref().map(|h| h.bind(py).clone())
     }
 
+    #[doc = crate::pydoc!(HTTPStore.__getnewargs_ex__)]
     fn __getnewargs_ex__<'py>(
         &self,
         py: Python<'py>,
