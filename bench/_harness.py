@@ -12,12 +12,15 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -324,20 +327,74 @@ http {{
         root {root};
         location / {{ }}
     }}
-}}
+{extra}}}
+"""
+
+# The list_replay server: the recorded ListObjectsV2 pages of one prefix, chosen by the query
+# string as clients send it. nginx's $arg_NAME cannot name an argument with a hyphen, so regex
+# maps on $args pick continuation-token and start-after; a request that is not list-type=2 of
+# the recorded prefix, or names an unknown token or key, gets 400 (a wrong count, not a hang).
+REPLAY_CONF = """
+    map $args $replay_token {{
+        ~(^|&)continuation-token=(?<replay_tok>p[0-9]+)(&|$) $replay_tok;
+        ~(^|&)continuation-token= bad;
+        default "";
+    }}
+    map $args $replay_after_arg {{
+        ~(^|&)start-after=(?<replay_sa>[^&]+) $replay_sa;
+        default "";
+    }}
+    map $replay_after_arg $replay_after {{
+        "" "";
+{after_map}
+        default bad;
+    }}
+    map "$replay_token|$replay_after" $replay_page {{
+        "|" first;
+        ~^(?<replay_p1>p[0-9]+)\\|$ $replay_p1;
+        ~^\\|(?<replay_p2>p[0-9]+)$ $replay_p2;
+        default "";
+    }}
+    map $args $replay_query_ok {{
+        ~(^|&)list-type=2(&|$) $replay_prefix_ok;
+        default "";
+    }}
+    map $args $replay_prefix_ok {{
+        ~(^|&)prefix=({prefix_re})(&|$) 1;
+        default "";
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {pages};
+        default_type application/xml;
+        location ~ ^/{bucket}/?$ {{
+            if ($replay_query_ok = "") {{ return 400; }}
+            if ($replay_page = "") {{ return 400; }}
+            try_files /$replay_page.xml =400;
+        }}
+        location / {{ return 404; }}
+    }}
 """
 
 
 class Nginx:
     """nginx serving ``root`` on 127.0.0.1: ``/BUCKET/KEY`` is a path-style S3 URL for reads."""
 
-    def __init__(self, root: str, workers: int) -> None:
+    def __init__(self, root: str, workers: int, replay: dict | None = None) -> None:
         self.prefix = tempfile.mkdtemp(prefix="bench-nginx-")
         self.port = free_port()
+        extra = ""
+        self.replay_endpoint = None
+        if replay is not None:  # a second server: the recorded listing (record_list_pages)
+            replay_port = free_port()
+            extra = replay_server_conf(replay, replay_port)
+            self.replay_endpoint = f"http://127.0.0.1:{replay_port}"
         conf = os.path.join(self.prefix, "nginx.conf")
         with open(conf, "w") as f:
             f.write(
-                NGINX_CONF.format(prefix=self.prefix, port=self.port, root=root, workers=workers)
+                NGINX_CONF.format(
+                    prefix=self.prefix, port=self.port, root=root, workers=workers, extra=extra
+                )
             )
         self.log = open(os.path.join(self.prefix, "stderr.log"), "w")
         self.proc = subprocess.Popen(
@@ -401,6 +458,127 @@ async def main():
             raise SystemExit("populate: over 1 hour, giving up")
 asyncio.run(main())
 """
+
+
+def replay_server_conf(replay: dict, port: int) -> str:
+    """The nginx ``server`` (and its maps) answering the recorded pages of ``replay``."""
+    after = []
+    for page in replay["pages"][1:]:
+        key = page["start_after"]
+        # the key as sent: raw, or percent-encoded with or without "/" kept
+        for form in dict.fromkeys((key, quote(key, safe=""), quote(key, safe="/"))):
+            after.append(f'        "{form}" {page["token"]};')
+    prefix = replay["prefix"]
+    forms = dict.fromkeys((prefix, quote(prefix, safe=""), quote(prefix, safe="/")))
+    return REPLAY_CONF.format(
+        after_map="\n".join(after),
+        prefix_re="|".join(re.escape(f) for f in forms),
+        port=port,
+        pages=replay["dir"],
+        bucket=BUCKET,
+    )
+
+
+def replay_dir(list_n: int) -> str:
+    return os.path.join(CACHE, f"list-replay-{list_n}")
+
+
+def recorded_listing(list_n: int) -> dict | None:
+    """The manifest of the recorded listing of ``list_n`` objects, or None if not recorded."""
+    try:
+        with open(os.path.join(replay_dir(list_n), "manifest.json")) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def record_list_pages(kw: dict, prefix: str, list_n: int) -> dict:
+    """The ListObjectsV2 pages of ``prefix`` as MinIO answers them, recorded once under
+    ``list-replay-<N>/`` for the list_replay scenario: ``first.xml``, then ``p0001.xml`` ...,
+    with MinIO's continuation tokens replaced by those file names (a client echoes whatever
+    opaque token it gets). Returns the manifest: prefix, pages (token, start_after, count)."""
+    d = replay_dir(list_n)
+    recorded = recorded_listing(list_n)
+    if recorded is not None:
+        return recorded
+    log(f"[setup] recording the ListObjectsV2 pages of {prefix} from MinIO (once)")
+    tmp = d + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    pages: list = []
+    token = None
+    total = 0
+    while True:
+        cmd = ["curl", "-sS", "-f", "--aws-sigv4", "aws:amz:us-east-1:s3"]
+        cmd += ["--user", f"{kw['access_key_id']}:{kw['secret_access_key']}"]
+        # curl 7.88 signs the query as written: the parameters go in sorted order
+        query = {"list-type": "2", "prefix": prefix}
+        if token:
+            query["continuation-token"] = token
+        url = f"{kw['endpoint']}/{kw['bucket']}?" + "&".join(
+            f"{k}={quote(v, safe='')}" for k, v in sorted(query.items())
+        )
+        body = subprocess.run(cmd + [url], capture_output=True, check=True, timeout=60).stdout
+        root = ET.fromstring(body)
+        ns = {"s3": root.tag.split("}")[0].strip("{")} if root.tag.startswith("{") else {}
+        keys = [e.text or "" for e in root.iterfind("s3:Contents/s3:Key", ns)]
+        token = root.findtext("s3:NextContinuationToken", None, ns)
+        name = "first" if not pages else f"p{len(pages):04d}"
+        ours_next = f"p{len(pages) + 1:04d}"
+        body = re.sub(
+            rb"<NextContinuationToken>[^<]*</NextContinuationToken>",
+            f"<NextContinuationToken>{ours_next}</NextContinuationToken>".encode(),
+            body,
+        )
+        body = re.sub(
+            rb"<ContinuationToken>[^<]*</ContinuationToken>",
+            f"<ContinuationToken>{name}</ContinuationToken>".encode(),
+            body,
+        )
+        with open(os.path.join(tmp, name + ".xml"), "wb") as f:
+            f.write(body)
+        start_after = pages[-1]["last_key"] if pages else None
+        # MinIO ends a listing of whole pages with an empty one, which is recorded as well
+        last_key = keys[-1] if keys else start_after
+        pages.append(
+            {"token": name, "start_after": start_after, "count": len(keys), "last_key": last_key}
+        )
+        total += len(keys)
+        if not token:
+            break
+        if len(pages) > list_n:  # a server that never ends its listing
+            raise SystemExit(f"recording {prefix}: more pages than objects")
+    if total != list_n:
+        raise SystemExit(f"recording {prefix}: MinIO listed {total} objects, want {list_n}")
+    info = {"prefix": prefix, "n": total, "dir": d, "pages": pages}
+    with open(os.path.join(tmp, "manifest.json"), "w") as f:
+        json.dump(info, f)
+    shutil.rmtree(d, ignore_errors=True)
+    os.replace(tmp, d)
+    log(f"[setup] recorded {len(pages)} pages, {total:,} objects, in {d}")
+    return info
+
+
+class BusyLoop:
+    """A competing CPU-bound process (a Python busy loop), started and stopped by its PID."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "while True: pass"], env=worker_env(), start_new_session=True
+        )
+
+    def stop(self) -> float:
+        """Stop it; returns the CPU seconds it used."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        except (OSError, IndexError, ValueError):
+            cpu = float("nan")
+        self.proc.kill()  # our own child, by PID
+        self.proc.wait(10)
+        return cpu
 
 
 def start_minio(workdir: str):

@@ -87,6 +87,14 @@ SCENARIOS = [
         {"threads": 16},
     ),
     Scenario(
+        "sync_get_pool_contended",
+        "2c",
+        "sync: the same 16-thread pool while a CPU-bound process (a busy loop) runs beside it",
+        "sync_ranges",
+        _rows("ours", "ref", "opendal"),
+        {"threads": 16, "contended": True},
+    ),
+    Scenario(
         "sync_get_loop",
         "2b",
         "sync: the same from one thread (a plain loop; no target, shows the lanes)",
@@ -160,6 +168,23 @@ SCENARIOS = [
             ("s3fs", "dicts"),
             ("opendal", "entries"),
         ),
+    ),
+    Scenario(
+        "list_replay",
+        "5b",
+        "listing {list_n} objects: MinIO's recorded ListObjectsV2 pages replayed by nginx "
+        "(the client is the bottleneck)",
+        "listing",
+        (
+            ("ours", "dicts"),
+            ("ours", "arrow"),
+            ("ref", "dicts"),
+            ("ref", "arrow"),
+            ("boto3", "dicts"),
+            ("opendal", "entries"),
+            ("curl", "pages"),
+        ),
+        {"replay": True},
     ),
     Scenario(
         "stream_put_iter",
@@ -295,8 +320,8 @@ def list_scenarios() -> None:
     fmt = {"big": "1 GiB", "list_n": "100,000", "stream": "1 GiB"}
     for sc in SCENARIOS:
         impls = ", ".join(i + (f" ({v})" if v else "") for i, v in sc.rows)
-        print(f"{sc.name:20} {sc.section:>3}. {sc.title.format(**fmt)}")
-        print(f"{'':26}[{impls}]")
+        print(f"{sc.name:23} {sc.section:>3}. {sc.title.format(**fmt)}")
+        print(f"{'':29}[{impls}]")
 
 
 # --------------------------------------------------------------------------- network scenarios
@@ -342,6 +367,22 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
                 secret_access_key=m["secret_access_key"],
                 big_key="upload/big.bin",
             )
+    elif sc.kind == "listing" and sc.params.get("replay"):
+        replay = env["replay"]
+        spec.update(nginx)
+        spec.update(
+            variant=variant,
+            endpoint=env["replay_endpoint"],
+            list_prefix=replay["prefix"],
+            list_n=s["list_n"],
+            long_timeout=True,
+        )
+        if impl == "curl":  # the server's ceiling: every page in turn over one connection
+            first = f"{env['replay_endpoint']}/{h.BUCKET}?list-type=2&prefix={replay['prefix']}"
+            spec["page_urls"] = [first] + [
+                f"{first}&continuation-token={p['token']}" for p in replay["pages"][1:]
+            ]
+            spec["page_counts"] = [p["count"] for p in replay["pages"]]
     elif sc.kind == "listing":
         m = env["minio"]
         spec.update(
@@ -371,17 +412,27 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
     by scenario, the order of the implementations reversing between repetitions."""
     kinds = {sc.kind for sc in scenarios}
     env = h.stage_nginx_root(1000, int(s["big_gib"] * GiB) if "big_object" in kinds else 0)
-    need_minio = "listing" in kinds or any(sc.params.get("variant") == "upload" for sc in scenarios)
-    nginx = h.Nginx(env["root"], s["nginx_workers"])
-    minio = None
+    replay = any(sc.params.get("replay") for sc in scenarios)
+    live_listing = any(sc.kind == "listing" and not sc.params.get("replay") for sc in scenarios)
+    upload = any(sc.params.get("variant") == "upload" for sc in scenarios)
+    env["replay"] = h.recorded_listing(s["list_n"]) if replay else None
+    record = replay and env["replay"] is None  # MinIO's pages, recorded once
+    minio = nginx = None
     samples: dict = {}
     try:
-        env["nginx"] = nginx.endpoint
-        if need_minio:
+        if live_listing or upload or record:
             workdir = os.path.join(h.CACHE, "minio-list")  # kept between runs
             minio, env["minio"] = h.start_minio(workdir)
-            if "listing" in kinds:
+            if live_listing or record:
                 env["list_prefix"] = h.populate_listing(env["minio"], s["list_n"], workdir, ours_py)
+            if record:
+                env["replay"] = h.record_list_pages(env["minio"], env["list_prefix"], s["list_n"])
+            if not (live_listing or upload):  # MinIO only recorded the pages: idle, not beside
+                minio.stop()
+                minio = None
+        nginx = h.Nginx(env["root"], s["nginx_workers"], replay=env["replay"])
+        env["nginx"] = nginx.endpoint
+        env["replay_endpoint"] = nginx.replay_endpoint
         la0 = h.loadavg()
         plan = [(sc, i, v) for sc in scenarios for i, v in sc.rows if i in impls]
         h.log(f"[plan] {len(plan)} rows x (1 warm-up + {s['reps']}) repetitions")
@@ -405,7 +456,14 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
                     if spec.get("endpoint") == env["nginx"]:
                         big = sc.kind == "big_object"
                         cache_s = h.warm_page_cache([env["big_file"]] if big else env["obj_files"])
-                    res = run_net_worker(pys[h.IMPL_ENV[impl]], spec, s["time_cap"] + 180)
+                    # contended: the competitor runs from before the worker starts to its end
+                    busy = h.BusyLoop() if sc.params.get("contended") else None
+                    try:
+                        res = run_net_worker(pys[h.IMPL_ENV[impl]], spec, s["time_cap"] + 180)
+                    finally:
+                        competitor_cpu_s = busy.stop() if busy is not None else None
+                    if competitor_cpu_s is not None:
+                        res["competitor_cpu_s"] = competitor_cpu_s
                     res["page_cache_warm_s"] = cache_s
                     res["rep"] = rep
                     key = _report.row_key(sc.name, impl, variant)
@@ -418,7 +476,8 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
     finally:
         if minio is not None:
             minio.stop()
-        nginx.stop()
+        if nginx is not None:
+            nginx.stop()
     return samples, {"loadavg_before": la0, "loadavg_after": h.loadavg()}
 
 
@@ -433,6 +492,11 @@ def _log_net(rep: int, key: str, kind: str, res: dict, cache_s: float | None) ->
         f"rss {res.get('peak_rss_mib') or 0:.0f} MiB  errors {res['errors']}"
         + (f" ({res['first_error'][:80]})" if res.get("first_error") else "")
         + (f"  (page cache refilled: {cache_s:.1f} s)" if (cache_s or 0) > 1 else "")
+        + (
+            f"  (busy loop beside it: {res['competitor_cpu_s']:.1f} CPU s)"
+            if "competitor_cpu_s" in res
+            else ""
+        )
     )
 
 
