@@ -135,7 +135,8 @@ class _CloudStore(_ClientStore, Generic[_ConfigT, _ProviderT]):
 
     @property
     def config(self) -> _ConfigT:
-        """Explicitly given settings (not environment ones), values as strings.
+        """Explicitly given settings (not environment ones), values as strings;
+        secret values (keys, tokens, passwords) are masked.
 
         An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind.
         """
@@ -151,8 +152,28 @@ class _CloudStore(_ClientStore, Generic[_ConfigT, _ProviderT]):
 class S3Store(_CloudStore[S3Config, S3CredentialProvider]):
     """A store for Amazon S3 and S3-compatible servers (MinIO, R2, Ceph, ...).
 
+    ``S3Store(bucket=None, *, prefix=None, config=None, client_options=None,
+    retry_config=None, credential_provider=None, request_hook=None, **config_keys)``
+
     ``AWS_*`` environment variables are read first, then ``config`` and keyword
-    arguments (``S3Config`` keys) are applied.
+    arguments (``S3Config`` keys such as ``region``, ``endpoint``,
+    ``access_key_id``) are applied. ``bucket`` may also come from
+    ``AWS_BUCKET`` or the ``bucket`` key; ``prefix`` (default ``None``) is
+    prepended to every path. Without credentials of any kind the store asks the
+    instance metadata service when it first signs a request. An unknown key or
+    a bad value raises ``GenericError`` naming it.
+
+    Example:
+
+        store = S3Store(
+            "my-bucket",
+            prefix="datasets",
+            endpoint="http://127.0.0.1:9000",
+            allow_http=True,
+            region="us-east-1",
+            access_key_id="minioadmin",
+            secret_access_key="minioadmin",
+        )
     """
 
     # `bucket` is also an S3Config key: positional-only here, so that a type
@@ -179,8 +200,17 @@ class S3Store(_CloudStore[S3Config, S3CredentialProvider]):
 class GCSStore(_CloudStore[GCSConfig, GCSCredentialProvider]):
     """A store for Google Cloud Storage.
 
+    ``GCSStore(bucket=None, *, prefix=None, config=None, client_options=None,
+    retry_config=None, credential_provider=None, request_hook=None, **config_keys)``
+
     ``GOOGLE_*`` environment variables are read first, then ``config`` and
-    keyword arguments (``GCSConfig`` keys) are applied.
+    keyword arguments (``GCSConfig`` keys such as ``service_account_path``)
+    are applied; ``prefix`` (default ``None``) is prepended to every path. An
+    unknown key or a bad value raises ``GenericError`` naming it.
+
+    Example:
+
+        store = GCSStore("my-bucket", prefix="datasets", skip_signature=True)
     """
 
     def __new__(cls, bucket: str | None = None, /, **kwargs: Unpack[_GCSOptions]) -> Self:  # pyright: ignore[reportGeneralTypeIssues]
@@ -198,8 +228,19 @@ class GCSStore(_CloudStore[GCSConfig, GCSCredentialProvider]):
 class AzureStore(_CloudStore[AzureConfig, AzureCredentialProvider]):
     """A store for Azure Blob Storage and ADLS Gen2 (and Microsoft Fabric).
 
+    ``AzureStore(container_name=None, *, prefix=None, config=None,
+    client_options=None, retry_config=None, credential_provider=None,
+    request_hook=None, **config_keys)``
+
     ``AZURE_*`` environment variables are read first, then ``config`` and
-    keyword arguments (``AzureConfig`` keys) are applied.
+    keyword arguments (``AzureConfig`` keys such as ``account_name``,
+    ``account_key``, ``sas_token``) are applied; ``prefix`` (default ``None``)
+    is prepended to every path. An unknown key or a bad value raises
+    ``GenericError`` naming it.
+
+    Example:
+
+        store = AzureStore("container", account_name="devstoreaccount1", use_emulator=True)
     """
 
     def __new__(cls, container_name: str | None = None, /, **kwargs: Unpack[_AzureOptions]) -> Self:  # pyright: ignore[reportGeneralTypeIssues]
@@ -224,8 +265,17 @@ class HTTPStore(_ClientStore):
     """A store over plain HTTP(S), e.g. a WebDAV server or a static file host.
 
     The URL's path acts as the prefix. Listing, copying, renaming and deleting
-    use WebDAV requests. The keyword arguments are ``client_options``,
-    ``retry_config`` and ``request_hook``.
+    use WebDAV requests.
+
+    ``HTTPStore(url, *, client_options=None, retry_config=None, request_hook=None)``:
+    ``url`` is the base (its path acts as the prefix); ``request_hook`` is
+    called with a ``RequestEvent`` for each HTTP request of this store (see
+    ``obstore.add_request_hook``). A URL that is not http(s) raises
+    ``GenericError`` naming it.
+
+    Example:
+
+        store = HTTPStore("https://example.com/data/")
     """
 
     def __new__(cls, url: str, **kwargs: Unpack[_ClientOptions]) -> Self:
@@ -239,7 +289,7 @@ class HTTPStore(_ClientStore):
 
     @property
     def url(self) -> str:
-        """The normalized base URL."""
+        """The normalized base URL; a password in it is masked."""
 
     def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, Any]]:
         """Constructor arguments, for pickling."""
@@ -247,6 +297,11 @@ class HTTPStore(_ClientStore):
 @disjoint_base
 class LocalStore(_Store):
     """A store over a directory of the local file system.
+
+    ``LocalStore(prefix=None, *, automatic_cleanup=False, mkdir=False,
+    allow_symlinks_outside=True)``: ``prefix`` is the root directory (``None``:
+    the file system root); it must exist unless ``mkdir`` is true.
+    ``automatic_cleanup`` removes directories left empty by a delete.
 
     Symbolic links: by default a path is followed wherever its links lead,
     outside the directory too (``get("link/file")`` reads the file the link
@@ -280,7 +335,7 @@ class LocalStore(_Store):
 
     @property
     def prefix(self) -> Path | None:
-        """The root directory, if any."""
+        """The root directory; ``None`` means the file system root."""
 
     def __getnewargs_ex__(self) -> tuple[tuple[Path | None], dict[str, Any]]:
         """Constructor arguments, for pickling."""
@@ -289,7 +344,14 @@ class LocalStore(_Store):
 class MemoryStore(_Store):
     """A store kept in process memory; each instance is independent.
 
-    Equal only to itself, and not picklable.
+    ``MemoryStore()`` takes no arguments. Equal only to itself, and not
+    picklable.
+
+    Example:
+
+        store = MemoryStore()
+        obstore.put(store, "a.txt", b"hello")
+        assert obstore.get(store, "a.txt").bytes() == b"hello"
     """
 
     def __new__(cls) -> Self:

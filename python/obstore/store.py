@@ -279,42 +279,27 @@ class ObjectStoreMethods:
 
 
 class S3Store(ObjectStoreMethods, _store.S3Store):
-    """An Amazon S3 (or S3-compatible) store.
-
-    Construct it with a bucket name, or with ``from_url``. Settings come from
-    ``AWS_*`` environment variables, then from ``config`` and keyword arguments
-    (``S3Config`` keys).
-    """
+    __doc__ = _store.S3Store.__doc__
 
 
 class GCSStore(ObjectStoreMethods, _store.GCSStore):
-    """A Google Cloud Storage store.
-
-    Construct it with a bucket name, or with ``from_url``. Settings come from
-    ``GOOGLE_*`` environment variables, then from ``config`` and keyword
-    arguments (``GCSConfig`` keys).
-    """
+    __doc__ = _store.GCSStore.__doc__
 
 
 class AzureStore(ObjectStoreMethods, _store.AzureStore):
-    """An Azure Blob Storage / ADLS Gen2 store.
-
-    Construct it with a container name, or with ``from_url``. Settings come from
-    ``AZURE_*`` environment variables, then from ``config`` and keyword
-    arguments (``AzureConfig`` keys).
-    """
+    __doc__ = _store.AzureStore.__doc__
 
 
 class HTTPStore(ObjectStoreMethods, _store.HTTPStore):
-    """A store over plain HTTP(S) (WebDAV for listing, copying and deleting)."""
+    __doc__ = _store.HTTPStore.__doc__
 
 
 class LocalStore(ObjectStoreMethods, _store.LocalStore):
-    """A store over a directory of the local file system."""
+    __doc__ = _store.LocalStore.__doc__
 
 
 class MemoryStore(ObjectStoreMethods, _store.MemoryStore):
-    """A store kept in process memory, private to the instance."""
+    __doc__ = _store.MemoryStore.__doc__
 
 
 ObjectStore: TypeAlias = AzureStore | GCSStore | HTTPStore | S3Store | LocalStore | MemoryStore

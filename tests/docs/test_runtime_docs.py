@@ -248,7 +248,8 @@ def test_docstring_example_runs(code: str, monkeypatch: pytest.MonkeyPatch) -> N
         store = obstore.store.S3Store(
             "bucket", access_key_id="AKIDEXAMPLE", secret_access_key="SECRET", region="eu-west-1"
         )
-    exec(code, {"obstore": obstore, "store": store, "timedelta": timedelta})
+    classes = {name: getattr(obstore.store, name) for name in obstore.store.__all__}
+    exec(code, {**classes, "obstore": obstore, "store": store, "timedelta": timedelta})
 
 
 def _stub_parameters(stub: str, qualified: str) -> list[str]:
@@ -266,8 +267,30 @@ def _stub_parameters(stub: str, qualified: str) -> list[str]:
     if args.vararg:
         names.append(args.vararg.arg)
     if args.kwarg:
-        names.append(args.kwarg.arg)
+        names.extend(_unpacked(tree, args.kwarg))
     return [n for n in names if n not in ("self", "cls")]
+
+
+def _unpacked(tree: ast.Module, kwarg: ast.arg) -> list[str]:
+    """The keywords ``**kwargs: Unpack[SomeTypedDict]`` stands for (its fields, bases first)."""
+    annotation = kwarg.annotation
+    if not (isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) == "Unpack"):
+        return [kwarg.arg]
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+
+    def fields(name: str) -> list[str]:
+        node = classes[name]
+        inherited = [
+            f for base in node.bases if (b := ast.unparse(base)) in classes for f in fields(b)
+        ]
+        own = [
+            s.target.id
+            for s in node.body
+            if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+        ]
+        return inherited + own
+
+    return fields(ast.unparse(annotation.slice))
 
 
 @pytest.mark.parametrize(
@@ -287,3 +310,10 @@ def _stub_parameters(stub: str, qualified: str) -> list[str]:
 def test_text_signature_survives_the_docstring(obj: Any, stub: str, qualified: str) -> None:
     runtime = [name for name in inspect.signature(obj).parameters if name != "self"]
     assert runtime == _stub_parameters(stub, qualified)
+
+
+@pytest.mark.parametrize("name", obstore.store._STORE_CLASSES, ids=lambda cls: cls.__name__)
+def test_store_classes_of_obstore_store_carry_the_stub_class_docstring(name: type) -> None:
+    """``obstore.store.S3Store.__doc__`` (and ``help()``) is the reference text of the stub."""
+    assert inspect.cleandoc(name.__doc__ or "") == DOCS[name.__name__]
+    assert "Example:" in DOCS[name.__name__] or name.__name__ == "LocalStore"

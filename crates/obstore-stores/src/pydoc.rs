@@ -534,43 +534,123 @@ as one part in the background."#
     (AsyncWritableFile.write) => {
         r#"Asynchronous ``WritableFile.write``."#
     };
+    (_ClientOptions) => {
+        r#"The keyword arguments of every store that sends HTTP requests."#
+    };
+    (_CloudUrlOptions) => {
+        r#"The keyword arguments of a cloud store's ``from_url``, besides config keys."#
+    };
+    (_CloudOptions) => {
+        r#"The keyword arguments of a cloud store's constructor, besides config keys."#
+    };
+    (_LocalOptions) => {
+        r#"The keyword arguments of ``LocalStore`` (defaults ``False``, ``False``, ``True``)."#
+    };
+    (_LocalUrlOptions) => {
+        r#"What ``from_url`` accepts for a ``file://`` URL: no settings but the hook."#
+    };
+    (_Store) => {
+        r#"What every store class has: comparison, and no hash (instances compare by value)."#
+    };
+    (_ClientStore) => {
+        r#"The settings of every store that sends HTTP requests."#
+    };
+    (_CloudStore) => {
+        r#"The settings of S3, GCS and Azure stores.
+
+Their settings come from environment variables first (``AWS_*``,
+``GOOGLE_*``, ``AZURE_*``), then from ``config`` and keyword arguments (keys
+of ``S3Config``, ``GCSConfig``, ``AzureConfig``); giving one key twice (even
+under two spellings) raises ``GenericError``. Instances are immutable,
+comparable with ``==`` and picklable when their credential provider and
+request hook are (a hook that cannot be pickled raises ``TypeError`` naming
+it). ``request_hook`` is called with a ``RequestEvent`` for each HTTP request
+of this store only (see ``obstore.add_request_hook``); it is not a
+configuration key. The keyword arguments are ``prefix`` (constructor only),
+``config``, ``client_options``, ``retry_config``, ``credential_provider``,
+``request_hook`` and any configuration key."#
+    };
     (S3Store) => {
         r#"A store for Amazon S3 and S3-compatible servers (MinIO, R2, Ceph, ...).
 
+``S3Store(bucket=None, *, prefix=None, config=None, client_options=None,
+retry_config=None, credential_provider=None, request_hook=None, **config_keys)``
+
 ``AWS_*`` environment variables are read first, then ``config`` and keyword
-arguments are applied; giving one key twice (even under two spellings)
-raises ``GenericError``. Instances are immutable, comparable with ``==`` and
-picklable when their credential provider and request hook are (a hook that
-cannot be pickled raises ``TypeError`` naming it). ``request_hook`` is
-called with a ``RequestEvent`` for each HTTP request of this store only
-(see ``obstore.add_request_hook``); it is not a configuration key."#
+arguments (``S3Config`` keys such as ``region``, ``endpoint``,
+``access_key_id``) are applied. ``bucket`` may also come from
+``AWS_BUCKET`` or the ``bucket`` key; ``prefix`` (default ``None``) is
+prepended to every path. Without credentials of any kind the store asks the
+instance metadata service when it first signs a request. An unknown key or
+a bad value raises ``GenericError`` naming it.
+
+Example:
+
+    store = S3Store(
+        "my-bucket",
+        prefix="datasets",
+        endpoint="http://127.0.0.1:9000",
+        allow_http=True,
+        region="us-east-1",
+        access_key_id="minioadmin",
+        secret_access_key="minioadmin",
+    )"#
     };
     (GCSStore) => {
         r#"A store for Google Cloud Storage.
 
+``GCSStore(bucket=None, *, prefix=None, config=None, client_options=None,
+retry_config=None, credential_provider=None, request_hook=None, **config_keys)``
+
 ``GOOGLE_*`` environment variables are read first, then ``config`` and
-keyword arguments are applied. Instances are immutable, comparable with
-``==`` and picklable when their credential provider and request hook are.
-``request_hook`` is called with a ``RequestEvent`` for each HTTP request of
-this store only (see ``obstore.add_request_hook``)."#
+keyword arguments (``GCSConfig`` keys such as ``service_account_path``)
+are applied; ``prefix`` (default ``None``) is prepended to every path. An
+unknown key or a bad value raises ``GenericError`` naming it.
+
+Example:
+
+    store = GCSStore("my-bucket", prefix="datasets", skip_signature=True)"#
     };
     (AzureStore) => {
         r#"A store for Azure Blob Storage and ADLS Gen2 (and Microsoft Fabric).
 
+``AzureStore(container_name=None, *, prefix=None, config=None,
+client_options=None, retry_config=None, credential_provider=None,
+request_hook=None, **config_keys)``
+
 ``AZURE_*`` environment variables are read first, then ``config`` and
-keyword arguments are applied. Instances are immutable, comparable with
-``==`` and picklable when their credential provider and request hook are.
-``request_hook`` is called with a ``RequestEvent`` for each HTTP request of
-this store only (see ``obstore.add_request_hook``)."#
+keyword arguments (``AzureConfig`` keys such as ``account_name``,
+``account_key``, ``sas_token``) are applied; ``prefix`` (default ``None``)
+is prepended to every path. An unknown key or a bad value raises
+``GenericError`` naming it.
+
+Example:
+
+    store = AzureStore("container", account_name="devstoreaccount1", use_emulator=True)"#
     };
     (HTTPStore) => {
         r#"A store over plain HTTP(S), e.g. a WebDAV server or a static file host.
 
 The URL's path acts as the prefix. Listing, copying, renaming and deleting
-use WebDAV requests."#
+use WebDAV requests.
+
+``HTTPStore(url, *, client_options=None, retry_config=None, request_hook=None)``:
+``url`` is the base (its path acts as the prefix); ``request_hook`` is
+called with a ``RequestEvent`` for each HTTP request of this store (see
+``obstore.add_request_hook``). A URL that is not http(s) raises
+``GenericError`` naming it.
+
+Example:
+
+    store = HTTPStore("https://example.com/data/")"#
     };
     (LocalStore) => {
         r#"A store over a directory of the local file system.
+
+``LocalStore(prefix=None, *, automatic_cleanup=False, mkdir=False,
+allow_symlinks_outside=True)``: ``prefix`` is the root directory (``None``:
+the file system root); it must exist unless ``mkdir`` is true.
+``automatic_cleanup`` removes directories left empty by a delete.
 
 Symbolic links: by default a path is followed wherever its links lead,
 outside the directory too (``get("link/file")`` reads the file the link
@@ -586,16 +666,69 @@ swapping a directory for a link while the operation runs."#
     (MemoryStore) => {
         r#"A store kept in process memory; each instance is independent.
 
-Equal only to itself, and not picklable."#
+``MemoryStore()`` takes no arguments. Equal only to itself, and not
+picklable.
+
+Example:
+
+    store = MemoryStore()
+    obstore.put(store, "a.txt", b"hello")
+    assert obstore.get(store, "a.txt").bytes() == b"hello""#
     };
     (from_url) => {
         r#"Build the raw store class matching the URL's scheme.
 
-Same dispatch as ``obstore.store.from_url`` (see there), but returns the
-classes of this module, which have no methods of their own."#
+Same dispatch and keyword arguments as ``obstore.store.from_url`` (see
+there), but returns the classes of this module, which have no methods of
+their own."#
+    };
+    (_Store.__eq__) => {
+        r#"Equal to a store of the same class with the same settings."#
+    };
+    (_ClientStore.client_options) => {
+        r#"HTTP client options, if given."#
+    };
+    (_ClientStore.retry_config) => {
+        r#"Retry settings with defaults filled in, if given."#
+    };
+    (_ClientStore.request_hook) => {
+        r#"The request hook passed at construction, if any."#
+    };
+    (_ClientStore.__eq__) => {
+        r#"Equal to a store of the same class with the same settings."#
+    };
+    (_CloudStore.prefix) => {
+        r#"Key prefix prepended to every path, if any."#
+    };
+    (_CloudStore.config) => {
+        r#"Explicitly given settings (not environment ones), values as strings;
+secret values (keys, tokens, passwords) are masked.
+
+An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
+    };
+    (_CloudStore.credential_provider) => {
+        r#"The credential provider passed at construction, if any."#
+    };
+    (_CloudStore.__getnewargs_ex__) => {
+        r#"Constructor arguments, for pickling."#
+    };
+    (_CloudStore.client_options) => {
+        r#"HTTP client options, if given."#
+    };
+    (_CloudStore.retry_config) => {
+        r#"Retry settings with defaults filled in, if given."#
+    };
+    (_CloudStore.request_hook) => {
+        r#"The request hook passed at construction, if any."#
+    };
+    (_CloudStore.__eq__) => {
+        r#"Equal to a store of the same class with the same settings."#
     };
     (S3Store.__new__) => {
-        r#"Create a store for ``bucket``, optionally below the key ``prefix``."#
+        r#"Create a store for ``bucket``, optionally below the key ``prefix``.
+
+Keywords: ``prefix``, ``config``, ``client_options``, ``retry_config``,
+``credential_provider``, ``request_hook`` and the configuration keys."#
     };
     (S3Store.from_url) => {
         r#"Create a store from a URL such as ``s3://bucket/prefix``.
@@ -609,28 +742,34 @@ becomes the prefix; keys in ``config`` take precedence over the URL."#
         r#"Key prefix prepended to every path, if any."#
     };
     (S3Store.config) => {
-        r#"Explicitly given settings (not environment ones), values as strings."#
-    };
-    (S3Store.client_options) => {
-        r#"HTTP client options, if given."#
+        r#"Explicitly given settings (not environment ones), values as strings;
+secret values (keys, tokens, passwords) are masked.
+
+An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
     };
     (S3Store.credential_provider) => {
         r#"The credential provider passed at construction, if any."#
     };
-    (S3Store.request_hook) => {
-        r#"The request hook passed at construction, if any."#
+    (S3Store.__getnewargs_ex__) => {
+        r#"Constructor arguments, for pickling."#
+    };
+    (S3Store.client_options) => {
+        r#"HTTP client options, if given."#
     };
     (S3Store.retry_config) => {
         r#"Retry settings with defaults filled in, if given."#
     };
+    (S3Store.request_hook) => {
+        r#"The request hook passed at construction, if any."#
+    };
     (S3Store.__eq__) => {
         r#"Equal to a store of the same class with the same settings."#
     };
-    (S3Store.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
-    };
     (GCSStore.__new__) => {
-        r#"Create a store for ``bucket``, optionally below the key ``prefix``."#
+        r#"Create a store for ``bucket``, optionally below the key ``prefix``.
+
+Keywords: ``prefix``, ``config``, ``client_options``, ``retry_config``,
+``credential_provider``, ``request_hook`` and the configuration keys."#
     };
     (GCSStore.from_url) => {
         r#"Create a store from a ``gs://bucket/prefix`` URL."#
@@ -639,28 +778,33 @@ becomes the prefix; keys in ``config`` take precedence over the URL."#
         r#"Key prefix prepended to every path, if any."#
     };
     (GCSStore.config) => {
-        r#"Explicitly given settings (not environment ones), values as strings."#
-    };
-    (GCSStore.client_options) => {
-        r#"HTTP client options, if given."#
+        r#"Explicitly given settings (not environment ones), values as strings;
+secret values (keys, tokens, passwords) are masked.
+
+An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
     };
     (GCSStore.credential_provider) => {
         r#"The credential provider passed at construction, if any."#
     };
-    (GCSStore.request_hook) => {
-        r#"The request hook passed at construction, if any."#
+    (GCSStore.__getnewargs_ex__) => {
+        r#"Constructor arguments, for pickling."#
+    };
+    (GCSStore.client_options) => {
+        r#"HTTP client options, if given."#
     };
     (GCSStore.retry_config) => {
         r#"Retry settings with defaults filled in, if given."#
     };
+    (GCSStore.request_hook) => {
+        r#"The request hook passed at construction, if any."#
+    };
     (GCSStore.__eq__) => {
         r#"Equal to a store of the same class with the same settings."#
     };
-    (GCSStore.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
-    };
     (AzureStore.__new__) => {
-        r#"Create a store for ``container_name``, optionally below ``prefix``."#
+        r#"Create a store for ``container_name``, optionally below ``prefix``.
+
+Keywords: as for ``S3Store``, with ``AzureConfig`` keys."#
     };
     (AzureStore.from_url) => {
         r#"Create a store from an Azure URL.
@@ -675,25 +819,28 @@ prefix."#
         r#"Key prefix prepended to every path, if any."#
     };
     (AzureStore.config) => {
-        r#"Explicitly given settings (not environment ones), values as strings."#
-    };
-    (AzureStore.client_options) => {
-        r#"HTTP client options, if given."#
+        r#"Explicitly given settings (not environment ones), values as strings;
+secret values (keys, tokens, passwords) are masked.
+
+An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
     };
     (AzureStore.credential_provider) => {
         r#"The credential provider passed at construction, if any."#
     };
-    (AzureStore.request_hook) => {
-        r#"The request hook passed at construction, if any."#
+    (AzureStore.__getnewargs_ex__) => {
+        r#"Constructor arguments, for pickling."#
+    };
+    (AzureStore.client_options) => {
+        r#"HTTP client options, if given."#
     };
     (AzureStore.retry_config) => {
         r#"Retry settings with defaults filled in, if given."#
     };
+    (AzureStore.request_hook) => {
+        r#"The request hook passed at construction, if any."#
+    };
     (AzureStore.__eq__) => {
         r#"Equal to a store of the same class with the same settings."#
-    };
-    (AzureStore.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
     };
     (HTTPStore.__new__) => {
         r#"Create a store rooted at ``url``; ``request_hook`` is called with a
@@ -704,7 +851,10 @@ prefix."#
         r#"Same as the constructor."#
     };
     (HTTPStore.url) => {
-        r#"The normalized base URL."#
+        r#"The normalized base URL; a password in it is masked."#
+    };
+    (HTTPStore.__getnewargs_ex__) => {
+        r#"Constructor arguments, for pickling."#
     };
     (HTTPStore.client_options) => {
         r#"HTTP client options, if given."#
@@ -718,31 +868,29 @@ prefix."#
     (HTTPStore.__eq__) => {
         r#"Equal to a store of the same class with the same settings."#
     };
-    (HTTPStore.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
-    };
     (LocalStore.__new__) => {
         r#"Create a store rooted at the directory ``prefix``.
 
-The directory must exist unless ``mkdir`` is true. With
-``automatic_cleanup``, directories left empty by a delete are removed.
-With ``allow_symlinks_outside=False``, paths whose symbolic links lead
-outside the directory are refused (see the class docstring)."#
+The directory must exist unless ``mkdir`` is true (default false). With
+``automatic_cleanup`` (default false), directories left empty by a delete
+are removed. With ``allow_symlinks_outside=False`` (default true), paths
+whose symbolic links lead outside the directory are refused (see the
+class docstring)."#
     };
     (LocalStore.from_url) => {
         r#"Create a store from a ``file:///absolute/path`` URL.
 
-A path with an empty segment (``file:///tmp/x//y``) raises
-``GenericError`` naming the URL."#
+Takes the constructor's keyword arguments. A path with an empty segment
+(``file:///tmp/x//y``) raises ``GenericError`` naming the URL."#
     };
     (LocalStore.prefix) => {
-        r#"The root directory, if any."#
-    };
-    (LocalStore.__eq__) => {
-        r#"Equal to a store of the same class with the same settings."#
+        r#"The root directory; ``None`` means the file system root."#
     };
     (LocalStore.__getnewargs_ex__) => {
         r#"Constructor arguments, for pickling."#
+    };
+    (LocalStore.__eq__) => {
+        r#"Equal to a store of the same class with the same settings."#
     };
     (MemoryStore.__new__) => {
         r#"Create an empty store."#
@@ -840,5 +988,14 @@ refused because its bytes differ from the checksum sent with them
     };
     ("WritableFile" $($rest:tt)*) => {
         $crate::pydoc!(WritableFile $($rest)*)
+    };
+    ("_ClientStore" $($rest:tt)*) => {
+        $crate::pydoc!(_ClientStore $($rest)*)
+    };
+    ("_CloudStore" $($rest:tt)*) => {
+        $crate::pydoc!(_CloudStore $($rest)*)
+    };
+    ("_Store" $($rest:tt)*) => {
+        $crate::pydoc!(_Store $($rest)*)
     };
 }
