@@ -77,12 +77,31 @@ pub trait StoreFamily: 'static {
     type Key: FromStr<Err = object_store::Error> + AsRef<str>;
     /// The prefix of the environment variables read at construction (`"AWS_"`).
     const ENV_PREFIX: &'static str;
-    /// The client option behind a key, when the key is a client option.
-    fn client_key(key: &Self::Key) -> Option<ClientConfigKey>;
+    /// The prefixes `.config` leaves out of canonical key names, longest first.
+    const NAME_PREFIXES: &'static [&'static str];
+    /// The canonical keys whose values `.config` masks.
+    const SECRET_KEYS: &'static [&'static str];
+
+    /// The client option behind a key, when the key is a client option: its name is then the
+    /// client option's (every store key's name carries the family's prefix, no client option's
+    /// does).
+    fn client_key(key: &Self::Key) -> Option<ClientConfigKey> {
+        ClientConfigKey::from_str(key.as_ref()).ok()
+    }
+
     /// The name `.config` shows for a canonical key.
-    fn public_name(canonical: &str) -> &str;
+    fn public_name(canonical: &str) -> &str {
+        Self::NAME_PREFIXES
+            .iter()
+            .find_map(|prefix| canonical.strip_prefix(prefix))
+            .unwrap_or(canonical)
+    }
+
     /// Whether `.config` must mask the value of a canonical key.
-    fn is_secret(canonical: &str) -> bool;
+    fn is_secret(canonical: &str) -> bool {
+        Self::SECRET_KEYS.contains(&canonical)
+    }
+
     /// What the value of a canonical key may contain (where it ends up).
     fn value_kind(canonical: &str) -> ValueKind;
     /// The environment variables that, set to true, forbid the instance metadata service.

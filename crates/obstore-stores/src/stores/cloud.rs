@@ -11,9 +11,9 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use super::context::{BucketLabel, ContextStore, StoreLabel};
+use super::context::{BucketLabel, StoreLabel};
 use super::credential::{Convert, ProviderHandle, PyCredentialProvider};
-use super::handle::{AnyStore, Executor};
+use super::handle::AnyStore;
 use crate::config::client::{allows_http, ClientConfig};
 use crate::config::retry::PyRetryConfig;
 use crate::config::{
@@ -480,14 +480,7 @@ impl<B: CloudBackend> CloudStore<B> {
     /// The handle operations use: the client below the prefix.
     pub fn any_store(&self, py: Python<'_>) -> Result<AnyStore, ObstoreError> {
         let inner = with_prefix(self.client(py)?, self.core.prefix_path.as_ref());
-        Ok(AnyStore {
-            inner: observe::observe(
-                py,
-                ContextStore::wrap(inner, self.label.clone()),
-                &self.observer,
-            ),
-            executor: Executor::Runtime,
-        })
+        Ok(AnyStore::for_call(py, inner, &self.label, &self.observer))
     }
 
     /// The store prefix, for signing.
