@@ -460,3 +460,95 @@ impl MultipartUpload for ContextUpload {
             .map_err(|err| with_context(err, operation))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use object_store::memory::InMemory;
+    use object_store::{ObjectStoreExt, PutPayload};
+
+    use super::*;
+    use crate::error::error_context;
+
+    fn memory(confinement: Option<Arc<dyn Confinement>>) -> (Arc<InMemory>, Arc<dyn ObjectStore>) {
+        let inner = Arc::new(InMemory::new());
+        let label = Arc::new(StoreLabel::new("memory://").with_infallible_bodies());
+        (inner.clone(), ContextStore::wrap(inner, label, confinement))
+    }
+
+    #[test]
+    fn a_missing_object_error_names_the_operation_and_the_url_of_the_path() {
+        let (_, store) = memory(None);
+        let err = futures::executor::block_on(store.head(&Path::from("a/b.txt"))).unwrap_err();
+        assert!(matches!(err, object_store::Error::NotFound { .. }));
+        let operation = error_context(&err).unwrap();
+        assert_eq!(operation.name, "head");
+        assert_eq!(operation.url, "memory:///a/b.txt");
+    }
+
+    #[test]
+    fn a_copy_error_names_both_paths() {
+        let (_, store) = memory(None);
+        let (from, to) = (Path::from("from"), Path::from("to"));
+        let copy = store.copy(&from, &to);
+        let err = futures::executor::block_on(copy).unwrap_err();
+        let operation = error_context(&err).unwrap();
+        assert_eq!(operation.name, "copy");
+        assert_eq!(operation.url, "memory:///from");
+        assert_eq!(operation.destination.as_deref(), Some("memory:///to"));
+    }
+
+    /// Refuses every path below `private/`, and lists nothing there.
+    #[derive(Debug)]
+    struct NoPrivate;
+
+    impl Confinement for NoPrivate {
+        fn check(&self, location: &Path) -> Result<()> {
+            match location.as_ref().starts_with("private/") {
+                true => Err(object_store::Error::PermissionDenied {
+                    path: location.to_string(),
+                    source: "private".into(),
+                }),
+                false => Ok(()),
+            }
+        }
+
+        fn filter(
+            &self,
+            listing: BoxStream<'static, Result<ObjectMeta>>,
+        ) -> BoxStream<'static, Result<ObjectMeta>> {
+            listing
+                .try_filter(|meta| {
+                    std::future::ready(!meta.location.as_ref().starts_with("private/"))
+                })
+                .boxed()
+        }
+
+        fn filter_result(&self, result: &mut ListResult) {
+            result
+                .objects
+                .retain(|meta| !meta.location.as_ref().starts_with("private/"));
+        }
+    }
+
+    #[test]
+    fn a_confined_store_refuses_a_path_before_the_store_is_asked_and_lists_only_what_it_allows() {
+        let (inner, store) = memory(Some(Arc::new(NoPrivate)));
+        let private = Path::from("private/key");
+        let put = store.put(&private, PutPayload::from_static(b"x"));
+        let err = futures::executor::block_on(put).unwrap_err();
+        assert!(matches!(err, object_store::Error::PermissionDenied { .. }));
+        assert_eq!(error_context(&err).unwrap().name, "put");
+        assert!(futures::executor::block_on(inner.head(&private)).is_err());
+
+        let put = inner.put(&private, PutPayload::from_static(b"x"));
+        futures::executor::block_on(put).unwrap();
+        let public = Path::from("public");
+        futures::executor::block_on(store.put(&public, PutPayload::from_static(b"y"))).unwrap();
+        let listed: Vec<_> = futures::executor::block_on(store.list(None).try_collect::<Vec<_>>())
+            .unwrap()
+            .into_iter()
+            .map(|meta| meta.location)
+            .collect();
+        assert_eq!(listed, vec![public]);
+    }
+}
