@@ -381,9 +381,6 @@ def from_url(
 def _from_url_as(
     classes: tuple[type, type, type, type, type, type],
     url: str,
-    config: Any,
-    client_options: Any,
-    retry_config: Any,
-    credential_provider: Any,
-    kwargs: dict[str, Any] | None,
+    # config, client_options, retry_config, credential_provider, kwargs (a dict or None)
+    *settings: Any,
 ) -> ObjectStore: ...

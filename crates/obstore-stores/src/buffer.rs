@@ -27,30 +27,35 @@ pub fn release_deferred(_py: Python<'_>) {
     drop(pending);
 }
 
-struct ExportedBuffer {
-    buffer: Option<PyUntypedBuffer>,
+/// Memory that `owner` keeps alive and unchanged: a `bytes` object, or an exported buffer.
+struct Owned<O> {
+    _owner: O,
     ptr: *const u8,
     len: usize,
 }
 
-// SAFETY: the exported memory stays valid and unchanged until the buffer is released, and the
-// pointer is only read.
-unsafe impl Send for ExportedBuffer {}
-unsafe impl Sync for ExportedBuffer {}
+// SAFETY: the memory stays valid and unchanged while the owner lives (an immutable `bytes`
+// object, or a buffer that stays exported until released), and the pointer is only read.
+unsafe impl<O: Send> Send for Owned<O> {}
+unsafe impl<O: Sync> Sync for Owned<O> {}
 
-impl AsRef<[u8]> for ExportedBuffer {
+impl<O> AsRef<[u8]> for Owned<O> {
     fn as_ref(&self) -> &[u8] {
         if self.len == 0 {
             return &[];
         }
-        // SAFETY: see the Send impl; ptr/len come from the exporter's Py_buffer.
+        // SAFETY: see the Send impl; ptr/len come from the owner.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
 
-impl Drop for ExportedBuffer {
+/// An exported buffer, released when dropped: on a runtime thread, by the next caller that holds
+/// the GIL (see [`release_deferred`]).
+struct Export(Option<PyUntypedBuffer>);
+
+impl Drop for Export {
     fn drop(&mut self) {
-        if let Some(buffer) = self.buffer.take() {
+        if let Some(buffer) = self.0.take() {
             if tokio::runtime::Handle::try_current().is_ok() {
                 DEFERRED
                     .lock()
@@ -63,26 +68,6 @@ impl Drop for ExportedBuffer {
     }
 }
 
-struct OwnedBytes {
-    _owner: Py<PyBytes>,
-    ptr: *const u8,
-    len: usize,
-}
-
-// SAFETY: a Python `bytes` object is immutable and kept alive by `_owner`.
-unsafe impl Send for OwnedBytes {}
-unsafe impl Sync for OwnedBytes {}
-
-impl AsRef<[u8]> for OwnedBytes {
-    fn as_ref(&self) -> &[u8] {
-        if self.len == 0 {
-            return &[];
-        }
-        // SAFETY: see the Send impl.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
 /// Views `obj` (a `bytes` object or any C-contiguous buffer exporter) as `Bytes` without
 /// copying, or explains which type was given instead. The view keeps the buffer exported until
 /// its last `Bytes` is dropped, so the exporter cannot resize it meanwhile; a mutable exporter
@@ -90,7 +75,7 @@ impl AsRef<[u8]> for OwnedBytes {
 pub fn view(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     if let Ok(bytes) = obj.cast::<PyBytes>() {
         let slice = bytes.as_bytes();
-        return Ok(Bytes::from_owner(OwnedBytes {
+        return Ok(Bytes::from_owner(Owned {
             ptr: slice.as_ptr(),
             len: slice.len(),
             _owner: bytes.clone().unbind(),
@@ -121,8 +106,8 @@ pub fn view(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     }
     let ptr = buffer.buf_ptr() as *const u8;
     let len = buffer.len_bytes();
-    Ok(Bytes::from_owner(ExportedBuffer {
-        buffer: Some(buffer),
+    Ok(Bytes::from_owner(Owned {
+        _owner: Export(Some(buffer)),
         ptr,
         len,
     }))

@@ -256,43 +256,31 @@ pub fn with_context(err: object_store::Error, operation: Operation) -> object_st
             source,
         })
     };
-    match err {
-        E::Generic { store, source } => E::Generic {
-            store,
-            source: wrap(source),
-        },
-        E::NotFound { path, source } => E::NotFound {
-            path,
-            source: wrap(source),
-        },
-        E::NotSupported { source } => E::NotSupported {
-            source: wrap(source),
-        },
-        E::AlreadyExists { path, source } => E::AlreadyExists {
-            path,
-            source: wrap(source),
-        },
-        E::Precondition { path, source } => E::Precondition {
-            path,
-            source: wrap(source),
-        },
-        E::NotModified { path, source } => E::NotModified {
-            path,
-            source: wrap(source),
-        },
-        E::PermissionDenied { path, source } => E::PermissionDenied {
-            path,
-            source: wrap(source),
-        },
-        E::Unauthenticated { path, source } => E::Unauthenticated {
-            path,
-            source: wrap(source),
-        },
-        other => E::Generic {
-            store: CONTEXT_STORE,
-            source: wrap(Box::new(other)),
-        },
+    // Each variant with a boxed source keeps its other fields as they are.
+    macro_rules! wrap_sources {
+        ($($variant:ident { $($field:ident),* }),*) => {
+            match err {
+                $(E::$variant { $($field,)* source } => E::$variant {
+                    $($field,)*
+                    source: wrap(source),
+                },)*
+                other => E::Generic {
+                    store: CONTEXT_STORE,
+                    source: wrap(Box::new(other)),
+                },
+            }
+        };
     }
+    wrap_sources!(
+        Generic { store },
+        NotFound { path },
+        NotSupported {},
+        AlreadyExists { path },
+        Precondition { path },
+        NotModified { path },
+        PermissionDenied { path },
+        Unauthenticated { path }
+    )
 }
 
 /// Whether `err` says that the bucket or container does not exist.

@@ -609,52 +609,57 @@ mod tests {
         );
     }
 
+    /// The checksums of a response with these headers.
+    fn checksums_of(headers: &[(&str, &str)]) -> ServerChecksums {
+        let mut map = http::HeaderMap::new();
+        for (name, value) in headers {
+            let name: http::HeaderName = name.parse().unwrap();
+            map.append(name, value.parse().unwrap());
+        }
+        ServerChecksums::from_headers(&map)
+    }
+
     #[test]
     fn composite_s3_checksums_are_not_verified() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("x-amz-checksum-crc32c", "AAAAAA==-3".parse().unwrap());
-        assert!(ServerChecksums::from_headers(&headers).0.is_empty());
+        assert!(checksums_of(&[("x-amz-checksum-crc32c", "AAAAAA==-3")])
+            .0
+            .is_empty());
     }
 
     #[test]
     fn a_multipart_objects_sha256_is_not_taken_for_its_bytes() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("etag", "\"abc-2\"".parse().unwrap());
         let sha = BASE64_STANDARD.encode([1u8; 32]);
-        headers.insert("x-amz-checksum-sha256", sha.parse().unwrap());
         let crc = BASE64_STANDARD.encode([2u8; 8]);
-        headers.insert("x-amz-checksum-crc64nvme", crc.parse().unwrap());
-        let found = ServerChecksums::from_headers(&headers);
+        let found = checksums_of(&[
+            ("etag", "\"abc-2\""),
+            ("x-amz-checksum-sha256", &sha),
+            ("x-amz-checksum-crc64nvme", &crc),
+        ]);
         assert_eq!(found.0, vec![(Algorithm::Crc64Nvme, vec![2u8; 8])]);
     }
 
     #[test]
     fn a_gcs_object_served_decompressed_is_not_checked_against_its_stored_hash() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("x-goog-hash", "crc32c=4waSgw==".parse().unwrap());
-        headers.insert("x-goog-stored-content-encoding", "gzip".parse().unwrap());
-        assert!(ServerChecksums::from_headers(&headers).0.is_empty());
-        headers.insert("content-encoding", "gzip".parse().unwrap());
-        assert_eq!(ServerChecksums::from_headers(&headers).0.len(), 1);
+        let hash = ("x-goog-hash", "crc32c=4waSgw==");
+        let stored = ("x-goog-stored-content-encoding", "gzip");
+        assert!(checksums_of(&[hash, stored]).0.is_empty());
+        let served = ("content-encoding", "gzip");
+        assert_eq!(checksums_of(&[hash, stored, served]).0.len(), 1);
     }
 
     #[test]
     fn a_checksum_of_the_wrong_width_is_ignored() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("x-amz-checksum-crc64nvme", "rU3VPA==".parse().unwrap());
-        assert!(ServerChecksums::from_headers(&headers).0.is_empty());
+        assert!(checksums_of(&[("x-amz-checksum-crc64nvme", "rU3VPA==")])
+            .0
+            .is_empty());
     }
 
     #[test]
     fn goog_hash_lists_both_checksums() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
+        let found = checksums_of(&[(
             "x-goog-hash",
-            "crc32c=4waSgw==,md5=JfnnlDI7RTiF9RgfG2JNCw=="
-                .parse()
-                .unwrap(),
-        );
-        let found = ServerChecksums::from_headers(&headers);
+            "crc32c=4waSgw==,md5=JfnnlDI7RTiF9RgfG2JNCw==",
+        )]);
         assert_eq!(found.preferred().unwrap().0, Algorithm::Crc32c);
         assert_eq!(found.encoded().len(), 2);
     }

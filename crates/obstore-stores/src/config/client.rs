@@ -166,16 +166,7 @@ impl ClientConfig {
     /// Parses the `client_options` argument (`None` → empty).
     pub fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let mut out = Self::default();
-        let Some(value) = value.filter(|v| !v.is_none()) else {
-            return Ok(out);
-        };
-        let dict = value
-            .cast::<PyDict>()
-            .map_err(|_| PyTypeError::new_err("client_options must be a dict"))?;
-        for (key, value) in dict.iter() {
-            let key: String = key
-                .extract()
-                .map_err(|_| PyTypeError::new_err("client_options keys must be str"))?;
+        for (key, value) in super::dict_items(value, "client_options", "client_options")? {
             let key = key.to_ascii_lowercase();
             let parsed = match key.as_str() {
                 "default_headers" => {
@@ -300,4 +291,10 @@ pub fn allows_http(options: &ClientOptions) -> bool {
     options
         .get_config_value(&ClientConfigKey::AllowHttp)
         .is_some_and(|v| super::is_truthy(&v))
+}
+
+impl super::ToPyDict for ClientConfig {
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        ClientConfig::to_py(self, py)
+    }
 }

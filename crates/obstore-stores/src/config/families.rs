@@ -5,7 +5,6 @@
 use object_store::aws::AmazonS3ConfigKey;
 use object_store::azure::AzureConfigKey;
 use object_store::gcp::GoogleConfigKey;
-use object_store::ClientConfigKey;
 
 use super::values::ValueKind;
 use super::StoreFamily;
@@ -21,23 +20,12 @@ impl StoreFamily for S3Family {
     type Key = AmazonS3ConfigKey;
     const ENV_PREFIX: &'static str = "AWS_";
 
-    fn client_key(key: &Self::Key) -> Option<ClientConfigKey> {
-        match key {
-            AmazonS3ConfigKey::Client(k) => Some(*k),
-            _ => None,
-        }
-    }
-
-    fn public_name(canonical: &str) -> &str {
-        canonical.strip_prefix("aws_").unwrap_or(canonical)
-    }
-
-    fn is_secret(canonical: &str) -> bool {
-        matches!(
-            canonical,
-            "aws_secret_access_key" | "aws_session_token" | "aws_sse_customer_key_base64"
-        )
-    }
+    const NAME_PREFIXES: &'static [&'static str] = &["aws_"];
+    const SECRET_KEYS: &'static [&'static str] = &[
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_sse_customer_key_base64",
+    ];
 
     fn value_kind(canonical: &str) -> ValueKind {
         match canonical {
@@ -69,23 +57,9 @@ impl StoreFamily for GcsFamily {
     type Key = GoogleConfigKey;
     const ENV_PREFIX: &'static str = "GOOGLE_";
 
-    fn client_key(key: &Self::Key) -> Option<ClientConfigKey> {
-        match key {
-            GoogleConfigKey::Client(k) => Some(*k),
-            _ => None,
-        }
-    }
-
-    fn public_name(canonical: &str) -> &str {
-        canonical.strip_prefix("google_").unwrap_or(canonical)
-    }
-
-    fn is_secret(canonical: &str) -> bool {
-        matches!(
-            canonical,
-            "google_service_account_key" | "google_bearer_token"
-        )
-    }
+    const NAME_PREFIXES: &'static [&'static str] = &["google_"];
+    const SECRET_KEYS: &'static [&'static str] =
+        &["google_service_account_key", "google_bearer_token"];
 
     fn value_kind(canonical: &str) -> ValueKind {
         match canonical {
@@ -110,31 +84,15 @@ impl StoreFamily for AzureFamily {
     type Key = AzureConfigKey;
     const ENV_PREFIX: &'static str = "AZURE_";
 
-    fn client_key(key: &Self::Key) -> Option<ClientConfigKey> {
-        match key {
-            AzureConfigKey::Client(k) => Some(*k),
-            _ => None,
-        }
-    }
-
-    fn public_name(canonical: &str) -> &str {
-        canonical
-            .strip_prefix("azure_storage_")
-            .or_else(|| canonical.strip_prefix("azure_"))
-            .unwrap_or(canonical)
-    }
-
-    fn is_secret(canonical: &str) -> bool {
-        matches!(
-            canonical,
-            "azure_storage_account_key"
-                | "azure_storage_client_secret"
-                | "azure_storage_sas_key"
-                | "azure_storage_token"
-                | "azure_storage_encryption_key"
-                | "azure_fabric_session_token"
-        )
-    }
+    const NAME_PREFIXES: &'static [&'static str] = &["azure_storage_", "azure_"];
+    const SECRET_KEYS: &'static [&'static str] = &[
+        "azure_storage_account_key",
+        "azure_storage_client_secret",
+        "azure_storage_sas_key",
+        "azure_storage_token",
+        "azure_storage_encryption_key",
+        "azure_fabric_session_token",
+    ];
 
     fn value_kind(canonical: &str) -> ValueKind {
         match canonical {

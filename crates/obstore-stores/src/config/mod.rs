@@ -77,12 +77,31 @@ pub trait StoreFamily: 'static {
     type Key: FromStr<Err = object_store::Error> + AsRef<str>;
     /// The prefix of the environment variables read at construction (`"AWS_"`).
     const ENV_PREFIX: &'static str;
-    /// The client option behind a key, when the key is a client option.
-    fn client_key(key: &Self::Key) -> Option<ClientConfigKey>;
+    /// The prefixes `.config` leaves out of canonical key names, longest first.
+    const NAME_PREFIXES: &'static [&'static str];
+    /// The canonical keys whose values `.config` masks.
+    const SECRET_KEYS: &'static [&'static str];
+
+    /// The client option behind a key, when the key is a client option: its name is then the
+    /// client option's (every store key's name carries the family's prefix, no client option's
+    /// does).
+    fn client_key(key: &Self::Key) -> Option<ClientConfigKey> {
+        ClientConfigKey::from_str(key.as_ref()).ok()
+    }
+
     /// The name `.config` shows for a canonical key.
-    fn public_name(canonical: &str) -> &str;
+    fn public_name(canonical: &str) -> &str {
+        Self::NAME_PREFIXES
+            .iter()
+            .find_map(|prefix| canonical.strip_prefix(prefix))
+            .unwrap_or(canonical)
+    }
+
     /// Whether `.config` must mask the value of a canonical key.
-    fn is_secret(canonical: &str) -> bool;
+    fn is_secret(canonical: &str) -> bool {
+        Self::SECRET_KEYS.contains(&canonical)
+    }
+
     /// What the value of a canonical key may contain (where it ends up).
     fn value_kind(canonical: &str) -> ValueKind;
     /// The environment variables that, set to true, forbid the instance metadata service.
@@ -182,16 +201,7 @@ impl StoreSettings {
         &mut self,
         mapping: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let Some(mapping) = mapping.filter(|m| !m.is_none()) else {
-            return Ok(());
-        };
-        let dict = mapping
-            .cast::<PyDict>()
-            .map_err(|_| PyTypeError::new_err("config must be a dict"))?;
-        for (key, value) in dict.iter() {
-            let key: String = key
-                .extract()
-                .map_err(|_| PyTypeError::new_err("configuration keys must be str"))?;
+        for (key, value) in dict_items(mapping, "config", "configuration")? {
             self.insert::<F>(&key, &value)?;
         }
         Ok(())
@@ -393,6 +403,58 @@ pub fn http_not_allowed(setting: &str, endpoint: &str) -> PyErr {
              client_options={{\"allow_http\": True}} (or set allow_http) to use it"
         ),
     )
+}
+
+/// Settings that Python sees as a dict (the `client_options` and `retry_config` getters).
+pub trait ToPyDict {
+    /// The settings as a new dict.
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>>;
+}
+
+/// Borrowed settings, converted to their dict when returned to Python.
+pub struct AsDict<'a, T>(pub &'a T);
+
+impl<'py, T: ToPyDict> IntoPyObject<'py> for AsDict<'_, T> {
+    type Target = PyDict;
+    type Output = Bound<'py, PyDict>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.0.to_py(py)
+    }
+}
+
+/// The items of an optional dict argument, keys as `str`: none for `None`; else a `TypeError`
+/// naming the argument (`name`) when it is not a dict, or its keys (`keys`) when one is not a str.
+pub fn dict_items<'py>(
+    value: Option<&Bound<'py, PyAny>>,
+    name: &str,
+    keys: &str,
+) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let dict = value
+        .cast::<PyDict>()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a dict")))?;
+    dict.iter()
+        .map(|(key, value)| {
+            let key: String = key
+                .extract()
+                .map_err(|_| PyTypeError::new_err(format!("{keys} keys must be str")))?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
+/// `Err` ([`http_not_allowed`]) when `endpoint`, the value of `setting`, is plain HTTP.
+pub fn refuse_plain_http(setting: &str, endpoint: Option<String>) -> PyResult<()> {
+    match endpoint {
+        Some(endpoint) if endpoint.to_ascii_lowercase().starts_with("http://") => {
+            Err(http_not_allowed(setting, &endpoint))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Inserts URL-derived settings into a copy of `config` where `config` lacks them (compared by

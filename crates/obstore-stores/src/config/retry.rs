@@ -178,3 +178,9 @@ impl PyRetryConfig {
         Ok(dict)
     }
 }
+
+impl super::ToPyDict for PyRetryConfig {
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        PyRetryConfig::to_py(self, py)
+    }
+}

@@ -248,17 +248,31 @@ pub enum FirstPoll {
     Spawn,
 }
 
-/// Returns an `asyncio.Future` for `future`, which must be called on the event-loop thread.
-pub fn future_into_py<'py, F, T, E>(
-    py: Python<'py>,
-    first_poll: FirstPoll,
-    future: F,
-) -> PyResult<Bound<'py, PyAny>>
+/// A future that asyncio can await: it yields a value Python can take or an error that becomes
+/// a Python exception, and runs on any thread.
+pub trait PyFuture: Future<Output = Result<Self::Value, Self::Error>> + Send + 'static {
+    /// What the asyncio future resolves to.
+    type Value: for<'a> IntoPyObject<'a> + Send + 'static;
+    /// What its exception is made from.
+    type Error: Into<PyErr> + Send + 'static;
+}
+
+impl<F, T, E> PyFuture for F
 where
     F: Future<Output = Result<T, E>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
     E: Into<PyErr> + Send + 'static,
 {
+    type Value = T;
+    type Error = E;
+}
+
+/// Returns an `asyncio.Future` for `future`, which must be called on the event-loop thread.
+pub fn future_into_py<'py>(
+    py: Python<'py>,
+    first_poll: FirstPoll,
+    future: impl PyFuture,
+) -> PyResult<Bound<'py, PyAny>> {
     let event_loop = running_loop(py)?;
     let py_future = event_loop.call_method0(intern!(py, "create_future"))?;
     // Errors become `PyErr` here so that a panic, on the first poll or later, resolves the

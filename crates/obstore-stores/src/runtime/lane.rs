@@ -12,10 +12,10 @@
 //! readers, list streams): a connection owned by a lane makes progress only while a call drives
 //! that lane.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use async_trait::async_trait;
@@ -29,13 +29,13 @@ use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::runtime;
+use crate::runtime::{self, observe, polling};
 
 /// Idle lanes kept for reuse; a lane returned beyond this is dropped.
 const MAX_IDLE_LANES: usize = 64;
 
 /// A single-threaded runtime and the HTTP clients built on it, one per store client.
-struct Lane {
+pub(crate) struct Lane {
     runtime: Runtime,
     clients: RefCell<HashMap<usize, (Weak<()>, HttpClient)>>,
 }
@@ -81,28 +81,13 @@ struct Pool {
     idle: Mutex<Vec<Box<Lane>>>,
 }
 
-static POOL: AtomicPtr<Pool> = AtomicPtr::new(std::ptr::null_mut());
+static POOL: runtime::PerGeneration<Pool> = runtime::PerGeneration::new();
 
 fn pool() -> &'static Pool {
-    let generation = runtime::generation();
-    let current = POOL.load(Ordering::Acquire);
-    // SAFETY: pools are leaked, never freed.
-    if let Some(pool) = unsafe { current.as_ref() } {
-        if pool.generation == generation {
-            return pool;
-        }
-    }
-    let fresh: &'static Pool = Box::leak(Box::new(Pool {
+    POOL.get(|generation| Pool {
         generation,
         idle: Mutex::new(Vec::new()),
-    }));
-    let fresh_ptr = fresh as *const Pool as *mut Pool;
-    match POOL.compare_exchange(current, fresh_ptr, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => fresh,
-        // Another thread installed a pool first: use it (the unused one is a few words, leaked).
-        // SAFETY: as above.
-        Err(winner) => unsafe { &*winner },
-    }
+    })
 }
 
 impl Pool {
@@ -128,23 +113,18 @@ impl Pool {
     }
 }
 
-thread_local! {
-    /// The lane this thread is driving, if any.
-    static CURRENT: Cell<*const Lane> = const { Cell::new(std::ptr::null()) };
-}
-
 /// Marks the calling thread as driving `lane` until dropped.
 struct Driving(*const Lane);
 
 impl Driving {
     fn enter(lane: &Lane) -> Self {
-        Self(CURRENT.with(|current| current.replace(lane)))
+        Self(polling::set_lane(lane))
     }
 }
 
 impl Drop for Driving {
     fn drop(&mut self) {
-        CURRENT.with(|current| current.set(self.0));
+        polling::set_lane(self.0);
     }
 }
 
@@ -271,15 +251,18 @@ impl HttpService for LaneService {
             .acquire_owned()
             .await
             .map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))?;
-        let lane = CURRENT.with(Cell::get);
-        let client = if lane.is_null() {
-            self.shared.clone()
-        } else {
-            // SAFETY: the pointer is set only while this thread drives the lane (see `block_on`),
-            // and this poll runs inside that drive.
-            unsafe { &*lane }.client(self)?
+        // Read once, before the request is sent: the lane and scope of this poll.
+        let (client, scope) = {
+            let polling = polling::current();
+            let client = match unsafe { polling.lane.as_ref() } {
+                None => self.shared.clone(),
+                // SAFETY (above): the pointer is set only while this thread drives the lane (see
+                // `block_on`), and this poll runs inside that drive.
+                Some(lane) => lane.client(self)?,
+            };
+            (client, observe::scope_of(polling.scope))
         };
-        let response = runtime::observe::execute(&client, req).await?;
+        let response = observe::execute(&client, req, scope).await?;
         Ok(response.map(|body| {
             HttpResponseBody::new(PermitBody {
                 body,

@@ -12,6 +12,7 @@
 pub mod asyncio;
 pub mod lane;
 pub mod observe;
+pub(crate) mod polling;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -288,7 +289,10 @@ pub fn panic_error(payload: Box<dyn std::any::Any + Send>) -> PyErr {
 
 /// `future`, with a panic while polling it turned into [`panic_error`]: every call into Rust that
 /// drives a future (sync calls, runtime tasks, lanes, asyncio) goes through this boundary.
-pub async fn catch_panics<F, T, E>(future: F) -> Result<T, E>
+///
+/// A combinator, not an `async fn`: an `async fn` would move `future` once more (into the
+/// unwind guard) at its first poll, a copy of the whole operation's state per call.
+pub fn catch_panics<F, T, E>(future: F) -> impl Future<Output = Result<T, E>>
 where
     F: Future<Output = Result<T, E>>,
     E: From<PyErr>,
@@ -296,8 +300,7 @@ where
     use futures::FutureExt;
     std::panic::AssertUnwindSafe(future)
         .catch_unwind()
-        .await
-        .unwrap_or_else(|payload| Err(E::from(panic_error(payload))))
+        .map(|caught| caught.unwrap_or_else(|payload| Err(E::from(panic_error(payload)))))
 }
 
 fn wait_on_main_thread<T, E>(
@@ -347,7 +350,56 @@ where
     T: Send,
     E: From<PyErr> + Send,
 {
-    py.detach(|| futures::executor::block_on(catch_panics(future)))
+    py.detach(|| {
+        let mut future = std::pin::pin!(catch_panics(future));
+        // In-memory futures (and small local-file ones) complete on their first poll: polled
+        // once with a no-op waker, they need none of an executor's thread-local state.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => futures::executor::block_on(future),
+        }
+    })
+}
+
+/// One value per process generation, made on first use in each: a forked child makes its own
+/// (a lock or a connection of the parent's is not the child's). Values are leaked, never freed:
+/// a thread may still hold one of an older generation.
+pub(crate) struct PerGeneration<T: 'static> {
+    current: AtomicPtr<(u64, T)>,
+}
+
+impl<T: 'static> PerGeneration<T> {
+    /// None made yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            current: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The value of the current generation, made by `make` (given the generation) if there is
+    /// none yet.
+    pub(crate) fn get(&self, make: impl FnOnce(u64) -> T) -> &'static T {
+        let generation = generation();
+        let current = self.current.load(Ordering::Acquire);
+        // SAFETY: values are leaked, never freed.
+        if let Some((made_in, value)) = unsafe { current.as_ref() } {
+            if *made_in == generation {
+                return value;
+            }
+        }
+        let fresh: &'static (u64, T) = Box::leak(Box::new((generation, make(generation))));
+        let fresh_ptr = fresh as *const (u64, T) as *mut (u64, T);
+        match self
+            .current
+            .compare_exchange(current, fresh_ptr, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => &fresh.1,
+            // Another thread installed one first: use it (the unused one stays leaked).
+            // SAFETY: as above.
+            Err(winner) => unsafe { &(*winner).1 },
+        }
+    }
 }
 
 /// The fork generation of this process: it changes in a child after `os.fork()`. Stores that hold

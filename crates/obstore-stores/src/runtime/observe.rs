@@ -2,10 +2,11 @@
 //! `obstore` logger, at no cost while nothing listens.
 //!
 //! - A store keeps a [`StoreObserver`] (its URL and its own `request_hook`). When something
-//!   listens, [`observe`] wraps the store an operation receives in an [`ObservedStore`], which
-//!   marks every poll of that operation's futures and streams (list pages, get bodies, multipart
-//!   parts, wherever they are polled) with the operation's [`Scope`] in a thread-local.
-//! - [`execute`] (called by the lanes' HTTP service for every request) reads that scope, counts
+//!   listens, [`listener`] gives the call a [`Listener`], and the store's operation wrapper
+//!   (`stores::context::ContextStore`) polls each operation's futures and streams (list pages,
+//!   get bodies, multipart parts, wherever they are polled) as [`Scoped`]: the operation's
+//!   [`Scope`] is then marked in a thread-local ([`runtime::polling`]).
+//! - [`execute`] (called by the lanes' HTTP service for every request) takes that scope, counts
 //!   the attempts of each method and URL within it (object_store retries by sending the same
 //!   request again), and follows the response body to its end; the event is then queued.
 //! - Python drains the queue from a daemon thread (`obstore._hooks`), which calls the hooks and
@@ -17,28 +18,17 @@
 //! second otherwise (an operation on a network store asks Python again when the last answer is
 //! more than a second old).
 
-use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::ops::Range;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
 use bytes::Bytes;
-use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use object_store::client::{HttpClient, HttpError, HttpRequest, HttpResponse, HttpResponseBody};
-use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
-    UploadPart,
-};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyTuple};
@@ -210,34 +200,48 @@ impl Drop for StoreObserver {
     }
 }
 
-/// `inner` as an operation of the calling Python code sees it: observed while anything listens
-/// to this store, else `inner` itself. Called once per operation, with the GIL held, at the
-/// operation's entry: the caller's `contextvars` context is captured there (only while hooks are
-/// registered), so that a hook (OpenTelemetry) knows the span current at the call.
-pub fn observe(
-    py: Python<'_>,
-    inner: Arc<dyn ObjectStore>,
-    store: &Arc<StoreObserver>,
-) -> Arc<dyn ObjectStore> {
+/// Who listens to the operations of `store` now, if anyone: called once per operation, with the
+/// GIL held, at the operation's entry. The caller's `contextvars` context is captured there (only
+/// while hooks are registered), so that a hook (OpenTelemetry) knows the span current at the call.
+pub fn listener(py: Python<'_>, store: &Arc<StoreObserver>) -> Option<Listener> {
     if !listening() {
         if coarse_seconds() < NEXT_REFRESH.load(Ordering::Relaxed) {
-            return inner;
+            return None;
         }
         refresh(py);
         if !listening() {
-            return inner;
+            return None;
         }
     }
     let hooked = store.hook.is_some() || GLOBAL_HOOKS.load(Ordering::Relaxed) > 0;
     if !hooked && LOG_LEVEL.load(Ordering::Relaxed) == LOG_OFF {
-        return inner;
+        return None;
     }
     let context = if hooked { copy_context(py) } else { None };
-    Arc::new(ObservedStore {
-        inner,
+    Some(Listener {
         store: store.clone(),
         context: context.map(Arc::new),
     })
+}
+
+/// What observes one call: the store's observer and the caller's context. Each operation of the
+/// call gets its own [`Scope`].
+#[derive(Debug)]
+pub struct Listener {
+    store: Arc<StoreObserver>,
+    context: Option<Arc<Py<PyAny>>>,
+}
+
+impl Listener {
+    /// The scope of one operation (`operation` is the name events carry).
+    pub fn scope(&self, operation: &'static str) -> Arc<Scope> {
+        Arc::new(Scope {
+            store: self.store.clone(),
+            operation,
+            context: self.context.clone(),
+            sent: Mutex::new(HashMap::new()),
+        })
+    }
 }
 
 fn copy_context(py: Python<'_>) -> Option<Py<PyAny>> {
@@ -252,7 +256,7 @@ fn copy_context(py: Python<'_>) -> Option<Py<PyAny>> {
 /// One operation being observed: the store, the operation's name, the caller's context, and how
 /// many times each request was sent.
 #[derive(Debug)]
-struct Scope {
+pub struct Scope {
     store: Arc<StoreObserver>,
     operation: &'static str,
     context: Option<Arc<Py<PyAny>>>,
@@ -274,42 +278,30 @@ impl Scope {
     }
 }
 
-thread_local! {
-    /// The scope of the operation being polled on this thread, if observed.
-    static CURRENT: Cell<*const Scope> = const { Cell::new(std::ptr::null()) };
-}
-
-fn current_scope() -> Option<Arc<Scope>> {
-    let ptr = CURRENT.with(Cell::get);
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: the pointer is set only while a `Scoped` that owns an `Arc` of it is being polled
-    // on this thread (see `Scoped::enter`), so it points to a live scope.
-    unsafe {
-        Arc::increment_strong_count(ptr);
-        Some(Arc::from_raw(ptr))
-    }
-}
-
 /// Restores the previous scope of this thread when dropped (also when a poll panics).
 struct Entered(*const Scope);
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        CURRENT.with(|current| current.set(self.0));
+        runtime::polling::set_scope(self.0);
     }
 }
 
-/// A future or stream polled inside its operation's scope.
-struct Scoped<T> {
-    scope: Arc<Scope>,
+/// A future or stream polled inside its operation's scope, if the operation is observed.
+pub struct Scoped<T> {
+    scope: Option<Arc<Scope>>,
     inner: T,
 }
 
 impl<T> Scoped<T> {
-    fn enter(&self) -> Entered {
-        Entered(CURRENT.with(|current| current.replace(Arc::as_ptr(&self.scope))))
+    /// `inner`, polled inside `scope`.
+    pub fn new(scope: Option<Arc<Scope>>, inner: T) -> Self {
+        Self { scope, inner }
+    }
+
+    fn enter(&self) -> Option<Entered> {
+        let scope = self.scope.as_ref()?;
+        Some(Entered(runtime::polling::set_scope(Arc::as_ptr(scope))))
     }
 }
 
@@ -335,181 +327,27 @@ impl<T: Stream + Unpin> Stream for Scoped<T> {
     }
 }
 
-/// A store whose operations are observed (see [`observe`]).
-#[derive(Debug)]
-struct ObservedStore {
-    inner: Arc<dyn ObjectStore>,
-    store: Arc<StoreObserver>,
-    context: Option<Arc<Py<PyAny>>>,
-}
-
-impl ObservedStore {
-    fn scope(&self, operation: &'static str) -> Arc<Scope> {
-        Arc::new(Scope {
-            store: self.store.clone(),
-            operation,
-            context: self.context.clone(),
-            sent: Mutex::new(HashMap::new()),
-        })
+/// The observed operation `scope` points to (as [`runtime::polling`] read it within the poll that
+/// sends a request), while anything listens.
+pub(crate) fn scope_of(scope: *const Scope) -> Option<Arc<Scope>> {
+    if scope.is_null() || !listening() {
+        return None;
     }
-
-    fn scoped<T>(&self, operation: &'static str, inner: T) -> Scoped<T> {
-        Scoped {
-            scope: self.scope(operation),
-            inner,
-        }
-    }
-}
-
-impl fmt::Display for ObservedStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for ObservedStore {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> Result<PutResult> {
-        self.scoped("put", self.inner.put_opts(location, payload, opts))
-            .await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        let scope = self.scope("put_multipart");
-        let upload = Scoped {
-            scope: scope.clone(),
-            inner: self.inner.put_multipart_opts(location, opts),
-        }
-        .await?;
-        Ok(Box::new(ObservedUpload {
-            inner: upload,
-            scope,
-        }))
-    }
-
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        let operation = if options.head {
-            "head"
-        } else if options.range.is_some() {
-            "get_range"
-        } else {
-            "get"
-        };
-        let scope = self.scope(operation);
-        let mut result = Scoped {
-            scope: scope.clone(),
-            inner: self.inner.get_opts(location, options),
-        }
-        .await?;
-        // A body read later may send requests again (object_store resumes a broken body).
-        result.payload = match result.payload {
-            GetResultPayload::Stream(stream) => GetResultPayload::Stream(
-                Scoped {
-                    scope,
-                    inner: stream,
-                }
-                .boxed(),
-            ),
-            other => other,
-        };
-        Ok(result)
-    }
-
-    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        self.scoped("get_ranges", self.inner.get_ranges(location, ranges))
-            .await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, Result<Path>>,
-    ) -> BoxStream<'static, Result<Path>> {
-        self.scoped("delete", self.inner.delete_stream(locations))
-            .boxed()
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.scoped("list", self.inner.list(prefix)).boxed()
-    }
-
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.scoped("list", self.inner.list_with_offset(prefix, offset))
-            .boxed()
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.scoped(
-            "list_with_delimiter",
-            self.inner.list_with_delimiter(prefix),
-        )
-        .await
-    }
-
-    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        self.scoped("copy", self.inner.copy_opts(from, to, options))
-            .await
-    }
-
-    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        self.scoped("rename", self.inner.rename_opts(from, to, options))
-            .await
-    }
-}
-
-/// A multipart upload whose part, complete and abort requests belong to its `put_multipart`.
-#[derive(Debug)]
-struct ObservedUpload {
-    inner: Box<dyn MultipartUpload>,
-    scope: Arc<Scope>,
-}
-
-#[async_trait]
-impl MultipartUpload for ObservedUpload {
-    fn put_part(&mut self, data: PutPayload) -> UploadPart {
-        Box::pin(Scoped {
-            scope: self.scope.clone(),
-            inner: self.inner.put_part(data),
-        })
-    }
-
-    async fn complete(&mut self) -> Result<PutResult> {
-        let scope = self.scope.clone();
-        Scoped {
-            scope,
-            inner: self.inner.complete(),
-        }
-        .await
-    }
-
-    async fn abort(&mut self) -> Result<()> {
-        let scope = self.scope.clone();
-        Scoped {
-            scope,
-            inner: self.inner.abort(),
-        }
-        .await
+    // SAFETY: the pointer is set only while a `Scoped` that owns an `Arc` of it is being polled
+    // on this thread (see `Scoped::enter`), and the caller read it within that poll.
+    unsafe {
+        Arc::increment_strong_count(scope);
+        Some(Arc::from_raw(scope))
     }
 }
 
 /// Sends `request` through `client`; observed when it belongs to an observed operation.
-pub async fn execute(client: &HttpClient, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-    if !listening() {
-        return client.execute(request).await;
-    }
-    let Some(scope) = current_scope() else {
+pub async fn execute(
+    client: &HttpClient,
+    request: HttpRequest,
+    scope: Option<Arc<Scope>>,
+) -> Result<HttpResponse, HttpError> {
+    let Some(scope) = scope else {
         return client.execute(request).await;
     };
     let mut observation = Observation::start(scope, &request);
@@ -780,8 +618,8 @@ impl Event {
 
 /// The events of one process generation (a forked child starts a new queue: a lock held by a
 /// parent's thread at the fork would never be released in the child).
+#[derive(Default)]
 struct Queue {
-    generation: u64,
     state: Mutex<QueueState>,
     ready: Condvar,
 }
@@ -795,28 +633,10 @@ struct QueueState {
     dropped: u64,
 }
 
-static QUEUE: AtomicPtr<Queue> = AtomicPtr::new(std::ptr::null_mut());
+static QUEUE: runtime::PerGeneration<Queue> = runtime::PerGeneration::new();
 
 fn queue() -> &'static Queue {
-    let generation = runtime::generation();
-    let current = QUEUE.load(Ordering::Acquire);
-    // SAFETY: queues are leaked, never freed.
-    if let Some(queue) = unsafe { current.as_ref() } {
-        if queue.generation == generation {
-            return queue;
-        }
-    }
-    let fresh: &'static Queue = Box::leak(Box::new(Queue {
-        generation,
-        state: Mutex::new(QueueState::default()),
-        ready: Condvar::new(),
-    }));
-    let fresh_ptr = fresh as *const Queue as *mut Queue;
-    match QUEUE.compare_exchange(current, fresh_ptr, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => fresh,
-        // SAFETY: as above.
-        Err(winner) => unsafe { &*winner },
-    }
+    QUEUE.get(|_| Queue::default())
 }
 
 impl Queue {

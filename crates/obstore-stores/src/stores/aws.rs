@@ -12,7 +12,7 @@ use super::credential::{
     optional_str, required_str, Convert, MetadataDisabled, PyCredentialProvider,
 };
 use crate::config::families::S3Family;
-use crate::config::{bad_url, http_not_allowed, url_prefix, UrlSettings};
+use crate::config::{bad_url, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
 use crate::integrity;
 
@@ -191,11 +191,7 @@ impl CloudBackend for S3 {
 
     fn check_http(builder: &AmazonS3Builder) -> Result<(), ObstoreError> {
         for key in [AmazonS3ConfigKey::S3Endpoint, AmazonS3ConfigKey::Endpoint] {
-            if let Some(endpoint) = builder.get_config_value(&key) {
-                if endpoint.to_ascii_lowercase().starts_with("http://") {
-                    return Err(http_not_allowed("The S3 endpoint", &endpoint).into());
-                }
-            }
+            refuse_plain_http("The S3 endpoint", builder.get_config_value(&key))?;
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use super::credential::{
     check_credential, required_str, Convert, MetadataDisabled, PyCredentialProvider,
 };
 use crate::config::families::AzureFamily;
-use crate::config::{bad_url, http_not_allowed, is_truthy, url_prefix, UrlSettings};
+use crate::config::{bad_url, is_truthy, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
 use crate::integrity;
 
@@ -252,11 +252,8 @@ impl CloudBackend for Azure {
             .get_config_value(&AzureConfigKey::UseEmulator)
             .is_some_and(|v| is_truthy(&v));
         if !emulator {
-            if let Some(endpoint) = builder.get_config_value(&AzureConfigKey::Endpoint) {
-                if endpoint.to_ascii_lowercase().starts_with("http://") {
-                    return Err(http_not_allowed("The Azure endpoint", &endpoint).into());
-                }
-            }
+            let endpoint = builder.get_config_value(&AzureConfigKey::Endpoint);
+            refuse_plain_http("The Azure endpoint", endpoint)?;
         }
         Ok(())
     }

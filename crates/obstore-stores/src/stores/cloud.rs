@@ -11,13 +11,13 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use super::context::{BucketLabel, ContextStore, StoreLabel};
+use super::context::{BucketLabel, StoreLabel};
 use super::credential::{Convert, ProviderHandle, PyCredentialProvider};
-use super::handle::{AnyStore, Executor};
+use super::handle::AnyStore;
 use crate::config::client::{allows_http, ClientConfig};
 use crate::config::retry::PyRetryConfig;
 use crate::config::{
-    merge_url_settings, parse_key, parse_prefix, EnvSettings, StoreFamily, StoreSettings,
+    merge_url_settings, parse_key, parse_prefix, AsDict, EnvSettings, StoreFamily, StoreSettings,
     UrlSettings,
 };
 use crate::error::ObstoreError;
@@ -315,27 +315,26 @@ impl CloudCore {
         Ok((PyTuple::empty(py), kwargs))
     }
 
-    /// The `client_options` getter.
-    pub fn client_options_py<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        if self.settings.client.is_empty() {
-            return Ok(None);
-        }
-        self.settings.client.to_py(py).map(Some)
+    /// The `client_options` getter: the options, if any were given.
+    pub fn given_client_options(&self) -> Option<AsDict<'_, ClientConfig>> {
+        Some(&self.settings.client)
+            .filter(|client| !client.is_empty())
+            .map(AsDict)
     }
 
     /// The `retry_config` getter.
-    pub fn retry_config_py<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        self.retry.as_ref().map(|r| r.to_py(py)).transpose()
+    pub fn given_retry_config(&self) -> Option<AsDict<'_, PyRetryConfig>> {
+        self.retry.as_ref().map(AsDict)
     }
 
     /// The `credential_provider` getter.
-    pub fn credential_provider_py<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
-        self.provider.as_ref().map(|p| p.callable.bind(py).clone())
+    pub fn given_credential_provider(&self) -> Option<&Py<PyAny>> {
+        self.provider.as_ref().map(|p| &p.callable)
     }
 
     /// The `request_hook` getter.
-    pub fn request_hook_py<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
-        self.request_hook.as_ref().map(|h| h.bind(py).clone())
+    pub fn given_request_hook(&self) -> Option<&Py<PyAny>> {
+        self.request_hook.as_ref()
     }
 
     /// `.prefix` as given, `repr`-quoted fragment `, prefix="p"` when set.
@@ -480,14 +479,7 @@ impl<B: CloudBackend> CloudStore<B> {
     /// The handle operations use: the client below the prefix.
     pub fn any_store(&self, py: Python<'_>) -> Result<AnyStore, ObstoreError> {
         let inner = with_prefix(self.client(py)?, self.core.prefix_path.as_ref());
-        Ok(AnyStore {
-            inner: observe::observe(
-                py,
-                ContextStore::wrap(inner, self.label.clone()),
-                &self.observer,
-            ),
-            executor: Executor::Runtime,
-        })
+        Ok(AnyStore::for_call(py, inner, &self.label, &self.observer))
     }
 
     /// The store prefix, for signing.
@@ -645,38 +637,26 @@ macro_rules! cloud_store_class {
 
             #[doc = $crate::pydoc!($name.client_options)]
             #[getter]
-            fn client_options<'py>(
-                &self,
-                py: pyo3::Python<'py>,
-            ) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::types::PyDict>>> {
-                self.0.core.client_options_py(py)
+            fn client_options(&self) -> Option<$crate::config::AsDict<'_, $crate::config::client::ClientConfig>> {
+                self.0.core.given_client_options()
             }
 
             #[doc = $crate::pydoc!($name.retry_config)]
             #[getter]
-            fn retry_config<'py>(
-                &self,
-                py: pyo3::Python<'py>,
-            ) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::types::PyDict>>> {
-                self.0.core.retry_config_py(py)
+            fn retry_config(&self) -> Option<$crate::config::AsDict<'_, $crate::config::retry::PyRetryConfig>> {
+                self.0.core.given_retry_config()
             }
 
             #[doc = $crate::pydoc!($name.request_hook)]
             #[getter]
-            fn request_hook<'py>(
-                &self,
-                py: pyo3::Python<'py>,
-            ) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
-                self.0.core.request_hook_py(py)
+            fn request_hook(&self) -> Option<&pyo3::Py<pyo3::PyAny>> {
+                self.0.core.given_request_hook()
             }
 
             #[doc = $crate::pydoc!($name.credential_provider)]
             #[getter]
-            fn credential_provider<'py>(
-                &self,
-                py: pyo3::Python<'py>,
-            ) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
-                self.0.core.credential_provider_py(py)
+            fn credential_provider(&self) -> Option<&pyo3::Py<pyo3::PyAny>> {
+                self.0.core.given_credential_provider()
             }
 
             #[doc = $crate::pydoc!($name.__getnewargs_ex__)]

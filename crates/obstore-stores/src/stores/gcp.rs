@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use super::cloud::{cloud_store_class, CloudBackend, CloudCore, Connector};
 use super::credential::{required_str, Convert, MetadataDisabled, PyCredentialProvider};
 use crate::config::families::GcsFamily;
-use crate::config::{bad_url, http_not_allowed, url_prefix, UrlSettings};
+use crate::config::{bad_url, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
 use crate::integrity;
 
@@ -139,12 +139,8 @@ impl CloudBackend for Gcs {
     }
 
     fn check_http(builder: &GoogleCloudStorageBuilder) -> Result<(), ObstoreError> {
-        if let Some(base) = builder.get_config_value(&GoogleConfigKey::BaseUrl) {
-            if base.to_ascii_lowercase().starts_with("http://") {
-                return Err(http_not_allowed("The GCS base_url", &base).into());
-            }
-        }
-        Ok(())
+        let base_url = builder.get_config_value(&GoogleConfigKey::BaseUrl);
+        Ok(refuse_plain_http("The GCS base_url", base_url)?)
     }
 
     fn build(builder: GoogleCloudStorageBuilder) -> Result<GoogleCloudStorage, ObstoreError> {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use object_store::ObjectStore;
 use pyo3::prelude::*;
 
-use crate::runtime::asyncio::{future_into_py, FirstPoll};
+use super::context::{ContextStore, StoreLabel};
+use crate::runtime::asyncio::{future_into_py, FirstPoll, PyFuture};
+use crate::runtime::observe::StoreObserver;
 use crate::runtime::{self, lane};
 
 /// Where a store's futures do their work, which decides how calls are executed.
@@ -35,6 +37,19 @@ pub struct AnyStore {
 pub const INLINE_IO_LIMIT: u64 = 1024 * 1024;
 
 impl AnyStore {
+    /// A network store's handle for one call: `inner` as [`ContextStore::for_call`] wraps it.
+    pub fn for_call(
+        py: Python<'_>,
+        inner: Arc<dyn ObjectStore>,
+        label: &Arc<StoreLabel>,
+        observer: &Arc<StoreObserver>,
+    ) -> Self {
+        Self {
+            inner: ContextStore::for_call(py, inner, label.clone(), observer),
+            executor: Executor::Runtime,
+        }
+    }
+
     /// Runs an operation from sync code with the GIL released. Memory and local-file futures run on
     /// the calling thread (local I/O inline, no thread hop); network futures on the runtime.
     pub fn block_on<F, T, E>(&self, py: Python<'_>, future: F) -> Result<T, E>
@@ -81,32 +96,22 @@ impl AnyStore {
 
     /// Runs an operation from asyncio: returns an `asyncio.Future`. `size_hint` is the number of
     /// bytes the operation moves, when known: small local-file operations complete inline.
-    pub fn into_py_future<'py, F, T, E>(
+    pub fn into_py_future<'py>(
         &self,
         py: Python<'py>,
         size_hint: Option<u64>,
-        future: F,
-    ) -> PyResult<Bound<'py, PyAny>>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: for<'a> IntoPyObject<'a> + Send + 'static,
-        E: Into<PyErr> + Send + 'static,
-    {
+        future: impl PyFuture,
+    ) -> PyResult<Bound<'py, PyAny>> {
         future_into_py(py, self.first_poll(size_hint), future)
     }
 
     /// Like [`Self::into_py_future`] for operations that spawn tasks: always in the runtime context
     /// (network stores: entirely on the runtime).
-    pub fn into_py_future_runtime<'py, F, T, E>(
+    pub fn into_py_future_runtime<'py>(
         &self,
         py: Python<'py>,
-        future: F,
-    ) -> PyResult<Bound<'py, PyAny>>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: for<'a> IntoPyObject<'a> + Send + 'static,
-        E: Into<PyErr> + Send + 'static,
-    {
+        future: impl PyFuture,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let first_poll = match self.executor {
             Executor::Runtime => FirstPoll::Spawn,
             Executor::Inline | Executor::LocalFiles => FirstPoll::Runtime,

@@ -1,30 +1,23 @@
 //! `LocalStore`: a directory of the local filesystem as an object store, following symbolic links
 //! wherever they lead, or, with `allow_symlinks_outside=False`, confined to the directory by
-//! [`ConfinedFileSystem`].
+//! [`ConfinedRoot`].
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::fmt;
-use std::ops::Range;
 use std::path::{Component, PathBuf};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
-};
+use object_store::{ListResult, ObjectMeta, ObjectStore, Result};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use super::context::{ContextStore, StoreLabel};
+use super::context::{Confinement, ContextStore, StoreLabel};
 use super::handle::{AnyStore, Executor};
 use crate::config::bad_url;
 use crate::error::ObstoreError;
@@ -100,17 +93,14 @@ impl PyLocalStore {
             None => (LocalFileSystem::new(), None),
         };
         let store = Arc::new(store.with_automatic_cleanup(automatic_cleanup));
-        let store: Arc<dyn ObjectStore> = match (&prefix, allow_symlinks_outside) {
-            (Some(root), false) => Arc::new(ConfinedFileSystem {
-                inner: store,
-                root: root.clone(),
-            }),
+        let confinement: Option<Arc<dyn Confinement>> = match (&prefix, allow_symlinks_outside) {
+            (Some(root), false) => Some(Arc::new(ConfinedRoot { root: root.clone() })),
             // Without a prefix the root is `/`, which no path leaves.
-            _ => store,
+            _ => None,
         };
         let label = StoreLabel::new(directory_url(prefix.as_deref()));
         Ok(Self {
-            inner: ContextStore::wrap(store, Arc::new(label)),
+            inner: ContextStore::wrap(store, Arc::new(label), confinement),
             prefix,
             automatic_cleanup,
             mkdir,
@@ -196,13 +186,12 @@ impl PyLocalStore {
     }
 }
 
-/// A [`LocalFileSystem`] that refuses every path whose symbolic links lead outside its root, and
-/// leaves such entries out of listings. Paths are resolved before each operation; a link
-/// changed between that check and the operation is not caught (the check guards against links
-/// in the tree, not against a concurrent writer of it).
+/// The confinement of a [`LocalFileSystem`]: every path whose symbolic links lead outside its
+/// root is refused, and such entries are left out of listings. Paths are resolved before each
+/// operation; a link changed between that check and the operation is not caught (the check
+/// guards against links in the tree, not against a concurrent writer of it).
 #[derive(Debug)]
-pub struct ConfinedFileSystem {
-    inner: Arc<LocalFileSystem>,
+pub struct ConfinedRoot {
     /// The canonical root directory.
     root: PathBuf,
 }
@@ -364,106 +353,26 @@ impl ListingFilter {
     }
 }
 
-impl fmt::Display for ConfinedFileSystem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ConfinedFileSystem({})", self.root.display())
+impl Confinement for ConfinedRoot {
+    fn check(&self, location: &Path) -> Result<()> {
+        check(&self.root, location)
     }
-}
 
-impl ConfinedFileSystem {
-    fn list_checked(
+    fn filter(
         &self,
-        prefix: Option<&Path>,
-        list: impl FnOnce() -> BoxStream<'static, Result<ObjectMeta>>,
+        listing: BoxStream<'static, Result<ObjectMeta>>,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        if let Some(prefix) = prefix {
-            if let Err(err) = check(&self.root, prefix) {
-                return futures::stream::once(async move { Err(err) }).boxed();
-            }
-        }
         let mut filter = ListingFilter::new(self.root.clone());
-        list()
+        listing
             .try_filter(move |meta| std::future::ready(filter.inside(&meta.location)))
             .boxed()
     }
-}
 
-#[async_trait]
-impl ObjectStore for ConfinedFileSystem {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> Result<PutResult> {
-        check(&self.root, location)?;
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        check(&self.root, location)?;
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        check(&self.root, location)?;
-        self.inner.get_opts(location, options).await
-    }
-
-    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        check(&self.root, location)?;
-        self.inner.get_ranges(location, ranges).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, Result<Path>>,
-    ) -> BoxStream<'static, Result<Path>> {
-        let root = self.root.clone();
-        let checked = locations
-            .map(move |location| location.and_then(|l| check(&root, &l).map(|_| l)))
-            .boxed();
-        self.inner.delete_stream(checked)
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.list_checked(prefix, || self.inner.list(prefix))
-    }
-
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.list_checked(prefix, || self.inner.list_with_offset(prefix, offset))
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        if let Some(prefix) = prefix {
-            check(&self.root, prefix)?;
-        }
-        let mut result = self.inner.list_with_delimiter(prefix).await?;
+    fn filter_result(&self, result: &mut ListResult) {
         let mut filter = ListingFilter::new(self.root.clone());
         result
             .common_prefixes
             .retain(|directory| filter.inside(directory));
         result.objects.retain(|meta| filter.inside(&meta.location));
-        Ok(result)
-    }
-
-    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        check(&self.root, from)?;
-        check(&self.root, to)?;
-        self.inner.copy_opts(from, to, options).await
-    }
-
-    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        check(&self.root, from)?;
-        check(&self.root, to)?;
-        self.inner.rename_opts(from, to, options).await
     }
 }

@@ -36,6 +36,7 @@ impl PyMemoryStore {
             inner: ContextStore::wrap(
                 Arc::new(InMemory::new()),
                 Arc::new(StoreLabel::new("memory://").with_infallible_bodies()),
+                None,
             ),
         }
     }

@@ -133,6 +133,14 @@ impl<'a, 'py> FromPyObject<'a, 'py> for AnyStore {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        // The stores that run in-process first, borrowed: their calls take a few hundred
+        // nanoseconds, of which a new reference and the other classes' checks are a visible part.
+        if let Ok(store) = obj.cast::<PyMemoryStore>() {
+            return Ok(store.get().any_store());
+        }
+        if let Ok(store) = obj.cast::<PyLocalStore>() {
+            return Ok(store.get().any_store());
+        }
         Ok(obj.extract::<PyStore<'py>>()?.any_store()?)
     }
 }
@@ -162,6 +170,16 @@ pub fn sign_target(obj: &Bound<'_, PyAny>) -> PyResult<SignTarget> {
         };
     Ok(SignTarget { signer, prefix })
 }
+
+/// What [`from_url`] takes beside the URL, in its Python functions' order: `config`,
+/// `client_options`, `retry_config`, `credential_provider` and the keyword settings.
+pub type UrlSettings<'py> = (
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyDict>>,
+);
 
 /// The class `from_url` builds for each kind of URL: the raw classes of `obstore._store`, or
 /// the `obstore.store` subclasses.
@@ -206,12 +224,9 @@ fn refuse(store: &str, what: &str) -> PyErr {
 pub fn from_url<'py>(
     classes: &StoreClasses<'py>,
     url: &str,
-    config: Option<Bound<'py, PyAny>>,
-    client_options: Option<Bound<'py, PyAny>>,
-    retry_config: Option<Bound<'py, PyAny>>,
-    credential_provider: Option<Bound<'py, PyAny>>,
-    kwargs: Option<Bound<'py, PyDict>>,
+    settings: UrlSettings<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let (config, client_options, retry_config, credential_provider, kwargs) = settings;
     let py = classes.s3.py();
     let has_provider = credential_provider.as_ref().is_some_and(|c| !c.is_none());
     let call_kwargs = match &kwargs {
@@ -289,31 +304,24 @@ pub fn py_from_url<'py>(
     credential_provider: Option<Bound<'py, PyAny>>,
     kwargs: Option<Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let classes = StoreClasses::raw(py);
-    from_url(
-        &classes,
-        url,
+    let settings = (
         config,
         client_options,
         retry_config,
         credential_provider,
         kwargs,
-    )
+    );
+    from_url(&StoreClasses::raw(py), url, settings)
 }
 
 /// `from_url` building instances of the given classes (`obstore.store.from_url` passes its
 /// subclasses, in the order s3, gcs, azure, http, local, memory).
 #[pyfunction(name = "_from_url_as")]
-#[pyo3(signature = (classes, url, config, client_options, retry_config, credential_provider, kwargs))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (classes, url, *settings))]
 pub fn py_from_url_as<'py>(
     classes: &Bound<'py, PyTuple>,
     url: &str,
-    config: Option<Bound<'py, PyAny>>,
-    client_options: Option<Bound<'py, PyAny>>,
-    retry_config: Option<Bound<'py, PyAny>>,
-    credential_provider: Option<Bound<'py, PyAny>>,
-    kwargs: Option<Bound<'py, PyDict>>,
+    settings: &Bound<'py, PyTuple>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (s3, gcs, azure, http, local, memory) = classes.extract()?;
     let classes = StoreClasses {
@@ -324,13 +332,5 @@ pub fn py_from_url_as<'py>(
         local,
         memory,
     };
-    from_url(
-        &classes,
-        url,
-        config,
-        client_options,
-        retry_config,
-        credential_provider,
-        kwargs,
-    )
+    from_url(&classes, url, settings.extract()?)
 }

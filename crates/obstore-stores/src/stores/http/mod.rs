@@ -17,8 +17,8 @@ use crate::config::{bad_url, http_not_allowed};
 use crate::error::{redact, ObstoreError};
 use crate::runtime::lane::LaneConnector;
 use crate::runtime::observe::{self, StoreObserver};
-use crate::stores::context::{ContextStore, StoreLabel};
-use crate::stores::handle::{AnyStore, Executor};
+use crate::stores::context::StoreLabel;
+use crate::stores::handle::AnyStore;
 
 #[doc = crate::pydoc!(HTTPStore)]
 #[pyclass(name = "HTTPStore", module = "obstore._store", subclass, frozen)]
@@ -68,14 +68,7 @@ impl PyHTTPStore {
     /// The handle operations use (the client is rebuilt after a fork).
     pub fn any_store(&self, py: Python<'_>) -> Result<AnyStore, ObstoreError> {
         let inner = with_prefix(self.client.get(|| self.build())?, self.prefix.as_ref());
-        Ok(AnyStore {
-            inner: observe::observe(
-                py,
-                ContextStore::wrap(inner, self.label.clone()),
-                &self.observer,
-            ),
-            executor: Executor::Runtime,
-        })
+        Ok(AnyStore::for_call(py, inner, &self.label, &self.observer))
     }
 }
 
