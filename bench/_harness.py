@@ -564,8 +564,12 @@ class BusyLoop:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "while True: pass"], env=worker_env(), start_new_session=True
+            [sys.executable, "-c", "print(flush=True)\nwhile True: pass"],
+            stdout=subprocess.PIPE,
+            env=worker_env(),
+            start_new_session=True,
         )
+        self.proc.stdout.readline()  # spinning, past the interpreter's start-up
 
     def stop(self) -> float:
         """Stop it; returns the CPU seconds it used."""
@@ -578,6 +582,7 @@ class BusyLoop:
             cpu = float("nan")
         self.proc.kill()  # our own child, by PID
         self.proc.wait(10)
+        self.proc.stdout.close()
         return cpu
 
 

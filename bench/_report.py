@@ -457,6 +457,11 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
         settings.append(f"{size(s['big_gib'])} object in big_*")
     if "listing" in ran:
         settings.append(f"{s['list_n']:,} objects listed")
+        if "list_replay" in s.get("scenarios", ()):
+            settings.append(
+                f"list_replay: up to {s['list_replay_rounds']} listings per worker, none "
+                f"started after {s['list_replay_seconds']:g} s"
+            )
     if "inprocess" in ran:
         settings.append(
             f"in-process: 1 KiB objects, rounds of {s['inprocess_keys']:,} ops for up to "

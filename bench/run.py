@@ -269,6 +269,8 @@ SETTINGS = {
     "warmup_requests": 1000,
     "big_gib": 1.0,
     "list_n": 100_000,
+    "list_replay_rounds": 5,  # listings per list_replay worker ...
+    "list_replay_seconds": 2.0,  # ... none started after this
     "wrk_seconds": 3,
     "time_cap": 120.0,  # per network worker
     "nginx_workers": 2,
@@ -287,6 +289,8 @@ SMOKE = {
     "warmup_requests": 50,
     "big_gib": 1 / 64,
     "list_n": 1000,
+    "list_replay_rounds": 2,
+    "list_replay_seconds": 0.0,
     "wrk_seconds": 1,
     "time_cap": 30.0,
     "inprocess_time_cap": 0.02,
@@ -375,6 +379,8 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
             endpoint=env["replay_endpoint"],
             list_prefix=replay["prefix"],
             list_n=s["list_n"],
+            list_rounds=s["list_replay_rounds"],
+            list_seconds=s["list_replay_seconds"],
             long_timeout=True,
         )
         if impl == "curl":  # the server's ceiling: every page in turn over one connection
