@@ -140,7 +140,7 @@ def summarize_inprocess(samples: dict) -> list:
 
 # ------------------------------------------------------------------------------------ targets
 def evaluate_targets(net: dict, inproc: list) -> list:
-    """[(target, status, evidence)] for the targets of issue 5 whose scenarios ran."""
+    """[(target, status, evidence)] for the targets (issues 5 and 18) whose scenarios ran."""
     T = []
 
     def row(sc, impl, variant=None):
