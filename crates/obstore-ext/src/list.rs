@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::arrow::{ArrowChunk, ArrowTable};
+use crate::convert::impl_into_pyobject;
 use crate::convert::meta_to_dict;
 
 type MetaStream = BoxStream<'static, object_store::Result<ObjectMeta>>;
@@ -23,24 +24,18 @@ pub enum ListChunk {
     Arrow(Vec<ObjectMeta>),
 }
 
-impl<'py> IntoPyObject<'py> for ListChunk {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        match self {
-            ListChunk::Dicts(items) => {
-                let list = PyList::empty(py);
-                for meta in &items {
-                    list.append(meta_to_dict(py, meta)?)?;
-                }
-                Ok(list.into_any())
+impl_into_pyobject!(ListChunk, PyAny, |chunk, py| {
+    match chunk {
+        ListChunk::Dicts(items) => {
+            let list = PyList::empty(py);
+            for meta in &items {
+                list.append(meta_to_dict(py, meta)?)?;
             }
-            ListChunk::Arrow(items) => ArrowChunk::from_metas(&items)?.into_record_batch(py),
+            Ok(list.into_any())
         }
+        ListChunk::Arrow(items) => ArrowChunk::from_metas(&items)?.into_record_batch(py),
     }
-}
+});
 
 struct ListState {
     stream: Option<MetaStream>,
@@ -187,33 +182,27 @@ pub struct PyListResult {
     return_arrow: bool,
 }
 
-impl<'py> IntoPyObject<'py> for PyListResult {
-    type Target = PyDict;
-    type Output = Bound<'py, PyDict>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        let dict = PyDict::new(py);
-        let prefixes: Vec<&str> = self
-            .result
-            .common_prefixes
-            .iter()
-            .map(|p| p.as_ref())
-            .collect();
-        dict.set_item(intern!(py, "common_prefixes"), prefixes)?;
-        if self.return_arrow {
-            let table = ArrowTable::from_metas(&self.result.objects)?;
-            dict.set_item(intern!(py, "objects"), table.into_table(py)?)?;
-        } else {
-            let list = PyList::empty(py);
-            for meta in &self.result.objects {
-                list.append(meta_to_dict(py, meta)?)?;
-            }
-            dict.set_item(intern!(py, "objects"), list)?;
+impl_into_pyobject!(PyListResult, PyDict, |listing, py| {
+    let dict = PyDict::new(py);
+    let prefixes: Vec<&str> = listing
+        .result
+        .common_prefixes
+        .iter()
+        .map(|p| p.as_ref())
+        .collect();
+    dict.set_item(intern!(py, "common_prefixes"), prefixes)?;
+    if listing.return_arrow {
+        let table = ArrowTable::from_metas(&listing.result.objects)?;
+        dict.set_item(intern!(py, "objects"), table.into_table(py)?)?;
+    } else {
+        let list = PyList::empty(py);
+        for meta in &listing.result.objects {
+            list.append(meta_to_dict(py, meta)?)?;
         }
-        Ok(dict)
+        dict.set_item(intern!(py, "objects"), list)?;
     }
-}
+    Ok(dict)
+});
 
 async fn list_with_delimiter_inner(
     store: AnyStore,

@@ -12,24 +12,20 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDelta, PyString};
 
+use crate::convert::impl_into_pyobject;
+
 /// The signed URL(s): one `str` for one path, a `list[str]` for a sequence.
 enum Signed {
     One(String),
     Many(Vec<String>),
 }
 
-impl<'py> IntoPyObject<'py> for Signed {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        match self {
-            Signed::One(url) => Ok(url.into_pyobject(py)?.into_any()),
-            Signed::Many(urls) => Ok(urls.into_pyobject(py)?.into_any()),
-        }
+impl_into_pyobject!(Signed, PyAny, |signed, py| {
+    match signed {
+        Signed::One(url) => Ok(url.into_pyobject(py)?.into_any()),
+        Signed::Many(urls) => Ok(urls.into_pyobject(py)?.into_any()),
     }
-}
+});
 
 fn parse_method(method: &Bound<'_, PyAny>) -> PyResult<Method> {
     let text = method.str()?.to_string();
