@@ -188,6 +188,16 @@ pub fn expect_dict<'a, 'py>(
         .map_err(|_| PyTypeError::new_err(message))
 }
 
+/// `value` of the argument `name`, refused when it is 0.
+pub fn greater_than_zero(name: &str, value: usize) -> PyResult<usize> {
+    if value == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{name} must be greater than 0"
+        )));
+    }
+    Ok(value)
+}
+
 /// Rejects keys of an options dict that are not in `allowed`, naming the bad key.
 pub fn check_keys(dict: &Bound<'_, PyDict>, what: &str, allowed: &[&str]) -> PyResult<()> {
     for key in dict.keys() {

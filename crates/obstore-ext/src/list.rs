@@ -7,14 +7,13 @@ use futures::StreamExt;
 use object_store::path::Path;
 use object_store::ObjectMeta;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
-use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration, PyValueError};
+use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::arrow::{ArrowChunk, ArrowTable};
-use crate::convert::impl_into_pyobject;
-use crate::convert::meta_to_dict;
+use crate::convert::{greater_than_zero, impl_into_pyobject, meta_to_dict};
 
 type MetaStream = BoxStream<'static, object_store::Result<ObjectMeta>>;
 
@@ -77,9 +76,9 @@ pub struct PyListStream {
     return_arrow: bool,
 }
 
-impl PyListStream {
-    fn wrap(&self, items: Vec<ObjectMeta>) -> ListChunk {
-        match self.return_arrow {
+impl ListChunk {
+    fn new(items: Vec<ObjectMeta>, return_arrow: bool) -> Self {
+        match return_arrow {
             true => ListChunk::Arrow(items),
             false => ListChunk::Dicts(items),
         }
@@ -96,14 +95,14 @@ impl PyListStream {
         slf
     }
 
-    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn __next__(&self, py: Python<'_>) -> PyResult<ListChunk> {
         let items = self
             .store
             .block_on(py, next_items(self.state.clone(), Some(self.chunk_size)))?;
         if items.is_empty() {
             return Err(PyStopIteration::new_err(()));
         }
-        self.wrap(items).into_pyobject(py)
+        Ok(ListChunk::new(items, self.return_arrow))
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -115,19 +114,16 @@ impl PyListStream {
             if items.is_empty() {
                 return Err(PyStopAsyncIteration::new_err(()));
             }
-            Ok(match arrow {
-                true => ListChunk::Arrow(items),
-                false => ListChunk::Dicts(items),
-            })
+            Ok(ListChunk::new(items, arrow))
         })
     }
 
     /// Every remaining item in one chunk.
-    fn collect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn collect(&self, py: Python<'_>) -> PyResult<ListChunk> {
         let items = self
             .store
             .block_on(py, next_items(self.state.clone(), None))?;
-        self.wrap(items).into_pyobject(py)
+        Ok(ListChunk::new(items, self.return_arrow))
     }
 
     /// Every remaining item in one chunk, from asyncio.
@@ -136,10 +132,7 @@ impl PyListStream {
         let arrow = self.return_arrow;
         self.store.into_py_future(py, None, async move {
             let items = next_items(state, None).await?;
-            Ok::<_, PyErr>(match arrow {
-                true => ListChunk::Arrow(items),
-                false => ListChunk::Dicts(items),
-            })
+            Ok::<_, PyErr>(ListChunk::new(items, arrow))
         })
     }
 }
@@ -158,9 +151,7 @@ pub fn list(
     chunk_size: usize,
     return_arrow: bool,
 ) -> PyResult<PyListStream> {
-    if chunk_size == 0 {
-        return Err(PyValueError::new_err("chunk_size must be greater than 0"));
-    }
+    let chunk_size = greater_than_zero("chunk_size", chunk_size)?;
     let prefix = optional_path(prefix);
     let stream = match offset {
         Some(offset) => store.inner.list_with_offset(prefix.as_ref(), &offset.0),

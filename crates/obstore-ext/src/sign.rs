@@ -15,7 +15,7 @@ use pyo3::types::{PyDelta, PyString};
 use crate::convert::impl_into_pyobject;
 
 /// The signed URL(s): one `str` for one path, a `list[str]` for a sequence.
-enum Signed {
+pub enum Signed {
     One(String),
     Many(Vec<String>),
 }
@@ -120,16 +120,18 @@ async fn sign_inner(request: SignRequest) -> Result<Signed, ObstoreError> {
 /// Presigned URL(s) for `paths`, valid for `expires_in`.
 #[pyfunction]
 #[pyo3(signature = (store, method, paths, expires_in))]
-pub fn sign<'py>(
-    py: Python<'py>,
-    store: &Bound<'py, PyAny>,
-    method: &Bound<'py, PyAny>,
-    paths: &Bound<'py, PyAny>,
-    expires_in: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+pub fn sign(
+    py: Python<'_>,
+    store: &Bound<'_, PyAny>,
+    method: &Bound<'_, PyAny>,
+    paths: &Bound<'_, PyAny>,
+    expires_in: &Bound<'_, PyAny>,
+) -> PyResult<Signed> {
     let request = prepare(store, method, paths, expires_in)?;
-    let signed: Signed = runtime::block_on::<_, _, ObstoreError>(py, sign_inner(request))?;
-    signed.into_pyobject(py)
+    Ok(runtime::block_on::<_, _, ObstoreError>(
+        py,
+        sign_inner(request),
+    )?)
 }
 
 /// Presigned URL(s) for `paths`, from asyncio.
