@@ -13,9 +13,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::body::Body;
-use crate::convert::impl_into_pyobject;
 use crate::convert::{
-    attributes_to_dict, check_keys, expect_dict, meta_with_checksums, PyUtcDateTime,
+    attributes_to_dict, check_keys, expect_dict, impl_into_pyobject, meta_with_checksums,
+    PyUtcDateTime,
 };
 use crate::progress::{ProgressCallback, ProgressTracker};
 
@@ -488,6 +488,19 @@ async fn get_inner(
     Ok(PyGetResult::new(store, result, head, verify, progress))
 }
 
+/// The get that `get` and `get_async` run.
+fn prepare_get(
+    store: &AnyStore,
+    path: PyPath,
+    options: Option<PyGetOptions>,
+    verify: bool,
+    progress: Option<ProgressCallback>,
+) -> impl std::future::Future<Output = ObstoreResult<PyGetResult>> + Send + 'static {
+    let options = options.unwrap_or_default().0;
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    get_inner(store.clone(), path, options, verify, progress)
+}
+
 /// Fetches an object; the body is read from the returned `GetResult`.
 #[pyfunction]
 #[pyo3(signature = (store, path, *, options = None, verify_checksum = true, progress = None))]
@@ -499,9 +512,7 @@ pub fn get(
     verify_checksum: bool,
     progress: Option<ProgressCallback>,
 ) -> PyResult<PyGetResult> {
-    let options = options.unwrap_or_default().0;
-    let progress = ProgressTracker::new(progress, &path.0, None);
-    let future = get_inner(store.clone(), path, options, verify_checksum, progress);
+    let future = prepare_get(&store, path, options, verify_checksum, progress);
     Ok(store.block_on(py, future)?)
 }
 
@@ -516,9 +527,7 @@ pub fn get_async<'py>(
     verify_checksum: bool,
     progress: Option<ProgressCallback>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let options = options.unwrap_or_default().0;
-    let progress = ProgressTracker::new(progress, &path.0, None);
-    let future = get_inner(store.clone(), path, options, verify_checksum, progress);
+    let future = prepare_get(&store, path, options, verify_checksum, progress);
     store.into_py_future(py, Some(0), future)
 }
 
