@@ -90,6 +90,15 @@ fn arro3(py: Python<'_>) -> Option<&Bound<'_, PyModule>> {
         .map(|m| m.bind(py))
 }
 
+/// `value` as the arro3-core class `class` (converted without copying) when arro3-core is
+/// installed, else `value` itself.
+fn as_arro3<'py>(value: Bound<'py, PyAny>, class: &str) -> PyResult<Bound<'py, PyAny>> {
+    match arro3(value.py()) {
+        Some(module) => module.getattr(class)?.call_method1("from_arrow", (value,)),
+        None => Ok(value),
+    }
+}
+
 /// One record batch of listing results, exported through the Arrow PyCapsule interface.
 #[pyclass(name = "ArrowRecordBatch", module = "obstore._obstore", frozen)]
 pub struct ArrowChunk {
@@ -106,13 +115,7 @@ impl ArrowChunk {
 
     /// An `arro3.core.RecordBatch` when arro3-core is installed, else this capsule-exporting object.
     pub fn into_record_batch(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-        let chunk = Bound::new(py, self)?.into_any();
-        match arro3(py) {
-            Some(module) => module
-                .getattr("RecordBatch")?
-                .call_method1("from_arrow", (chunk,)),
-            None => Ok(chunk),
-        }
+        as_arro3(Bound::new(py, self)?.into_any(), "RecordBatch")
     }
 }
 
@@ -177,13 +180,7 @@ impl ArrowTable {
 
     /// An `arro3.core.Table` when arro3-core is installed, else this stream-exporting object.
     pub fn into_table(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-        let table = Bound::new(py, self)?.into_any();
-        match arro3(py) {
-            Some(module) => module
-                .getattr("Table")?
-                .call_method1("from_arrow", (table,)),
-            None => Ok(table),
-        }
+        as_arro3(Bound::new(py, self)?.into_any(), "Table")
     }
 }
 

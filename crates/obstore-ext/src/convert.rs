@@ -10,6 +10,25 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
+/// Implements `IntoPyObject` for `$type`, which Python sees as a `$target` built by `$body`
+/// (with `$value` the value converted and `$py` the GIL token): the trait's associated types are
+/// the same for every value returned to Python.
+macro_rules! impl_into_pyobject {
+    ($type:ty, $target:ty, |$value:ident, $py:ident| $body:block) => {
+        impl<'py> pyo3::IntoPyObject<'py> for $type {
+            type Target = $target;
+            type Output = pyo3::Bound<'py, $target>;
+            type Error = pyo3::PyErr;
+
+            fn into_pyobject(self, $py: pyo3::Python<'py>) -> pyo3::PyResult<Self::Output> {
+                let $value = self;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use impl_into_pyobject;
+
 /// Builds the ObjectMeta dict.
 pub fn meta_to_dict<'py>(py: Python<'py>, meta: &ObjectMeta) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
@@ -25,15 +44,9 @@ pub fn meta_to_dict<'py>(py: Python<'py>, meta: &ObjectMeta) -> PyResult<Bound<'
 /// announced for the whole object, `{algorithm: base64 digest}` (empty when it announced none).
 pub struct PyObjectMetaChecksums(pub ObjectMeta, pub Option<ServerChecksums>);
 
-impl<'py> IntoPyObject<'py> for PyObjectMetaChecksums {
-    type Target = PyDict;
-    type Output = Bound<'py, PyDict>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        meta_with_checksums(py, &self.0, self.1.as_ref())
-    }
-}
+impl_into_pyobject!(PyObjectMetaChecksums, PyDict, |value, py| {
+    meta_with_checksums(py, &value.0, value.1.as_ref())
+});
 
 /// Builds the ObjectMeta dict with its `checksums`.
 pub fn meta_with_checksums<'py>(
@@ -53,18 +66,12 @@ pub fn meta_with_checksums<'py>(
 /// `PutResult` as a Python dict: e_tag, version.
 pub struct PyPutResult(pub PutResult);
 
-impl<'py> IntoPyObject<'py> for PyPutResult {
-    type Target = PyDict;
-    type Output = Bound<'py, PyDict>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        let dict = PyDict::new(py);
-        dict.set_item(intern!(py, "e_tag"), self.0.e_tag)?;
-        dict.set_item(intern!(py, "version"), self.0.version)?;
-        Ok(dict)
-    }
-}
+impl_into_pyobject!(PyPutResult, PyDict, |result, py| {
+    let dict = PyDict::new(py);
+    dict.set_item(intern!(py, "e_tag"), result.0.e_tag)?;
+    dict.set_item(intern!(py, "version"), result.0.version)?;
+    Ok(dict)
+});
 
 /// The canonical name of an attribute, as returned to Python.
 fn attribute_name(attribute: &Attribute) -> &str {
@@ -106,9 +113,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyAttributes {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let dict = obj
-            .cast::<PyDict>()
-            .map_err(|_| PyTypeError::new_err("attributes must be a dict of str to str"))?;
+        let dict = expect_dict(obj, "attributes must be a dict of str to str")?;
         let mut attributes = Attributes::with_capacity(dict.len());
         for (key, value) in dict.iter() {
             let key = key.cast::<PyString>().map_err(|_| {
@@ -172,6 +177,25 @@ pub fn header_value(what: &str, value: String) -> PyResult<String> {
             "{what} must be printable ASCII (it is sent as an HTTP header)"
         )))
     }
+}
+
+/// `obj` as a dict; otherwise a `TypeError` with `message`, which says what is expected.
+pub fn expect_dict<'a, 'py>(
+    obj: Borrowed<'a, 'py, PyAny>,
+    message: &'static str,
+) -> PyResult<Borrowed<'a, 'py, PyDict>> {
+    obj.cast::<PyDict>()
+        .map_err(|_| PyTypeError::new_err(message))
+}
+
+/// `value` of the argument `name`, refused when it is 0.
+pub fn greater_than_zero(name: &str, value: usize) -> PyResult<usize> {
+    if value == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{name} must be greater than 0"
+        )));
+    }
+    Ok(value)
 }
 
 /// Rejects keys of an options dict that are not in `allowed`, naming the bad key.

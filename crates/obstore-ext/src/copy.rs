@@ -22,34 +22,29 @@ async fn onto_itself(store: &AnyStore, path: &Path, overwrite: bool) -> ObstoreR
     .into())
 }
 
-async fn copy_inner(
-    store: AnyStore,
-    from: PyPath,
-    to: PyPath,
-    overwrite: bool,
-) -> ObstoreResult<PyNone> {
-    if from == to {
-        return onto_itself(&store, &from.0, overwrite).await;
-    }
-    match overwrite {
-        true => store.inner.copy(&from.0, &to.0).await?,
-        false => store.inner.copy_if_not_exists(&from.0, &to.0).await?,
-    }
-    Ok(PyNone)
+/// What `copy` and `rename` do once the destination is known to differ from the source.
+#[derive(Clone, Copy)]
+enum Transfer {
+    Copy,
+    Rename,
 }
 
-async fn rename_inner(
+async fn transfer(
     store: AnyStore,
     from: PyPath,
     to: PyPath,
     overwrite: bool,
+    transfer: Transfer,
 ) -> ObstoreResult<PyNone> {
     if from == to {
         return onto_itself(&store, &from.0, overwrite).await;
     }
-    match overwrite {
-        true => store.inner.rename(&from.0, &to.0).await?,
-        false => store.inner.rename_if_not_exists(&from.0, &to.0).await?,
+    let (from, to) = (&from.0, &to.0);
+    match (transfer, overwrite) {
+        (Transfer::Copy, true) => store.inner.copy(from, to).await?,
+        (Transfer::Copy, false) => store.inner.copy_if_not_exists(from, to).await?,
+        (Transfer::Rename, true) => store.inner.rename(from, to).await?,
+        (Transfer::Rename, false) => store.inner.rename_if_not_exists(from, to).await?,
     }
     Ok(PyNone)
 }
@@ -64,7 +59,10 @@ pub fn copy(
     to: PyPath,
     overwrite: bool,
 ) -> PyResult<()> {
-    store.block_on_complete(py, copy_inner(store.clone(), from_, to, overwrite))?;
+    store.block_on_complete(
+        py,
+        transfer(store.clone(), from_, to, overwrite, Transfer::Copy),
+    )?;
     Ok(())
 }
 
@@ -78,7 +76,11 @@ pub fn copy_async<'py>(
     to: PyPath,
     overwrite: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    store.into_py_future(py, None, copy_inner(store.clone(), from_, to, overwrite))
+    store.into_py_future(
+        py,
+        None,
+        transfer(store.clone(), from_, to, overwrite, Transfer::Copy),
+    )
 }
 
 #[doc = obstore_stores::pydoc!(rename)]
@@ -91,7 +93,10 @@ pub fn rename(
     to: PyPath,
     overwrite: bool,
 ) -> PyResult<()> {
-    store.block_on_complete(py, rename_inner(store.clone(), from_, to, overwrite))?;
+    store.block_on_complete(
+        py,
+        transfer(store.clone(), from_, to, overwrite, Transfer::Rename),
+    )?;
     Ok(())
 }
 
@@ -105,5 +110,9 @@ pub fn rename_async<'py>(
     to: PyPath,
     overwrite: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    store.into_py_future(py, None, rename_inner(store.clone(), from_, to, overwrite))
+    store.into_py_future(
+        py,
+        None,
+        transfer(store.clone(), from_, to, overwrite, Transfer::Rename),
+    )
 }

@@ -189,24 +189,36 @@ async fn get_parallel_inner(
     Ok(bytes)
 }
 
-fn check_sizes(chunk_size: usize, max_concurrency: usize) -> PyResult<()> {
+/// The download `get_parallel` and `get_parallel_async` run, once its arguments are checked.
+fn prepare(
+    store: &AnyStore,
+    path: PyPath,
+    options: Option<PyGetOptions>,
+    chunk_size: usize,
+    max_concurrency: usize,
+    progress: Option<ProgressCallback>,
+) -> PyResult<impl std::future::Future<Output = ObstoreResult<Bytes>> + Send + 'static> {
     if chunk_size == 0 {
         return Err(PyValueError::new_err("chunk_size must be at least 1"));
     }
     if max_concurrency == 0 {
         return Err(PyValueError::new_err("max_concurrency must be at least 1"));
     }
-    Ok(())
-}
-
-fn checked_options(options: Option<PyGetOptions>) -> PyResult<GetOptions> {
     let options = options.unwrap_or_default().0;
     if options.head {
         return Err(PyValueError::new_err(
             "get_parallel reads the body: GetOptions[\"head\"] must not be True",
         ));
     }
-    Ok(options)
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    Ok(get_parallel_tracked(
+        store.clone(),
+        path,
+        options,
+        chunk_size,
+        max_concurrency,
+        progress,
+    ))
 }
 
 #[doc = obstore_stores::pydoc!(get_parallel)]
@@ -221,17 +233,7 @@ pub fn get_parallel(
     max_concurrency: usize,
     progress: Option<ProgressCallback>,
 ) -> PyResult<PyBytesWrapper> {
-    check_sizes(chunk_size, max_concurrency)?;
-    let options = checked_options(options)?;
-    let progress = ProgressTracker::new(progress, &path.0, None);
-    let future = get_parallel_tracked(
-        store.clone(),
-        path,
-        options,
-        chunk_size,
-        max_concurrency,
-        progress,
-    );
+    let future = prepare(&store, path, options, chunk_size, max_concurrency, progress)?;
     Ok(PyBytesWrapper::new(store.block_on(py, future)?))
 }
 
@@ -247,17 +249,7 @@ pub fn get_parallel_async<'py>(
     max_concurrency: usize,
     progress: Option<ProgressCallback>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    check_sizes(chunk_size, max_concurrency)?;
-    let options = checked_options(options)?;
-    let progress = ProgressTracker::new(progress, &path.0, None);
-    let future = get_parallel_tracked(
-        store.clone(),
-        path,
-        options,
-        chunk_size,
-        max_concurrency,
-        progress,
-    );
+    let future = prepare(&store, path, options, chunk_size, max_concurrency, progress)?;
     store.into_py_future(
         py,
         None,

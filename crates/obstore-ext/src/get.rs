@@ -13,7 +13,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::body::Body;
-use crate::convert::{attributes_to_dict, check_keys, meta_with_checksums, PyUtcDateTime};
+use crate::convert::{
+    attributes_to_dict, check_keys, expect_dict, impl_into_pyobject, meta_with_checksums,
+    PyUtcDateTime,
+};
 use crate::progress::{ProgressCallback, ProgressTracker};
 
 const GET_OPTION_KEYS: &[&str] = &[
@@ -49,12 +52,7 @@ fn extract_range(obj: &Bound<'_, PyAny>) -> PyResult<GetRange> {
             let end: u64 = items[1]
                 .extract()
                 .map_err(|_| PyValueError::new_err(RANGE_ERROR))?;
-            if end <= start {
-                return Err(PyValueError::new_err(format!(
-                    "Invalid range requested, start: {start} end: {end}"
-                )));
-            }
-            return Ok(GetRange::Bounded(start..end));
+            return Ok(GetRange::Bounded(checked_range(start, end)?));
         }
     }
     Err(PyValueError::new_err(RANGE_ERROR))
@@ -68,9 +66,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyGetOptions {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let dict = obj
-            .cast::<PyDict>()
-            .map_err(|_| PyTypeError::new_err("options must be a dict (GetOptions)"))?;
+        let dict = expect_dict(obj, "options must be a dict (GetOptions)")?;
         check_keys(&dict, "GetOptions", GET_OPTION_KEYS)?;
         let mut options = GetOptions::default();
         let get = |key: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -318,32 +314,26 @@ enum Chunk {
 /// A chunk and whether it ends an `async for` (StopAsyncIteration) or a `for` (StopIteration).
 struct StreamStep(Chunk, bool);
 
-impl<'py> IntoPyObject<'py> for StreamStep {
-    type Target = PyBytes;
-    type Output = Bound<'py, PyBytes>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        let StreamStep(chunk, is_async) = self;
-        let end = || {
-            if is_async {
-                PyStopAsyncIteration::new_err("stream exhausted")
-            } else {
-                PyStopIteration::new_err("stream exhausted")
-            }
-        };
-        match chunk {
-            Chunk::InPlace { filled: 0, .. } | Chunk::Copied(None) => Err(end()),
-            Chunk::Copied(Some(bytes)) => Ok(PyBytes::new(py, &bytes)),
-            // A buffer filled in part: only the bytes received (a body that ends before the size
-            // announced raises in `fill`, so this holds whole bodies only).
-            Chunk::InPlace { mut buffer, filled } if filled < buffer.len => {
-                Ok(PyBytes::new(py, &buffer.as_mut_slice()[..filled]))
-            }
-            Chunk::InPlace { buffer, .. } => Ok(buffer.object.into_bound(py)),
+impl_into_pyobject!(StreamStep, PyBytes, |step, py| {
+    let StreamStep(chunk, is_async) = step;
+    let end = || {
+        if is_async {
+            PyStopAsyncIteration::new_err("stream exhausted")
+        } else {
+            PyStopIteration::new_err("stream exhausted")
         }
+    };
+    match chunk {
+        Chunk::InPlace { filled: 0, .. } | Chunk::Copied(None) => Err(end()),
+        Chunk::Copied(Some(bytes)) => Ok(PyBytes::new(py, &bytes)),
+        // A buffer filled in part: only the bytes received (a body that ends before the size
+        // announced raises in `fill`, so this holds whole bodies only).
+        Chunk::InPlace { mut buffer, filled } if filled < buffer.len => {
+            Ok(PyBytes::new(py, &buffer.as_mut_slice()[..filled]))
+        }
+        Chunk::InPlace { buffer, .. } => Ok(buffer.object.into_bound(py)),
     }
-}
+});
 
 /// From this `min_chunk_size` on, chunks are filled in place at exactly that size; below it, chunks
 /// are handed out as the network delivers them (at least `min_chunk_size`, copied once).
@@ -498,6 +488,19 @@ async fn get_inner(
     Ok(PyGetResult::new(store, result, head, verify, progress))
 }
 
+/// The get that `get` and `get_async` run.
+fn prepare_get(
+    store: &AnyStore,
+    path: PyPath,
+    options: Option<PyGetOptions>,
+    verify: bool,
+    progress: Option<ProgressCallback>,
+) -> impl std::future::Future<Output = ObstoreResult<PyGetResult>> + Send + 'static {
+    let options = options.unwrap_or_default().0;
+    let progress = ProgressTracker::new(progress, &path.0, None);
+    get_inner(store.clone(), path, options, verify, progress)
+}
+
 #[doc = obstore_stores::pydoc!(get)]
 #[pyfunction]
 #[pyo3(signature = (store, path, *, options = None, verify_checksum = true, progress = None))]
@@ -509,9 +512,7 @@ pub fn get(
     verify_checksum: bool,
     progress: Option<ProgressCallback>,
 ) -> PyResult<PyGetResult> {
-    let options = options.unwrap_or_default().0;
-    let progress = ProgressTracker::new(progress, &path.0, None);
-    let future = get_inner(store.clone(), path, options, verify_checksum, progress);
+    let future = prepare_get(&store, path, options, verify_checksum, progress);
     Ok(store.block_on(py, future)?)
 }
 
@@ -526,33 +527,47 @@ pub fn get_async<'py>(
     verify_checksum: bool,
     progress: Option<ProgressCallback>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let options = options.unwrap_or_default().0;
-    let progress = ProgressTracker::new(progress, &path.0, None);
-    let future = get_inner(store.clone(), path, options, verify_checksum, progress);
+    let future = prepare_get(&store, path, options, verify_checksum, progress);
     store.into_py_future(py, Some(0), future)
 }
 
-fn byte_range(start: u64, end: Option<u64>, length: Option<u64>) -> PyResult<Range<u64>> {
-    let end = match (end, length) {
-        (Some(_), Some(_)) => {
-            return Err(PyValueError::new_err(
-                "end and length cannot both be non-None.",
-            ))
-        }
-        (None, None) => {
-            return Err(PyValueError::new_err(
-                "Either end or length must be non-None.",
-            ))
-        }
-        (Some(end), None) => end,
-        (None, Some(length)) => start.saturating_add(length),
-    };
+/// `start..end`, refused when empty or reversed.
+fn checked_range(start: u64, end: u64) -> PyResult<Range<u64>> {
     if end <= start {
         return Err(PyValueError::new_err(format!(
             "Invalid range requested, start: {start} end: {end}"
         )));
     }
     Ok(start..end)
+}
+
+/// Where ranges end: at `end`, or `length` bytes after their start.
+enum RangeEnd<T> {
+    End(T),
+    Length(T),
+}
+
+/// Exactly one of `end` and `length`, named `names` (the arguments' names) in the error.
+fn range_end<T>(end: Option<T>, length: Option<T>, names: [&str; 2]) -> PyResult<RangeEnd<T>> {
+    let [end_name, length_name] = names;
+    match (end, length) {
+        (Some(_), Some(_)) => Err(PyValueError::new_err(format!(
+            "{end_name} and {length_name} cannot both be non-None."
+        ))),
+        (None, None) => Err(PyValueError::new_err(format!(
+            "Either {end_name} or {length_name} must be non-None."
+        ))),
+        (Some(end), None) => Ok(RangeEnd::End(end)),
+        (None, Some(length)) => Ok(RangeEnd::Length(length)),
+    }
+}
+
+fn byte_range(start: u64, end: Option<u64>, length: Option<u64>) -> PyResult<Range<u64>> {
+    let end = match range_end(end, length, ["end", "length"])? {
+        RangeEnd::End(end) => end,
+        RangeEnd::Length(length) => start.saturating_add(length),
+    };
+    checked_range(start, end)
 }
 
 async fn get_range_inner(
@@ -614,22 +629,12 @@ fn byte_ranges(
     ends: Option<Vec<u64>>,
     lengths: Option<Vec<u64>>,
 ) -> PyResult<Vec<Range<u64>>> {
-    let ends: Vec<u64> = match (ends, lengths) {
-        (Some(_), Some(_)) => {
-            return Err(PyValueError::new_err(
-                "ends and lengths cannot both be non-None.",
-            ))
-        }
-        (None, None) => {
-            return Err(PyValueError::new_err(
-                "Either ends or lengths must be non-None.",
-            ))
-        }
-        (Some(ends), None) => {
+    let ends: Vec<u64> = match range_end(ends, lengths, ["ends", "lengths"])? {
+        RangeEnd::End(ends) => {
             same_length(&starts, "ends", &ends)?;
             ends
         }
-        (None, Some(lengths)) => {
+        RangeEnd::Length(lengths) => {
             same_length(&starts, "lengths", &lengths)?;
             starts
                 .iter()
@@ -641,15 +646,7 @@ fn byte_ranges(
     starts
         .into_iter()
         .zip(ends)
-        .map(|(start, end)| {
-            if end <= start {
-                Err(PyValueError::new_err(format!(
-                    "Invalid range requested, start: {start} end: {end}"
-                )))
-            } else {
-                Ok(start..end)
-            }
-        })
+        .map(|(start, end)| checked_range(start, end))
         .collect()
 }
 

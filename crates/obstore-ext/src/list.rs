@@ -7,13 +7,13 @@ use futures::StreamExt;
 use object_store::path::Path;
 use object_store::ObjectMeta;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
-use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration, PyValueError};
+use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::arrow::{ArrowChunk, ArrowTable};
-use crate::convert::meta_to_dict;
+use crate::convert::{greater_than_zero, impl_into_pyobject, meta_to_dict};
 
 type MetaStream = BoxStream<'static, object_store::Result<ObjectMeta>>;
 
@@ -23,24 +23,18 @@ pub enum ListChunk {
     Arrow(Vec<ObjectMeta>),
 }
 
-impl<'py> IntoPyObject<'py> for ListChunk {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        match self {
-            ListChunk::Dicts(items) => {
-                let list = PyList::empty(py);
-                for meta in &items {
-                    list.append(meta_to_dict(py, meta)?)?;
-                }
-                Ok(list.into_any())
+impl_into_pyobject!(ListChunk, PyAny, |chunk, py| {
+    match chunk {
+        ListChunk::Dicts(items) => {
+            let list = PyList::empty(py);
+            for meta in &items {
+                list.append(meta_to_dict(py, meta)?)?;
             }
-            ListChunk::Arrow(items) => ArrowChunk::from_metas(&items)?.into_record_batch(py),
+            Ok(list.into_any())
         }
+        ListChunk::Arrow(items) => ArrowChunk::from_metas(&items)?.into_record_batch(py),
     }
-}
+});
 
 struct ListState {
     stream: Option<MetaStream>,
@@ -82,9 +76,9 @@ pub struct PyListStream {
     return_arrow: bool,
 }
 
-impl PyListStream {
-    fn wrap(&self, items: Vec<ObjectMeta>) -> ListChunk {
-        match self.return_arrow {
+impl ListChunk {
+    fn new(items: Vec<ObjectMeta>, return_arrow: bool) -> Self {
+        match return_arrow {
             true => ListChunk::Arrow(items),
             false => ListChunk::Dicts(items),
         }
@@ -101,14 +95,14 @@ impl PyListStream {
         slf
     }
 
-    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn __next__(&self, py: Python<'_>) -> PyResult<ListChunk> {
         let items = self
             .store
             .block_on(py, next_items(self.state.clone(), Some(self.chunk_size)))?;
         if items.is_empty() {
             return Err(PyStopIteration::new_err(()));
         }
-        self.wrap(items).into_pyobject(py)
+        Ok(ListChunk::new(items, self.return_arrow))
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -120,19 +114,16 @@ impl PyListStream {
             if items.is_empty() {
                 return Err(PyStopAsyncIteration::new_err(()));
             }
-            Ok(match arrow {
-                true => ListChunk::Arrow(items),
-                false => ListChunk::Dicts(items),
-            })
+            Ok(ListChunk::new(items, arrow))
         })
     }
 
     #[doc = obstore_stores::pydoc!(ListStream.collect)]
-    fn collect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn collect(&self, py: Python<'_>) -> PyResult<ListChunk> {
         let items = self
             .store
             .block_on(py, next_items(self.state.clone(), None))?;
-        self.wrap(items).into_pyobject(py)
+        Ok(ListChunk::new(items, self.return_arrow))
     }
 
     #[doc = obstore_stores::pydoc!(ListStream.collect_async)]
@@ -141,10 +132,7 @@ impl PyListStream {
         let arrow = self.return_arrow;
         self.store.into_py_future(py, None, async move {
             let items = next_items(state, None).await?;
-            Ok::<_, PyErr>(match arrow {
-                true => ListChunk::Arrow(items),
-                false => ListChunk::Dicts(items),
-            })
+            Ok::<_, PyErr>(ListChunk::new(items, arrow))
         })
     }
 }
@@ -163,9 +151,7 @@ pub fn list(
     chunk_size: usize,
     return_arrow: bool,
 ) -> PyResult<PyListStream> {
-    if chunk_size == 0 {
-        return Err(PyValueError::new_err("chunk_size must be greater than 0"));
-    }
+    let chunk_size = greater_than_zero("chunk_size", chunk_size)?;
     let prefix = optional_path(prefix);
     let stream = match offset {
         Some(offset) => store.inner.list_with_offset(prefix.as_ref(), &offset.0),
@@ -187,33 +173,27 @@ pub struct PyListResult {
     return_arrow: bool,
 }
 
-impl<'py> IntoPyObject<'py> for PyListResult {
-    type Target = PyDict;
-    type Output = Bound<'py, PyDict>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        let dict = PyDict::new(py);
-        let prefixes: Vec<&str> = self
-            .result
-            .common_prefixes
-            .iter()
-            .map(|p| p.as_ref())
-            .collect();
-        dict.set_item(intern!(py, "common_prefixes"), prefixes)?;
-        if self.return_arrow {
-            let table = ArrowTable::from_metas(&self.result.objects)?;
-            dict.set_item(intern!(py, "objects"), table.into_table(py)?)?;
-        } else {
-            let list = PyList::empty(py);
-            for meta in &self.result.objects {
-                list.append(meta_to_dict(py, meta)?)?;
-            }
-            dict.set_item(intern!(py, "objects"), list)?;
+impl_into_pyobject!(PyListResult, PyDict, |listing, py| {
+    let dict = PyDict::new(py);
+    let prefixes: Vec<&str> = listing
+        .result
+        .common_prefixes
+        .iter()
+        .map(|p| p.as_ref())
+        .collect();
+    dict.set_item(intern!(py, "common_prefixes"), prefixes)?;
+    if listing.return_arrow {
+        let table = ArrowTable::from_metas(&listing.result.objects)?;
+        dict.set_item(intern!(py, "objects"), table.into_table(py)?)?;
+    } else {
+        let list = PyList::empty(py);
+        for meta in &listing.result.objects {
+            list.append(meta_to_dict(py, meta)?)?;
         }
-        Ok(dict)
+        dict.set_item(intern!(py, "objects"), list)?;
     }
-}
+    Ok(dict)
+});
 
 async fn list_with_delimiter_inner(
     store: AnyStore,

@@ -12,24 +12,20 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDelta, PyString};
 
+use crate::convert::impl_into_pyobject;
+
 /// The signed URL(s): one `str` for one path, a `list[str]` for a sequence.
-enum Signed {
+pub enum Signed {
     One(String),
     Many(Vec<String>),
 }
 
-impl<'py> IntoPyObject<'py> for Signed {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        match self {
-            Signed::One(url) => Ok(url.into_pyobject(py)?.into_any()),
-            Signed::Many(urls) => Ok(urls.into_pyobject(py)?.into_any()),
-        }
+impl_into_pyobject!(Signed, PyAny, |signed, py| {
+    match signed {
+        Signed::One(url) => Ok(url.into_pyobject(py)?.into_any()),
+        Signed::Many(urls) => Ok(urls.into_pyobject(py)?.into_any()),
     }
-}
+});
 
 fn parse_method(method: &Bound<'_, PyAny>) -> PyResult<Method> {
     let text = method.str()?.to_string();
@@ -124,16 +120,18 @@ async fn sign_inner(request: SignRequest) -> Result<Signed, ObstoreError> {
 #[doc = obstore_stores::pydoc!(sign)]
 #[pyfunction]
 #[pyo3(signature = (store, method, paths, expires_in))]
-pub fn sign<'py>(
-    py: Python<'py>,
-    store: &Bound<'py, PyAny>,
-    method: &Bound<'py, PyAny>,
-    paths: &Bound<'py, PyAny>,
-    expires_in: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+pub fn sign(
+    py: Python<'_>,
+    store: &Bound<'_, PyAny>,
+    method: &Bound<'_, PyAny>,
+    paths: &Bound<'_, PyAny>,
+    expires_in: &Bound<'_, PyAny>,
+) -> PyResult<Signed> {
     let request = prepare(store, method, paths, expires_in)?;
-    let signed: Signed = runtime::block_on::<_, _, ObstoreError>(py, sign_inner(request))?;
-    signed.into_pyobject(py)
+    Ok(runtime::block_on::<_, _, ObstoreError>(
+        py,
+        sign_inner(request),
+    )?)
 }
 
 #[doc = obstore_stores::pydoc!(sign_async)]

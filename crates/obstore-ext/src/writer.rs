@@ -12,7 +12,7 @@ use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 
-use crate::convert::PyAttributes;
+use crate::convert::{greater_than_zero, PyAttributes};
 use crate::progress::{ProgressCallback, ProgressTracker};
 use crate::put::{PyTags, UploadSettings, UploadSink};
 
@@ -296,11 +296,7 @@ fn open(
     progress: Option<ProgressCallback>,
     r#async: bool,
 ) -> PyResult<PyWritableFile> {
-    if buffer_size == 0 {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "buffer_size must be greater than 0",
-        ));
-    }
+    let buffer_size = greater_than_zero("buffer_size", buffer_size)?;
     let settings = UploadSettings {
         attributes: attributes.map(|a| a.0).unwrap_or_default(),
         min_part_size: store.min_part_size(),
