@@ -74,7 +74,10 @@ impl Sink {
     fn write(&self, at: u64, data: &[u8]) -> ObstoreResult<()> {
         let position = self.offset + (at - self.start);
         self.file.write_all_at(data, position).map_err(|err| {
-            io_context(err, format!("cannot write {} bytes to {}", data.len(), self.name))
+            io_context(
+                err,
+                format!("cannot write {} bytes to {}", data.len(), self.name),
+            )
         })?;
         self.count(data.len() as u64);
         Ok(())
@@ -226,30 +229,68 @@ impl<'py> IntoPyObject<'py> for Downloaded {
     }
 }
 
-/// A temporary file beside the destination: removed when dropped uncommitted (a failure, or the
-/// download's future dropped on cancellation).
+/// The file being downloaded, not yet under the destination's name.
+///
+/// Where the filesystem can (Linux, `O_TMPFILE`), it has no name at all until complete: it is
+/// then linked under the destination's name, so nothing is ever visible half-written, and a
+/// failed, cancelled or killed download leaves nothing behind. A temporary name beside the
+/// destination serves otherwise, and when the destination exists already (a link never
+/// replaces a file; the rename from the temporary name does, in one step).
+/// Measured on ext4 with 10,000 files of 16 KiB: the kernel's share of creating a file is
+/// most of a small download's CPU, and a link instead of a named file and a rename saves
+/// one directory insertion and one removal per file.
 struct TempFile {
-    temp: Option<PathBuf>,
+    /// Whether the file has a name yet; `None` once committed.
+    named: Option<bool>,
+    temp: PathBuf,
     destination: PathBuf,
 }
 
+/// Whether `/proc/self/fd` exists: the way to link an anonymous file without privileges.
+fn proc_fd_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| std::path::Path::new("/proc/self/fd").is_dir())
+}
+
 impl TempFile {
-    /// Creates `temp` (never an existing file), and its directories when missing.
+    /// Creates the file in the destination's directory (and the directories when missing):
+    /// anonymous where possible, else under `temp` (never an existing file).
     fn create(temp: PathBuf, destination: PathBuf) -> ObstoreResult<(Self, File)> {
-        let open = || {
+        let directory = match destination.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let anonymous = || {
+            OpenOptions::new()
+                .write(true)
+                .mode(0o666)
+                .custom_flags(libc::O_TMPFILE)
+                .open(&directory)
+        };
+        let named = || {
             OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o666)
                 .open(&temp)
         };
-        let file = match open() {
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(parent) = temp.parent() {
-                    std::fs::create_dir_all(parent).map_err(|err| {
-                        io_context(err, format!("cannot create {}", parent.display()))
-                    })?;
+        let open = || -> std::io::Result<(bool, File)> {
+            if proc_fd_available() {
+                match anonymous() {
+                    Ok(file) => return Ok((false, file)),
+                    // Filesystems without O_TMPFILE answer EOPNOTSUPP (older kernels EISDIR or
+                    // EINVAL); a missing directory is NotFound, for the caller to handle.
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(err),
+                    Err(_) => {}
                 }
+            }
+            named().map(|file| (true, file))
+        };
+        let (is_named, file) = match open() {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&directory).map_err(|err| {
+                    io_context(err, format!("cannot create {}", directory.display()))
+                })?;
                 open()
             }
             other => other,
@@ -257,43 +298,83 @@ impl TempFile {
         .map_err(|err| io_context(err, format!("cannot create {}", temp.display())))?;
         Ok((
             Self {
-                temp: Some(temp),
+                named: Some(is_named),
+                temp,
                 destination,
             },
             file,
         ))
     }
 
-    /// Gives the file the modification (and access) time `mtime` and renames it onto the
-    /// destination.
+    /// Gives the file the modification (and access) time `mtime` and puts it under the
+    /// destination's name.
     fn commit(mut self, file: &File, mtime: SystemTime) -> ObstoreResult<()> {
-        let temp = self.temp.take().expect("committed once");
-        let result = file
-            .set_times(FileTimes::new().set_accessed(mtime).set_modified(mtime))
-            .map_err(|err| io_context(err, format!("cannot set the times of {}", temp.display())))
-            .and_then(|()| {
-                std::fs::rename(&temp, &self.destination).map_err(|err| {
-                    io_context(
+        let named = self.named.take().expect("committed once");
+        file.set_times(FileTimes::new().set_accessed(mtime).set_modified(mtime))
+            .map_err(|err| {
+                io_context(
+                    err,
+                    format!("cannot set the times of {}", self.destination.display()),
+                )
+            })?;
+        if !named {
+            match link_anonymous(file, &self.destination) {
+                Ok(()) => return Ok(()),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    link_anonymous(file, &self.temp).map_err(|err| {
+                        io_context(err, format!("cannot create {}", self.temp.display()))
+                    })?;
+                }
+                Err(err) => {
+                    return Err(io_context(
                         err,
-                        format!(
-                            "cannot rename {} to {}",
-                            temp.display(),
-                            self.destination.display()
-                        ),
-                    )
-                })
-            });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&temp);
+                        format!("cannot create {}", self.destination.display()),
+                    ))
+                }
+            }
         }
-        result
+        std::fs::rename(&self.temp, &self.destination).map_err(|err| {
+            let _ = std::fs::remove_file(&self.temp);
+            io_context(
+                err,
+                format!(
+                    "cannot rename {} to {}",
+                    self.temp.display(),
+                    self.destination.display()
+                ),
+            )
+        })
+    }
+}
+
+/// Gives the anonymous (`O_TMPFILE`) `file` the name `path`; fails if `path` exists.
+fn link_anonymous(file: &File, path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let to = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    let done = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
 impl Drop for TempFile {
+    /// An uncommitted named file is removed; an anonymous one goes with its last descriptor.
     fn drop(&mut self) {
-        if let Some(temp) = self.temp.take() {
-            let _ = std::fs::remove_file(temp);
+        if self.named == Some(true) {
+            let _ = std::fs::remove_file(&self.temp);
         }
     }
 }
@@ -459,7 +540,11 @@ fn destination(
     let destination: PathBuf = target.extract().map_err(|_| {
         pyo3::exceptions::PyTypeError::new_err(format!(
             "target must be a file descriptor (int) or a path, not '{}'",
-            target.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            target
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     let Some(temp) = temp else {

@@ -4,7 +4,7 @@ Every writer of a local file writes a temporary file beside the destination and 
 into place once complete, so a failed or cancelled transfer leaves no partial file under the
 destination's name. Uploads in parts abort their multipart upload on failure or cancellation.
 Downloads are the core's (``_download_into_async``): it fetches, writes, sets the
-modification time and renames, with no Python per chunk or per file operation.
+modification time and puts the file in place, with no Python per chunk or file operation.
 """
 
 from __future__ import annotations
@@ -122,9 +122,10 @@ async def download(
     number of bytes written. Objects above ``parts.download_threshold`` come in parallel
     ranged GETs, others in one GET.
 
-    One call into the core does it all off the event loop: the GET, the temporary file, the
-    writes, the modification time and the rename (the temporary file removed on failure or
-    cancellation). Objects of more than one stream chunk report their bytes as they land.
+    One call into the core does it all off the event loop: the GET, the file (anonymous
+    until complete where the filesystem allows, else under the temporary name), the writes,
+    the modification time and the link or rename into place; nothing is left on failure or
+    cancellation. Objects of more than one stream chunk report their bytes as they land.
     """
     target, temp = str(destination), str(_temp_path(destination))
     if size is not None and size <= STREAM_CHUNK:
