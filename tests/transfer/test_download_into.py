@@ -29,7 +29,7 @@ DATA = os.urandom(3 * MIB + 123)
 PART = MIB
 
 
-@pytest.fixture(params=["local", "s3-minio"])
+@pytest.fixture(params=["local", "s3-minio", "azurite", "gcs"])
 def source(request: pytest.FixtureRequest, make_store: StoreFactory) -> Any:
     """A store of each kind holding ``DATA`` at ``obj.bin``."""
     store = make_store(request.param)
