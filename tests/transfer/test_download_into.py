@@ -6,9 +6,11 @@ targets and options raise naming what is wrong; cancellation and failures leave 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,20 +180,27 @@ def test_bad_arguments_raise_naming_them(source: Any, tmp_path: Path) -> None:
     assert _names(final.parent) == []
 
 
-def _proxied(minio: Any, store: Any, proxy: FaultProxy) -> S3Store:
-    return S3Store(**{**minio.store_kwargs, "endpoint": proxy.url}, prefix=store.prefix)
+@contextlib.contextmanager
+def _through_proxy(
+    minio: Any, minio_store: Any, rule: Rule
+) -> Iterator[tuple[S3Store, FaultProxy]]:
+    """``DATA`` at ``obj.bin`` on MinIO, and a store reading it through a proxy that applies
+    ``rule``."""
+    obstore.put(minio_store, "obj.bin", DATA)
+    with FaultProxy(minio.endpoint) as proxy:
+        proxy.add(rule)
+        kwargs = {**minio.store_kwargs, "endpoint": proxy.url}
+        yield S3Store(**kwargs, prefix=minio_store.prefix), proxy
 
 
 def test_parts_are_pinned_to_the_first_version_and_bounded(
     minio: Any, minio_store: Any, tmp_path: Path
 ) -> None:
-    obstore.put(minio_store, "obj.bin", DATA)
-    e_tag = obstore.head(minio_store, "obj.bin")["e_tag"]
     final, temp = _targets(tmp_path)
-    with FaultProxy(minio.endpoint) as proxy:
-        # every part after the first stalls: the ones in flight are all that were sent
-        proxy.add(Rule(Stall(None), method="GET", skip=1))
-        store = _proxied(minio, minio_store, proxy)
+    # every part after the first stalls: the ones in flight are all that were sent
+    stall = Rule(Stall(None), method="GET", skip=1)
+    with _through_proxy(minio, minio_store, stall) as (store, proxy):
+        e_tag = obstore.head(minio_store, "obj.bin")["e_tag"]
 
         async def main() -> None:
             call = asyncio.ensure_future(
@@ -221,12 +230,10 @@ def test_parts_are_pinned_to_the_first_version_and_bounded(
 def test_a_change_of_the_object_during_the_parts_fails_with_precondition(
     minio: Any, minio_store: Any, tmp_path: Path
 ) -> None:
-    obstore.put(minio_store, "obj.bin", DATA)
     final, temp = _targets(tmp_path)
-    with FaultProxy(minio.endpoint) as proxy:
-        # the first part comes slowly; the object is replaced meanwhile
-        proxy.add(Rule(Drip(64 * 1024, 0.02), method="GET", times=1))
-        store = _proxied(minio, minio_store, proxy)
+    # the first part comes slowly; the object is replaced meanwhile
+    slow_first = Rule(Drip(64 * 1024, 0.02), method="GET", times=1)
+    with _through_proxy(minio, minio_store, slow_first) as (store, _):
 
         async def main() -> Any:
             call = asyncio.ensure_future(
@@ -246,11 +253,9 @@ def test_a_change_of_the_object_during_the_parts_fails_with_precondition(
 def test_cancellation_stops_promptly_and_leaves_no_file(
     minio: Any, minio_store: Any, tmp_path: Path
 ) -> None:
-    obstore.put(minio_store, "obj.bin", DATA)
     final, temp = _targets(tmp_path)
-    with FaultProxy(minio.endpoint) as proxy:
-        proxy.add(Rule(Drip(16 * 1024, 0.05), method="GET"))  # about a minute per object
-        store = _proxied(minio, minio_store, proxy)
+    slow = Rule(Drip(16 * 1024, 0.05), method="GET")  # about a minute per object
+    with _through_proxy(minio, minio_store, slow) as (store, _):
         counter = ByteCounter()
 
         async def main() -> float:
