@@ -10,6 +10,7 @@ mod copy;
 mod delete;
 mod download;
 mod download_buffer;
+mod download_file;
 mod get;
 mod head;
 mod list;
@@ -206,6 +207,7 @@ fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(get::get_ranges_async, module)?)?;
     module.add_function(wrap_pyfunction!(download::get_parallel, module)?)?;
     module.add_function(wrap_pyfunction!(download::get_parallel_async, module)?)?;
+    download_file::register(module)?;
     module.add_function(wrap_pyfunction!(head::head, module)?)?;
     module.add_function(wrap_pyfunction!(head::head_async, module)?)?;
     module.add_function(wrap_pyfunction!(put::put, module)?)?;

@@ -4,9 +4,10 @@ its sync twin runs it in an event loop of its own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+import functools
+from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any, TypedDict, TypeVar, Unpack
+from typing import Any, ParamSpec, TypedDict, TypeVar, Unpack
 
 from obstore.progress import Progress
 
@@ -14,10 +15,11 @@ from ._engine import Run, Settings, check_executor
 from ._large import part_size_or_default
 from ._location import Location, LocationLike, resolve
 from ._objects import PartOptions
-from ._plan import Compare, Filter, Totals, list_entries, plan_copy, plan_delete, plan_sync
+from ._plan import Compare, Filter, Task, Totals, list_entries, plan_copy, plan_delete, plan_sync
 from ._report import Action, TransferReport
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class TransferOptions(TypedDict, total=False):
@@ -85,6 +87,19 @@ class _Options:
         return Run(self.settings, totals, progress=self.progress, on_action=self.on_action)
 
 
+def _sync_twin(function: Callable[P, Coroutine[Any, Any, T]], doc: str) -> Callable[P, T]:
+    """The sync twin of the ``*_async`` function ``function``: the same signature, run to
+    its end by ``_run_sync``."""
+
+    @functools.wraps(function)
+    def twin(*args: P.args, **kwargs: P.kwargs) -> T:
+        return _run_sync(lambda: function(*args, **kwargs))
+
+    twin.__name__ = twin.__qualname__ = function.__name__.removesuffix("_async")
+    twin.__doc__ = doc
+    return twin
+
+
 def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run the coroutine ``make()`` to its end from synchronous code.
 
@@ -100,6 +115,17 @@ def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
+async def _execute(
+    run: Run, plan: AsyncGenerator[Task, None], source: Location, options: _Options
+) -> None:
+    """The tasks of ``plan``: on ``options.executor`` when there is one (and this is no dry
+    run), else here."""
+    if options.executor is not None and not options.settings.dry_run:
+        await run.execute_on(options.executor, plan, source.display())
+    else:
+        await run.execute(plan, source.display())
+
+
 async def _copy(
     src: LocationLike, dst: LocationLike, recursive: bool, options: _Options
 ) -> TransferReport:
@@ -110,10 +136,7 @@ async def _copy(
     run = options.run(totals)
     plan = plan_copy(source, target, recursive=recursive, keep=options.keep, totals=totals)
     try:
-        if options.executor is not None and not options.settings.dry_run:
-            await run.execute_on(options.executor, plan, source.display())
-        else:
-            await run.execute(plan, source.display())
+        await _execute(run, plan, source, options)
     finally:
         run.throttle.final()
     return run.report
@@ -144,17 +167,6 @@ async def copy_async(
     return await _copy(src, dst, recursive, _Options(options))
 
 
-def copy(
-    src: LocationLike,
-    dst: LocationLike,
-    *,
-    recursive: bool = False,
-    **options: Unpack[TransferOptions],
-) -> TransferReport:
-    """Copy an object, a file, a prefix or a directory; see ``copy_async``."""
-    return _run_sync(lambda: copy_async(src, dst, recursive=recursive, **options))
-
-
 async def move_async(
     src: LocationLike,
     dst: LocationLike,
@@ -165,17 +177,6 @@ async def move_async(
     """``copy_async``, then delete each source object once it has been copied (a failed
     copy keeps its source). Source removals are not counted as ``deleted``."""
     return await _copy(src, dst, recursive, _Options(options, remove_source=True))
-
-
-def move(
-    src: LocationLike,
-    dst: LocationLike,
-    *,
-    recursive: bool = False,
-    **options: Unpack[TransferOptions],
-) -> TransferReport:
-    """Move objects or files; see ``move_async``."""
-    return _run_sync(lambda: move_async(src, dst, recursive=recursive, **options))
 
 
 async def sync_async(
@@ -219,27 +220,12 @@ async def sync_async(
         source, target, compare=compare, delete=delete, keep=checked.keep, totals=totals
     )
     try:
-        if checked.executor is not None and not checked.settings.dry_run:
-            await run.execute_on(checked.executor, plan, source.display())
-        else:
-            await run.execute(plan, source.display())
+        await _execute(run, plan, source, checked)
         if delete and totals.deletions and not run.report.failed:
             await run.delete_all(totals.deletions, target, target.display())
     finally:
         run.throttle.final()
     return run.report
-
-
-def sync(
-    src: LocationLike,
-    dst: LocationLike,
-    *,
-    delete: bool = False,
-    compare: Compare = "size_mtime",
-    **options: Unpack[TransferOptions],
-) -> TransferReport:
-    """Make ``dst`` a copy of ``src``, transferring only what differs; see ``sync_async``."""
-    return _run_sync(lambda: sync_async(src, dst, delete=delete, compare=compare, **options))
 
 
 def _below(location_or_store: LocationLike | Any, prefix: str) -> Location:
@@ -272,15 +258,6 @@ async def delete_prefix_async(
     return run.report
 
 
-def delete_prefix(
-    location_or_store: LocationLike | Any,
-    prefix: str = "",
-    **options: Unpack[TransferOptions],
-) -> TransferReport:
-    """Delete every object below a prefix; see ``delete_prefix_async``."""
-    return _run_sync(lambda: delete_prefix_async(location_or_store, prefix, **options))
-
-
 async def du_async(
     location_or_store: LocationLike | Any,
     prefix: str = "",
@@ -298,12 +275,17 @@ async def du_async(
     return {"objects": objects, "bytes": size}
 
 
-def du(
-    location_or_store: LocationLike | Any,
-    prefix: str = "",
-    *,
-    include: Sequence[str] | None = None,
-    exclude: Sequence[str] | None = None,
-) -> dict[str, int]:
-    """Count the objects below a prefix and their bytes; see ``du_async``."""
-    return _run_sync(lambda: du_async(location_or_store, prefix, include=include, exclude=exclude))
+copy = _sync_twin(
+    copy_async,
+    "Copy an object, a file, a prefix or a directory; see ``copy_async``.",
+)
+move = _sync_twin(move_async, "Move objects or files; see ``move_async``.")
+sync = _sync_twin(
+    sync_async,
+    "Make ``dst`` a copy of ``src``, transferring only what differs; see ``sync_async``.",
+)
+delete_prefix = _sync_twin(
+    delete_prefix_async,
+    "Delete every object below a prefix; see ``delete_prefix_async``.",
+)
+du = _sync_twin(du_async, "Count the objects below a prefix and their bytes; see ``du_async``.")

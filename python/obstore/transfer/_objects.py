@@ -3,12 +3,15 @@
 Every writer of a local file writes a temporary file beside the destination and renames it
 into place once complete, so a failed or cancelled transfer leaves no partial file under the
 destination's name. Uploads in parts abort their multipart upload on failure or cancellation.
+Downloads are the core's (``_download_into_async``): it fetches, writes, sets the
+modification time and puts the file in place, with no Python per chunk or file operation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
 import secrets
 import threading
@@ -20,18 +23,10 @@ from typing import TYPE_CHECKING
 
 import obstore
 from obstore import _store
+from obstore._obstore import _ByteCounter, _download_into_async  # type: ignore[attr-defined]
 
-from ._large import (
-    STREAM_CHUNK,
-    FileParts,
-    OnBytes,
-    download_ranged,
-    in_thread,
-    pwrite_all,
-    upload_part_size,
-    write_body,
-)
-from ._plan import TEMP_SUFFIX, datetime_ns
+from ._large import STREAM_CHUNK, FileParts, OnBytes, pwrite_all, upload_part_size
+from ._plan import TEMP_SUFFIX
 
 if TYPE_CHECKING:
     from obstore._types import ObjectStore
@@ -59,9 +54,34 @@ def _multipart_capable(store: ObjectStore) -> bool:
     return not isinstance(store, _store.HTTPStore)
 
 
+#: Progress of a download is read from the core's byte counter this often.
+_PROGRESS_INTERVAL = 0.1
+
+
+class _TempNames:
+    """Unique temporary names without a system call each: a random token of the process
+    (drawn again in a forked child) and a counter."""
+
+    def __init__(self) -> None:
+        self.reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.token = secrets.token_hex(4)
+        self.counter = itertools.count()
+
+    def beside(self, destination: Path) -> Path:
+        name = destination.name[:200]
+        unique = f"{self.token}{next(self.counter):x}"
+        return destination.with_name(f".{name}.{unique}{TEMP_SUFFIX}")
+
+
+_temp_names = _TempNames()
+
+
 def _temp_path(destination: Path) -> Path:
-    name = destination.name[:200]
-    return destination.with_name(f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    return _temp_names.beside(destination)
 
 
 class TempFile:
@@ -90,17 +110,6 @@ class TempFile:
             os.unlink(self.path)
 
 
-def _write_file(destination: Path, data: bytes, mtime_ns: int) -> None:
-    """A whole small object into ``destination`` (through a temporary file), on a thread."""
-    temp = TempFile(destination)
-    try:
-        pwrite_all(temp.fd, data, 0)
-        temp.commit(mtime_ns)
-    except BaseException:
-        temp.discard()
-        raise
-
-
 async def download(
     store: ObjectStore,
     key: str,
@@ -111,41 +120,41 @@ async def download(
 ) -> int:
     """``key`` into the file ``destination``, with the object's modification time; the
     number of bytes written. Objects above ``parts.download_threshold`` come in parallel
-    ranged GETs, others in one GET: whole when of one stream chunk at most, else streamed.
+    ranged GETs, others in one GET.
 
-    Files are written and renamed on threads, off the event loop, and small ones are also
-    created there: creating a file can cost more CPU than fetching 16 KiB of it.
+    One call into the core does it all off the event loop: the GET, the file (anonymous
+    until complete where the filesystem allows, else under the temporary name), the writes,
+    the modification time and the link or rename into place; nothing is left on failure or
+    cancellation. Objects of more than one stream chunk report their bytes as they land.
     """
-    in_process = isinstance(store, _store.MemoryStore | _store.LocalStore)
-    result = None
-    if size is None or size <= parts.download_threshold or in_process:
-        result = await obstore.get_async(store, key)
-        if result.meta["size"] <= STREAM_CHUNK:
-            data = await result.bytes_async()
-            mtime = datetime_ns(result.meta["last_modified"])
-            await in_thread(_write_file, destination, data, mtime)
-            on_bytes(len(data))
-            return len(data)
-    temp = TempFile(destination)  # here: a thread cancelled meanwhile would leave it behind
+    target, temp = str(destination), str(_temp_path(destination))
+    if size is not None and size <= STREAM_CHUNK:
+        _, written = await _download_into_async(store, key, target, temp=temp)
+        on_bytes(written)
+        return int(written)
+    ranged = size is not None and size > parts.download_threshold
+    counter = _ByteCounter()
+    call = asyncio.ensure_future(
+        _download_into_async(
+            store,
+            key,
+            target,
+            temp=temp,
+            part_size=parts.part_size if ranged else None,
+            max_concurrency=parts.part_concurrency,
+            counter=counter,
+        )
+    )
     try:
-        if result is None:
-            meta = await download_ranged(
-                store,
-                key,
-                temp.fd,
-                part_size=parts.part_size,
-                part_concurrency=parts.part_concurrency,
-                on_bytes=on_bytes,
-            )
-            written = meta["size"]
-        else:
-            meta = result.meta
-            written = await write_body(result, temp.fd, 0, on_bytes)
-        await in_thread(temp.commit, datetime_ns(meta["last_modified"]))
-    except BaseException:
-        temp.discard()
-        raise
-    return written
+        while True:
+            done, _ = await asyncio.wait({call}, timeout=_PROGRESS_INTERVAL)
+            if count := counter.take():
+                on_bytes(count)
+            if done:
+                _, written = call.result()
+                return int(written)
+    finally:
+        call.cancel()
 
 
 async def upload(
