@@ -118,12 +118,6 @@ class _Bound(Protocol[_R]):
 # Defaults that the compiled functions' signatures show as `...` (PyO3 prints
 # only literal defaults, and these are written as products), given here so that
 # `help(store.put)` shows them (tests/test_layout.py pins them).
-_HIDDEN_DEFAULTS = {
-    ("put", "chunk_size"): 5 * 1024 * 1024,
-    ("get_ranges", "coalesce"): 1024 * 1024,
-}
-
-
 def _method(function: Callable[Concatenate[Any, _P], _R], name: str = "") -> _Method[_P, _R]:
     """The method ``store.<name>(...)`` that calls ``function(store, ...)``.
 
@@ -141,11 +135,6 @@ def _method(function: Callable[Concatenate[Any, _P], _R], name: str = "") -> _Me
     result: Any = method_async if function.__name__.endswith("_async") else method
     signature = inspect.signature(function)
     store, *parameters = signature.parameters.values()
-    operation = function.__name__.removesuffix("_async")
-    parameters = [
-        p.replace(default=_HIDDEN_DEFAULTS.get((operation, p.name), ...)) if p.default is ... else p
-        for p in parameters
-    ]
     result.__signature__ = signature.replace(parameters=[store.replace(name="self"), *parameters])
     result.__name__ = name or function.__name__
     result.__qualname__ = f"ObjectStoreMethods.{result.__name__}"

@@ -317,3 +317,23 @@ def test_store_classes_of_obstore_store_carry_the_stub_class_docstring(name: typ
     """``obstore.store.S3Store.__doc__`` (and ``help()``) is the reference text of the stub."""
     assert inspect.cleandoc(name.__doc__ or "") == DOCS[name.__name__]
     assert "Example:" in DOCS[name.__name__] or name.__name__ == "LocalStore"
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter", "default"),
+    [
+        (obstore.put, "chunk_size", 5 * 1024 * 1024),
+        (obstore.get_ranges, "coalesce", 1024 * 1024),
+        (obstore.open_reader, "buffer_size", 1024 * 1024),
+        (obstore.open_writer, "buffer_size", 10 * 1024 * 1024),
+        (obstore.store.MemoryStore().put, "chunk_size", 5 * 1024 * 1024),
+    ],
+)
+def test_help_shows_every_default_as_its_value(function: Any, parameter: str, default: int) -> None:
+    """A default written as an expression in the core would show as ``...`` in ``help()``."""
+    assert inspect.signature(function).parameters[parameter].default == default
+
+
+def test_help_of_get_result_stream_shows_its_default_chunk_size() -> None:
+    stream = RUNTIME["GetResult"].stream
+    assert inspect.signature(stream).parameters["min_chunk_size"].default == 10 * 1024 * 1024

@@ -33,7 +33,7 @@ fn counted(stream: BodyStream, progress: Option<&ProgressTracker>, len: usize) -
 }
 
 /// The options every part after the first is fetched with: the same object version as the first.
-fn part_options(
+pub(crate) fn part_options(
     first: &GetOptions,
     meta: &object_store::ObjectMeta,
     range: Range<u64>,

@@ -37,6 +37,7 @@ use tokio::task::JoinSet;
 
 use crate::body::checked_stream;
 use crate::convert::meta_to_dict;
+use crate::download::part_options;
 use crate::get::{get_result, PyGetOptions};
 
 /// Writes from this size on go to the blocking pool (see [`Sink::write`]).
@@ -218,18 +219,6 @@ async fn copy_local(
     tokio::task::spawn_blocking(copy)
         .await
         .map_err(|err| ObstoreError::Store(object_store::Error::from(err)))?
-}
-
-/// The options every part after the first is fetched with: the same object version as the first
-/// (as `get_parallel` pins its parts).
-fn part_options(first: &GetOptions, meta: &ObjectMeta, range: Range<u64>) -> GetOptions {
-    GetOptions {
-        if_match: meta.e_tag.clone().or_else(|| first.if_match.clone()),
-        if_unmodified_since: first.if_unmodified_since,
-        version: first.version.clone().or_else(|| meta.version.clone()),
-        range: Some(GetRange::Bounded(range)),
-        ..GetOptions::default()
-    }
 }
 
 /// One part after the first: a ranged GET, checked to answer exactly `range`.

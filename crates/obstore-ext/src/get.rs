@@ -220,7 +220,7 @@ impl PyGetResult {
     }
 
     #[doc = obstore_stores::pydoc!(GetResult.stream)]
-    #[pyo3(signature = (min_chunk_size = DEFAULT_MIN_CHUNK_SIZE))]
+    #[pyo3(signature = (min_chunk_size = 10_485_760))]
     fn stream(&self, min_chunk_size: usize) -> PyResult<PyBytesStream> {
         self.stream_impl(min_chunk_size)
     }
@@ -712,7 +712,7 @@ async fn get_ranges_inner(
 
 #[doc = obstore_stores::pydoc!(get_ranges)]
 #[pyfunction]
-#[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1024 * 1024))]
+#[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1_048_576))]
 pub fn get_ranges(
     py: Python<'_>,
     store: AnyStore,
@@ -728,7 +728,7 @@ pub fn get_ranges(
 
 #[doc = obstore_stores::pydoc!(get_ranges_async)]
 #[pyfunction]
-#[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1024 * 1024))]
+#[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1_048_576))]
 pub fn get_ranges_async<'py>(
     py: Python<'py>,
     store: AnyStore,

@@ -71,9 +71,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyTags {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let dict = obj
-            .cast::<PyDict>()
-            .map_err(|_| PyTypeError::new_err("tags must be a dict of str to str"))?;
+        let dict = crate::convert::expect_dict(obj, "tags must be a dict of str to str")?;
         let mut tags = TagSet::default();
         for (key, value) in dict.iter() {
             let key: String = key
@@ -570,14 +568,8 @@ fn settings(
     chunk_size: usize,
     max_concurrency: usize,
 ) -> PyResult<UploadSettings> {
-    if chunk_size == 0 {
-        return Err(PyValueError::new_err("chunk_size must be greater than 0"));
-    }
-    if max_concurrency == 0 {
-        return Err(PyValueError::new_err(
-            "max_concurrency must be greater than 0",
-        ));
-    }
+    let chunk_size = crate::convert::greater_than_zero("chunk_size", chunk_size)?;
+    let max_concurrency = crate::convert::greater_than_zero("max_concurrency", max_concurrency)?;
     Ok(UploadSettings {
         attributes: attributes.map(|a| a.0).unwrap_or_default(),
         min_part_size: store.min_part_size(),
@@ -591,7 +583,7 @@ fn settings(
 
 #[doc = obstore_stores::pydoc!(put)]
 #[pyfunction]
-#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12, progress = None))]
+#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn put(
     py: Python<'_>,
@@ -633,7 +625,7 @@ pub fn put(
 
 #[doc = obstore_stores::pydoc!(put_async)]
 #[pyfunction]
-#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5 * 1024 * 1024, max_concurrency = 12, progress = None))]
+#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn put_async<'py>(
     py: Python<'py>,

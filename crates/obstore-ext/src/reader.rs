@@ -382,7 +382,7 @@ async fn open_inner(
 
 #[doc = obstore_stores::pydoc!(open_reader)]
 #[pyfunction]
-#[pyo3(signature = (store, path, *, buffer_size = 1024 * 1024, size = None))]
+#[pyo3(signature = (store, path, *, buffer_size = 1_048_576, size = None))]
 pub fn open_reader(
     py: Python<'_>,
     store: AnyStore,
@@ -398,7 +398,7 @@ pub fn open_reader(
 
 #[doc = obstore_stores::pydoc!(open_reader_async)]
 #[pyfunction]
-#[pyo3(signature = (store, path, *, buffer_size = 1024 * 1024, size = None))]
+#[pyo3(signature = (store, path, *, buffer_size = 1_048_576, size = None))]
 pub fn open_reader_async<'py>(
     py: Python<'py>,
     store: AnyStore,

@@ -326,7 +326,7 @@ fn open(
 
 #[doc = obstore_stores::pydoc!(open_writer)]
 #[pyfunction]
-#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12, progress = None))]
+#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None))]
 pub fn open_writer(
     store: AnyStore,
     path: PyPath,
@@ -350,7 +350,7 @@ pub fn open_writer(
 
 #[doc = obstore_stores::pydoc!(open_writer_async)]
 #[pyfunction]
-#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10 * 1024 * 1024, tags = None, max_concurrency = 12, progress = None))]
+#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None))]
 pub fn open_writer_async(
     store: AnyStore,
     path: PyPath,

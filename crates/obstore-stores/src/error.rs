@@ -443,6 +443,7 @@ fn is_checksum_code(code: &str) -> bool {
             | "XAmzContentSHA256Mismatch"
             | "Md5Mismatch"
             | "Crc64Mismatch"
+            | "CrcMismatch"
     )
 }
 
