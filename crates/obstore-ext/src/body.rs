@@ -167,20 +167,34 @@ pub enum Body {
 impl Body {
     /// Takes the payload of a get result, checked against the range it announces.
     pub fn new(result: object_store::GetResult) -> Self {
-        Self::from_result(result, true)
-    }
-
-    /// Takes the payload of the answer to a HEAD request (`GetOptions::head`): its range
-    /// describes the object, not the body, which is whatever comes (nothing from a server, the
-    /// object from memory), so it is not checked.
-    pub fn of_head(result: object_store::GetResult) -> Self {
-        Self::from_result(result, false)
-    }
-
-    fn from_result(result: object_store::GetResult, checked: bool) -> Self {
-        let range = result.range;
         let checksums = result.extensions.get::<ServerChecksums>();
-        match result.payload {
+        let location = &result.meta.location;
+        Self::from_payload(
+            result.payload,
+            location,
+            result.range,
+            checksums,
+            true,
+            false,
+        )
+    }
+
+    /// Takes the payload of a get result whose other parts the caller keeps: `range` is the one
+    /// the response announced, `checksums` those to verify the body against, `checked` whether
+    /// the body is checked against `range`: not for the answer to a HEAD request
+    /// (`GetOptions::head`), whose range describes the object, not the body, which is whatever
+    /// comes (nothing from a server, the object from memory).
+    /// `in_memory`: the store answers from memory, so its stream is ready when polled, and its
+    /// body is taken whole at once (see [`Self::read_held`]).
+    pub fn from_payload(
+        payload: object_store::GetResultPayload,
+        location: &Path,
+        range: Range<u64>,
+        checksums: Option<&ServerChecksums>,
+        checked: bool,
+        in_memory: bool,
+    ) -> Self {
+        match payload {
             object_store::GetResultPayload::File(file, path) => Body::File {
                 file: Arc::new(file),
                 path,
@@ -190,10 +204,15 @@ impl Body {
             },
             object_store::GetResultPayload::Stream(stream) => Body::Stream {
                 stream: match checked {
+                    true if in_memory && checksums.is_none() => {
+                        match hold(stream, range.end - range.start) {
+                            Ok(held) => return Self::held(held),
+                            Err(stream) => check(stream, location.clone(), range),
+                        }
+                    }
                     true => {
-                        let stream =
-                            verify_stream(stream, checksums, &result.meta.location, &range);
-                        check(stream, result.meta.location, range)
+                        let stream = verify_stream(stream, checksums, location, &range);
+                        check(stream, location.clone(), range)
                     }
                     false => stream
                         .map(|chunk| chunk.map_err(ObstoreError::from))
@@ -202,6 +221,29 @@ impl Body {
                 leftover: None,
                 progress: None,
             },
+        }
+    }
+
+    /// A body whose bytes are all here: `leftover`, before a stream that is over (an empty stream
+    /// is a zero-sized value: its box allocates nothing).
+    fn held(data: Bytes) -> Self {
+        Body::Stream {
+            stream: futures::stream::empty().boxed(),
+            leftover: Some(data),
+            progress: None,
+        }
+    }
+
+    /// Reads the body at once if all of it is held already (see [`Self::from_payload`]), with
+    /// its bytes counted; else gives it back, to read with [`Self::read_all`].
+    pub fn read_held(self) -> Result<ObstoreResult<Bytes>, Self> {
+        match self {
+            Body::Stream {
+                stream,
+                leftover: Some(data),
+                progress,
+            } if is_over(&stream) => Ok(count(progress.as_ref(), data.len()).map(|()| data)),
+            other => Err(other),
         }
     }
 
@@ -230,9 +272,13 @@ impl Body {
                 leftover,
                 progress,
             } => {
-                let stream = futures::stream::iter(leftover.map(Ok))
-                    .chain(stream)
-                    .boxed();
+                let stream = match leftover {
+                    Some(data) if is_over(&stream) => {
+                        return count(progress.as_ref(), data.len()).map(|()| data)
+                    }
+                    Some(data) => futures::stream::iter([Ok(data)]).chain(stream).boxed(),
+                    None => stream,
+                };
                 let stream = match progress {
                     Some(progress) => progress.count(stream),
                     None => stream,
@@ -345,6 +391,40 @@ impl Body {
         *position = stop;
         Ok(Some(chunk))
     }
+}
+
+/// Whether `stream` promises no more items (its size hint's upper bound is 0).
+fn is_over(stream: &BodyStream) -> bool {
+    stream.size_hint() == (0, Some(0))
+}
+
+/// The body of an in-memory store, taken whole: a stream ready when polled, of one chunk that
+/// is the whole range `expected` long (what a checked stream lets through). Any other stream is
+/// given back as it was, the items already polled replayed first.
+fn hold(
+    mut stream: BoxStream<'static, object_store::Result<Bytes>>,
+    expected: u64,
+) -> Result<Bytes, BoxStream<'static, object_store::Result<Bytes>>> {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let first = match stream.poll_next_unpin(&mut cx) {
+        Poll::Ready(Some(Ok(chunk))) if chunk.len() as u64 == expected => chunk,
+        Poll::Pending => return Err(stream),
+        Poll::Ready(None) => return Err(futures::stream::empty().boxed()),
+        Poll::Ready(Some(item)) => return Err(replay(vec![item], stream)),
+    };
+    match stream.poll_next_unpin(&mut cx) {
+        Poll::Ready(None) => Ok(first),
+        Poll::Pending => Err(replay(vec![Ok(first)], stream)),
+        Poll::Ready(Some(item)) => Err(replay(vec![Ok(first), item], stream)),
+    }
+}
+
+/// `polled` (items taken from `rest` already), then `rest`.
+fn replay(
+    polled: Vec<object_store::Result<Bytes>>,
+    rest: BoxStream<'static, object_store::Result<Bytes>>,
+) -> BoxStream<'static, object_store::Result<Bytes>> {
+    futures::stream::iter(polled).chain(rest).boxed()
 }
 
 /// Counts `len` bytes handed out, if there is a tracker.

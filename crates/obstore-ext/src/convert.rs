@@ -8,6 +8,7 @@ use obstore_stores::integrity::ServerChecksums;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 
 /// Implements `IntoPyObject` for `$type`, which Python sees as a `$target` built by `$body`
@@ -32,12 +33,18 @@ pub(crate) use impl_into_pyobject;
 /// Builds the ObjectMeta dict.
 pub fn meta_to_dict<'py>(py: Python<'py>, meta: &ObjectMeta) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
+    set_meta(py, &dict, meta)?;
+    Ok(dict)
+}
+
+/// Sets the ObjectMeta keys of `dict`, in their order.
+fn set_meta(py: Python<'_>, dict: &Bound<'_, PyDict>, meta: &ObjectMeta) -> PyResult<()> {
     dict.set_item(intern!(py, "path"), meta.location.as_ref())?;
     dict.set_item(intern!(py, "last_modified"), meta.last_modified)?;
     dict.set_item(intern!(py, "size"), meta.size)?;
     dict.set_item(intern!(py, "e_tag"), meta.e_tag.as_deref())?;
     dict.set_item(intern!(py, "version"), meta.version.as_deref())?;
-    Ok(dict)
+    Ok(())
 }
 
 /// The ObjectMeta dict of `head` and `GetResult.meta`, with `checksums`: what the server
@@ -54,10 +61,30 @@ pub fn meta_with_checksums<'py>(
     meta: &ObjectMeta,
     checksums: Option<&ServerChecksums>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let dict = meta_to_dict(py, meta)?;
+    // A new dict has room for five keys, so a sixth resizes it; a copy of a dict with the same
+    // six keys comes sized for them, and setting them keeps their order.
+    static KEYS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    let keys = KEYS.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+        let keys = PyDict::new(py);
+        for key in [
+            "path",
+            "last_modified",
+            "size",
+            "e_tag",
+            "version",
+            "checksums",
+        ] {
+            keys.set_item(PyString::intern(py, key), py.None())?;
+        }
+        Ok(keys.unbind())
+    })?;
+    let dict = keys.bind(py).copy()?;
+    set_meta(py, &dict, meta)?;
     let found = PyDict::new(py);
-    for (name, digest) in checksums.map(ServerChecksums::encoded).unwrap_or_default() {
-        found.set_item(name, digest)?;
+    if let Some(checksums) = checksums {
+        for (name, digest) in checksums.encoded() {
+            found.set_item(name, digest)?;
+        }
     }
     dict.set_item(intern!(py, "checksums"), found)?;
     Ok(dict)

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use object_store::{Attributes, GetOptions, GetRange, ObjectMeta, ObjectStoreExt};
 use obstore_stores::bytes::PyBytesWrapper;
 use obstore_stores::integrity::ServerChecksums;
-use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
+use obstore_stores::{AnyStore, Executor, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -123,26 +123,32 @@ pub struct PyGetResult {
 }
 
 impl PyGetResult {
-    /// `head`: the result answers a HEAD request (see [`Body::of_head`]).
+    /// `head`: the result answers a HEAD request (see [`Body::from_payload`]).
     /// `verify`: whether a body read to its end is checked against the server's checksum.
     fn new(
         store: AnyStore,
-        mut result: object_store::GetResult,
+        result: object_store::GetResult,
         head: bool,
         verify: bool,
         progress: Option<ProgressTracker>,
     ) -> Self {
-        let checksums = match verify {
-            true => result.extensions.get::<ServerChecksums>().cloned(),
-            false => result.extensions.remove::<ServerChecksums>(),
-        };
-        let meta = result.meta.clone();
-        let range = result.range.clone();
-        let attributes = result.attributes.clone();
-        let mut body = match head {
-            true => Body::of_head(result),
-            false => Body::new(result),
-        };
+        // Taken apart, not cloned: the metadata stays here, the payload goes to the body.
+        let object_store::GetResult {
+            payload,
+            meta,
+            range,
+            attributes,
+            mut extensions,
+        } = result;
+        let checksums = extensions.remove::<ServerChecksums>();
+        let mut body = Body::from_payload(
+            payload,
+            &meta.location,
+            range.clone(),
+            checksums.as_ref().filter(|_| verify),
+            !head,
+            store.executor == Executor::Inline,
+        );
         if let Some(progress) = &progress {
             progress.set_total(range.end - range.start);
             body = body.counted(progress);
@@ -191,10 +197,14 @@ impl PyGetResult {
         let body = self.take_body()?;
         let len = self.len();
         let progress = body.progress().cloned();
-        let bytes = self.store.block_on(py, async move {
-            let result = body.read_all(len).await;
-            ProgressTracker::finish_opt(progress.as_ref(), result)
-        })?;
+        let bytes = match body.read_held() {
+            // A body held in memory already: nothing to wait for, no future to run.
+            Ok(result) => ProgressTracker::finish_opt(progress.as_ref(), result),
+            Err(body) => self.store.block_on(py, async move {
+                let result = body.read_all(len).await;
+                ProgressTracker::finish_opt(progress.as_ref(), result)
+            }),
+        }?;
         Ok(PyBytesWrapper::new(bytes))
     }
 
@@ -453,24 +463,32 @@ pub(crate) async fn get_result(
     path: &PyPath,
     options: GetOptions,
 ) -> ObstoreResult<object_store::GetResult> {
-    let suffix = match options.range {
-        Some(GetRange::Suffix(n)) => Some(n),
-        _ => None,
-    };
-    Ok(
-        match (store.inner.get_opts(&path.0, options.clone()).await, suffix) {
-            (Err(object_store::Error::NotSupported { .. }), Some(suffix)) => {
-                let size = store.inner.head(&path.0).await?.size;
-                let start = size.saturating_sub(suffix);
-                let bounded = GetOptions {
-                    range: Some(GetRange::Bounded(start..size.max(start + 1))),
-                    ..options
-                };
-                store.inner.get_opts(&path.0, bounded).await?
-            }
-            (other, _) => other?,
-        },
-    )
+    match options.range {
+        // Boxed: the fallback's state stays out of every other get's future.
+        Some(GetRange::Suffix(suffix)) => Box::pin(get_suffix(store, path, options, suffix)).await,
+        _ => Ok(store.inner.get_opts(&path.0, options).await?),
+    }
+}
+
+/// A get of the last `suffix` bytes; a store without suffix ranges gets the bounded range.
+async fn get_suffix(
+    store: &AnyStore,
+    path: &PyPath,
+    options: GetOptions,
+    suffix: u64,
+) -> ObstoreResult<object_store::GetResult> {
+    Ok(match store.inner.get_opts(&path.0, options.clone()).await {
+        Err(object_store::Error::NotSupported { .. }) => {
+            let size = store.inner.head(&path.0).await?.size;
+            let start = size.saturating_sub(suffix);
+            let bounded = GetOptions {
+                range: Some(GetRange::Bounded(start..size.max(start + 1))),
+                ..options
+            };
+            store.inner.get_opts(&path.0, bounded).await?
+        }
+        other => other?,
+    })
 }
 
 async fn get_inner(

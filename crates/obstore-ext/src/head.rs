@@ -1,24 +1,18 @@
 //! `head` / `head_async`: an object's metadata without its body.
 
-use object_store::{GetOptions, ObjectStore, ObjectStoreExt};
+use object_store::{GetOptions, ObjectStore};
 use obstore_stores::integrity::ServerChecksums;
-use obstore_stores::{AnyStore, Executor, ObstoreResult, PyPath};
+use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 
 use crate::convert::PyObjectMetaChecksums;
 
-/// A HEAD request to a server (`get_opts` with `head`, what `head` sends) keeps the response's
-/// checksums; in-process stores answer `head` directly.
+/// A HEAD request (`get_opts` with `head`, what `ObjectStoreExt::head` sends for every store),
+/// made here to keep the response's checksums (a server's; in-process stores announce none).
 async fn head_inner(store: AnyStore, path: PyPath) -> ObstoreResult<PyObjectMetaChecksums> {
-    if store.executor != Executor::Runtime {
-        return Ok(PyObjectMetaChecksums(
-            store.inner.head(&path.0).await?,
-            None,
-        ));
-    }
     let options = GetOptions::new().with_head(true);
-    let result = store.inner.get_opts(&path.0, options).await?;
-    let checksums = result.extensions.get::<ServerChecksums>().cloned();
+    let mut result = store.inner.get_opts(&path.0, options).await?;
+    let checksums = result.extensions.remove::<ServerChecksums>();
     Ok(PyObjectMetaChecksums(result.meta, checksums))
 }
 
