@@ -230,6 +230,33 @@ def test_reader_missing_object(store: Any, mode: str) -> None:
             run(lambda: obstore.open_reader_async(store, "missing"))
 
 
+def test_reader_with_block_closes_it(store: Any) -> None:
+    obstore.put(store, "f.txt", b"hello")
+    with obstore.open_reader(store, "f.txt") as reader:
+        assert reader.read() == b"hello"
+    assert reader.closed
+    with pytest.raises(ValueError, match="closed file"), reader:
+        pass
+    with pytest.raises(KeyError), obstore.open_reader(store, "f.txt") as reader:
+        raise KeyError("propagates")
+    assert reader.closed
+
+
+def test_async_reader_async_with_block_closes_it(store: Any) -> None:
+    obstore.put(store, "f.txt", b"hello")
+
+    async def main() -> None:
+        async with await obstore.open_reader_async(store, "f.txt") as reader:
+            assert await reader.read() == b"hello"
+        assert reader.closed
+        with pytest.raises(KeyError):
+            async with await obstore.open_reader_async(store, "f.txt") as reader:
+                raise KeyError("propagates")
+        assert reader.closed
+
+    run(main)
+
+
 def test_reader_over_multipart_object(store: Any, backend: Backend) -> None:
     part = MIN_PART_SIZE.get(backend.kind, 256 * KiB)
     data = random.Random(5).randbytes(2 * part + 77)

@@ -224,6 +224,18 @@ def test_get_result_streams_into_put_async(store: Any, backend: Backend, big_dat
     run(main)
 
 
+def test_sync_put_takes_a_bytes_stream_of_a_get(
+    store: Any, backend: Backend, big_data: bytes
+) -> None:
+    """A ``BytesStream`` iterates both ways; ``put`` (sync) reads it the sync way, byte-exact."""
+    if not backend.multipart:
+        pytest.skip("an iterable source needs multipart")
+    obstore.put(store, "source", big_data, use_multipart=False)
+    stream = obstore.get(store, "source").stream(min_chunk_size=1 * MiB)
+    obstore.put(store, "copy", stream, chunk_size=5 * MiB)
+    assert obstore.get(store, "copy").bytes() == big_data
+
+
 # --------------------------------------------------------------------------------------------------
 # Large data and multipart
 

@@ -270,13 +270,24 @@ class ListStream(Generic[ListChunkType]):
 # --- File-like objects ---------------------------------------------------------
 
 @type_check_only
-class ReadableFile:
+class ReadableFile(AbstractContextManager[ReadableFile]):
     """A buffered, seekable reader over one object (from ``open_reader``).
 
     Reading past the end of an object shorter than the reader's ``size``
     raises ``OSError``. Once closed, every method but ``close`` raises
-    ``ValueError``, as Python's ``io`` files do.
+    ``ValueError``, as Python's ``io`` files do. A ``with`` block closes it.
     """
+
+    def __enter__(self) -> Self:
+        """Return the reader itself; ``ValueError`` once closed."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the reader; an exception propagates."""
 
     def __iter__(self) -> Self:
         """Iterate over the lines of the object."""
@@ -318,13 +329,24 @@ class ReadableFile:
         """Current position."""
 
 @type_check_only
-class AsyncReadableFile:
+class AsyncReadableFile(AbstractAsyncContextManager[AsyncReadableFile]):
     """The reader of ``open_reader_async``: ``ReadableFile`` with coroutines.
 
     ``read``, ``readall``, ``readline``, ``readlines``, ``seek`` and ``tell`` are
     awaited; the rest, and the rules on closing and short objects, are those of
-    ``ReadableFile``.
+    ``ReadableFile``; ``async with`` closes it.
     """
+
+    async def __aenter__(self) -> Self:
+        """Return the reader itself; ``ValueError`` once closed."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the reader; an exception propagates."""
 
     def close(self) -> None:
         """As ``ReadableFile.close``."""

@@ -543,15 +543,20 @@ fn extract_source(
             size: end.saturating_sub(position),
         }));
     }
+    // An object iterable both ways (a `BytesStream`) goes the sync way in `put`.
+    let iterable =
+        file.hasattr(intern!(py, "__iter__"))? || file.hasattr(intern!(py, "__next__"))?;
     if file.hasattr(intern!(py, "__aiter__"))? || file.hasattr(intern!(py, "__anext__"))? {
         if allow_async {
             return Ok(None);
         }
-        return Err(PyValueError::new_err(
-            "Async input not allowed in 'put'. Use 'put_async'.",
-        ));
+        if !iterable {
+            return Err(PyValueError::new_err(
+                "Async input not allowed in 'put'. Use 'put_async'.",
+            ));
+        }
     }
-    if file.hasattr(intern!(py, "__iter__"))? || file.hasattr(intern!(py, "__next__"))? {
+    if iterable {
         let iterator = file.try_iter()?;
         return Ok(Some(Source::Iterator(iterator.into_any().unbind())));
     }

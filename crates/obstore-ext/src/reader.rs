@@ -251,6 +251,47 @@ impl PyReadableFile {
         self.closed.load(Ordering::Acquire)
     }
 
+    #[doc = obstore_stores::pydoc!(ReadableFile.__enter__)]
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().check_open()?;
+        Ok(slf)
+    }
+
+    #[doc = obstore_stores::pydoc!(ReadableFile.__exit__)]
+    #[pyo3(signature = (exc_type, exc_value, traceback))]
+    fn __exit__(
+        &self,
+        exc_type: Option<Bound<'_, PyAny>>,
+        exc_value: Option<Bound<'_, PyAny>>,
+        traceback: Option<Bound<'_, PyAny>>,
+    ) -> bool {
+        let _ = (exc_type, exc_value, traceback);
+        self.close();
+        false
+    }
+
+    #[doc = obstore_stores::pydoc!(AsyncReadableFile.__aenter__)]
+    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.get().check_open()?;
+        let py = slf.py();
+        let value = slf.clone().into_any().unbind();
+        obstore_stores::runtime::asyncio::ready_future::<Py<PyAny>, PyErr>(py, Ok(value))
+    }
+
+    #[doc = obstore_stores::pydoc!(AsyncReadableFile.__aexit__)]
+    #[pyo3(signature = (exc_type, exc_value, traceback))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        exc_type: Option<Bound<'py, PyAny>>,
+        exc_value: Option<Bound<'py, PyAny>>,
+        traceback: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = (exc_type, exc_value, traceback);
+        self.close();
+        obstore_stores::runtime::asyncio::ready_future::<bool, PyErr>(py, Ok(false))
+    }
+
     #[doc = obstore_stores::pydoc!(ReadableFile.read)]
     #[pyo3(signature = (size = None, /))]
     fn read<'py>(&self, py: Python<'py>, size: Option<i64>) -> PyResult<Bound<'py, PyAny>> {

@@ -37,14 +37,14 @@ Arrow ``RecordBatch`` objects with ``return_arrow=True``."#
 
 Reading past the end of an object shorter than the reader's ``size``
 raises ``OSError``. Once closed, every method but ``close`` raises
-``ValueError``, as Python's ``io`` files do."#
+``ValueError``, as Python's ``io`` files do. A ``with`` block closes it."#
     };
     (AsyncReadableFile) => {
         r#"The reader of ``open_reader_async``: ``ReadableFile`` with coroutines.
 
 ``read``, ``readall``, ``readline``, ``readlines``, ``seek`` and ``tell`` are
 awaited; the rest, and the rules on closing and short objects, are those of
-``ReadableFile``."#
+``ReadableFile``; ``async with`` closes it."#
     };
     (WritableFile) => {
         r#"A buffered writer creating one object (from ``open_writer``).
@@ -423,6 +423,12 @@ memoryview of one) is copied, so the result never changes."#
     (ListStream.collect_async) => {
         r#"All remaining objects as one chunk, asynchronously."#
     };
+    (ReadableFile.__enter__) => {
+        r#"Return the reader itself; ``ValueError`` once closed."#
+    };
+    (ReadableFile.__exit__) => {
+        r#"Close the reader; an exception propagates."#
+    };
     (ReadableFile.__iter__) => {
         r#"Iterate over the lines of the object."#
     };
@@ -459,6 +465,12 @@ or ``SEEK_END``) and return the new absolute position."#
     };
     (ReadableFile.tell) => {
         r#"Current position."#
+    };
+    (AsyncReadableFile.__aenter__) => {
+        r#"Return the reader itself; ``ValueError`` once closed."#
+    };
+    (AsyncReadableFile.__aexit__) => {
+        r#"Close the reader; an exception propagates."#
     };
     (AsyncReadableFile.close) => {
         r#"As ``ReadableFile.close``."#
