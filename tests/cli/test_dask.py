@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import obstore
-from tests.transfer.conftest import MIB, hashes, store_tree, write_tree
+from tests.transfer.conftest import MIB, dask_cluster, hashes, store_tree, write_tree
 
 from .conftest import lines, minio_prefix, ok
 
@@ -21,19 +21,8 @@ FILES["big.bin"] = bytes(range(256)) * (11 * MIB // 256)  # in parts of 5 MiB
 
 @pytest.fixture(scope="module")
 def scheduler_address() -> Iterator[str]:
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster, timeout=60) as client,
-    ):
-        client.wait_for_workers(2, timeout=60)
-        yield cluster.scheduler_address
+    with dask_cluster() as client:
+        yield client.scheduler.address
 
 
 def test_sync_on_a_dask_cluster_to_minio(

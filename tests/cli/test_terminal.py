@@ -98,15 +98,21 @@ def test_builtin_bar_shows_bytes_objects_rate_and_time_left() -> None:
     assert "ETA" not in final
 
 
-def test_ctrl_c_exits_130_at_once_without_a_traceback(tmp_path: Path) -> None:
+def _cat_of_random_bytes(tmp_path: Path, size: int) -> subprocess.Popen[bytes]:
+    """``obstore cat`` of a local file of ``size`` random bytes, its output and errors piped."""
     big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(8 * MIB))
+    big.write_bytes(os.urandom(size))
     process = subprocess.Popen(
         [sys.executable, "-m", "obstore", "cat", str(big)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=base_env(),
     )
+    return process
+
+
+def test_ctrl_c_exits_130_at_once_without_a_traceback(tmp_path: Path) -> None:
+    process = _cat_of_random_bytes(tmp_path, 8 * MIB)
     assert process.stdout is not None and process.stderr is not None
     # wait until it writes, then let the unread pipe fill up and block it
     ready, _, _ = select.select([process.stdout], [], [], 60)
@@ -122,14 +128,7 @@ def test_ctrl_c_exits_130_at_once_without_a_traceback(tmp_path: Path) -> None:
 
 
 def test_closed_output_pipe_ends_cat_quietly(tmp_path: Path) -> None:
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(4 * MIB))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "obstore", "cat", str(big)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=base_env(),
-    )
+    process = _cat_of_random_bytes(tmp_path, 4 * MIB)
     assert process.stdout is not None and process.stderr is not None
     assert len(process.stdout.read(10)) == 10
     process.stdout.close()  # like `obstore cat URL | head -c 10`

@@ -12,7 +12,8 @@ import hashlib
 import os
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,24 @@ def store_tree(store: Any, prefix: str = "") -> dict[str, str]:
 
 def hashes(files: dict[str, bytes]) -> dict[str, str]:
     return {rel: sha(data) for rel, data in files.items()}
+
+
+@contextmanager
+def dask_cluster() -> Iterator[Any]:
+    """A Dask client of a local cluster of two single-threaded worker processes on 127.0.0.1."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster, timeout=60) as client,
+    ):
+        client.wait_for_workers(2, timeout=60)
+        yield client
 
 
 def server_or_skip(request: pytest.FixtureRequest, kind: str) -> Any:

@@ -16,7 +16,7 @@ from obstore.store import MemoryStore
 from obstore.transfer import Action, copy, sync
 from obstore.transfer import _engine as engine
 
-from .conftest import MIB, hashes, local_tree, store_tree, write_tree
+from .conftest import MIB, dask_cluster, hashes, local_tree, store_tree, write_tree
 
 FILES = {f"d{i % 3}/f{i:03}.bin": os.urandom(1000 + i) for i in range(40)}
 FILES["big.bin"] = os.urandom(11 * MIB)
@@ -72,18 +72,7 @@ def test_thread_pool_shares_memory_stores(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[Any]:
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster, timeout=60) as client,
-    ):
-        client.wait_for_workers(2, timeout=60)
+    with dask_cluster() as client:
         yield client
 
 
