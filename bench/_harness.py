@@ -34,6 +34,16 @@ BUCKET = "bench"
 NGINX_KEY = "nginx-key"  # nginx ignores the signature; every client still computes one
 NGINX_SECRET = "nginx-secret"
 
+#: what a run stages under CACHE (objects, MinIO data dirs): tens of GB, dropped after a run
+#: unless --keep-data; the venvs and peer tools stay (a few hundred MB)
+STAGED = ("bulk", "minio-list", "nginx-root")
+
+
+def drop_staged_data() -> None:
+    for name in STAGED:
+        shutil.rmtree(os.path.join(CACHE, name), ignore_errors=True)
+
+
 # peer -> (venv dir name, pip requirements, module to import-check)
 PEERS = {
     "s3fs": ("venv-s3fs", ["s3fs"], "s3fs"),

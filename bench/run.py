@@ -690,11 +690,24 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--profile-out", default=None, help="--profile: keep the raw profile here")
     ap.add_argument("--out-dir", default=os.path.join(h.HERE, "results"))
+    ap.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the staged objects and MinIO data dirs for the next run (a full run stages "
+        "about 50 GB under ~/.cache/obstore-bench; by default they go when the run ends)",
+    )
     args = ap.parse_args(argv)
     if args.list:
         list_scenarios()
         return 0
+    try:
+        return _run(ap, args, argv)
+    finally:
+        if not args.keep_data:
+            h.drop_staged_data()
 
+
+def _run(ap: argparse.ArgumentParser, args: argparse.Namespace, argv: list | None) -> int:
     chosen = select(args.scenarios)
     s = dict(SETTINGS, **(SMOKE if args.smoke else {}))
     for k in ("reps", "requests", "big_gib", "list_n", "stream_gib"):

@@ -13,16 +13,16 @@ PROBE = textwrap.dedent(
     import obstore
     from obstore.store import LocalStore
 
-    directory = tempfile.mkdtemp()
-    with open(os.path.join(directory, "x"), "wb") as f:
-        f.write(os.urandom(8 << 20))
-    store = LocalStore(directory)
-    for _ in range(5):
-        assert len(obstore.get(store, "x").bytes()) == 8 << 20
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(25):
-        assert len(obstore.get(store, "x").bytes()) == 8 << 20
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    with tempfile.TemporaryDirectory() as directory:
+        with open(os.path.join(directory, "x"), "wb") as f:
+            f.write(os.urandom(8 << 20))
+        store = LocalStore(directory)
+        for _ in range(5):
+            assert len(obstore.get(store, "x").bytes()) == 8 << 20
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(25):
+            assert len(obstore.get(store, "x").bytes()) == 8 << 20
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     print(json.dumps({"settings": obstore._obstore._allocator_settings(), "faults": faults}))
     """
 )
