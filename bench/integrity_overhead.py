@@ -1,0 +1,129 @@
+"""Checksum and request-hook overhead, paired in one process against MinIO on 127.0.0.1.
+
+``python bench/integrity_overhead.py [PAIRS]`` starts MinIO (``tests.servers``, data in a
+temporary directory removed at the end) and times, pair by pair with the order alternating:
+
+- ``put``: 512 MiB from memory with ``put``, a store with ``checksum_algorithm`` crc64nvme (the
+  default on AWS's own endpoint) or sha256 against one without (MinIO verifies what it gets);
+- ``get``: that object, stored with its crc64nvme, read whole with ``get().bytes()``,
+  ``verify_checksum`` on (the default) against off;
+- ``hook``: 2,000 ranged 16 KiB GETs with 64 in flight, a no-op ``add_request_hook`` callback
+  against none.
+
+Wall and process CPU (every thread: the runtime's included) per variant; it prints the medians
+and the median (and quartiles) of the paired ratios. MinIO runs on the same cores, so wall
+includes its work; the client's cost is the CPU column.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import _harness as h
+
+import obstore
+from obstore.store import S3Store
+
+SIZE = 512 * h.MiB
+SMALL_GETS, IN_FLIGHT, RANGE = 2_000, 64, 16 * 1024
+
+
+def _paired(label: str, variants: dict, pairs: int) -> None:
+    """Run each of the two ``variants`` (name -> callable) once per pair, the order alternating;
+    print medians and the paired ratio of the second to the first, wall and CPU."""
+    (base, run_base), (other, run_other) = variants.items()
+    run_base(), run_other()  # warm-up: connections, page cache, MinIO's caches
+    samples: dict[str, list[tuple[float, float]]] = {base: [], other: []}
+    for i in range(pairs):
+        order = ((base, run_base), (other, run_other))
+        for name, run in order if i % 2 == 0 else order[::-1]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            samples[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    line = [f"{label}: {other} vs {base}:"]
+    for what, index in (("wall", 0), ("cpu", 1)):
+        a = [s[index] for s in samples[base]]
+        b = [s[index] for s in samples[other]]
+        ratios = [y / x for x, y in zip(a, b, strict=True)]
+        q1, _, q3 = statistics.quantiles(ratios)
+        line.append(
+            f"{what} {statistics.median(a):.3f}s / {statistics.median(b):.3f}s, paired ratio "
+            f"{statistics.median(ratios):.3f} (quartiles {q1:.3f}-{q3:.3f});"
+        )
+    print(" ".join(line), flush=True)
+
+
+def main(pairs: int) -> None:
+    workdir = tempfile.mkdtemp(prefix="obstore-integrity-")
+    server, kw = h.start_minio(workdir)
+    try:
+        plain = S3Store(**kw)
+        stores = {
+            algorithm: S3Store(**kw, checksum_algorithm=algorithm)
+            for algorithm in ("crc64nvme", "sha256")
+        }
+        unverified = S3Store(**kw, verify_checksum=False)
+        data = os.urandom(SIZE)
+
+        for algorithm, store in stores.items():
+            _paired(
+                "put 512 MiB",
+                {
+                    "none": lambda: obstore.put(plain, "big.bin", data),
+                    algorithm: lambda s=store: obstore.put(s, "big.bin", data),
+                },
+                pairs,
+            )
+
+        obstore.put(stores["crc64nvme"], "big.bin", data)
+        assert obstore.head(plain, "big.bin")["size"] == SIZE
+
+        def read(store: S3Store) -> None:
+            assert len(obstore.get(store, "big.bin").bytes()) == SIZE
+
+        _paired(
+            "get 512 MiB",
+            {"unverified": lambda: read(unverified), "verified": lambda: read(plain)},
+            pairs,
+        )
+
+        obstore.put(plain, "small.bin", data[: 1 << 20])
+        events: list[object] = []
+
+        async def ranged_gets() -> None:
+            gate = asyncio.Semaphore(IN_FLIGHT)
+
+            async def one(i: int) -> None:
+                start = (i * RANGE) % ((1 << 20) - RANGE)
+                async with gate:
+                    await obstore.get_range_async(plain, "small.bin", start=start, length=RANGE)
+
+            await asyncio.gather(*(one(i) for i in range(SMALL_GETS)))
+
+        def gets(hooked: bool) -> None:
+            handle = obstore.add_request_hook(events.append) if hooked else None
+            try:
+                asyncio.run(ranged_gets())
+            finally:
+                if handle is not None:
+                    handle.remove()
+
+        _paired(
+            f"{SMALL_GETS} ranged gets",
+            {"no hook": lambda: gets(False), "no-op hook": lambda: gets(True)},
+            pairs,
+        )
+        print(f"hook events delivered: {len(events)}")
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 9)
