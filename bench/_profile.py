@@ -35,16 +35,25 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
         py = h.ensure_ref_venv(base)
     h.ensure_apt({"nginx": "nginx-light"})
     env = h.stage_nginx_root(1000, int(s["big_gib"] * h.GiB) if sc.kind == "big_object" else 0)
-    nginx = h.Nginx(env["root"], s["nginx_workers"])
-    minio = None
+    replay = bool(sc.params.get("replay"))
+    env["replay"] = h.recorded_listing(s["list_n"]) if replay else None
+    record = replay and env["replay"] is None
+    live_listing = sc.kind == "listing" and not replay
+    minio = nginx = None
     tmp = tempfile.mkdtemp(prefix="bench-prof-")
     try:
-        env["nginx"] = nginx.endpoint
-        if sc.kind == "listing" or sc.name == "big_put":
+        if live_listing or record or sc.name == "big_put":
             workdir = os.path.join(h.CACHE, "minio-list")
             minio, env["minio"] = h.start_minio(workdir)
-            if sc.kind == "listing":
+            if live_listing or record:
                 env["list_prefix"] = h.populate_listing(env["minio"], s["list_n"], workdir, ours_py)
+            if record:  # the pages once, as a run records them; MinIO is then not needed
+                env["replay"] = h.record_list_pages(env["minio"], env["list_prefix"], s["list_n"])
+                minio.stop()
+                minio = None
+        nginx = h.Nginx(env["root"], s["nginx_workers"], replay=env["replay"])
+        env["nginx"] = nginx.endpoint
+        env["replay_endpoint"] = nginx.replay_endpoint
         variant = next(v for i, v in sc.rows if i == impl)
         spec = net_spec(sc, impl, variant, env, s)
         cmd = [py, os.path.join(h.WORKERS, "net.py"), json.dumps(spec)]
@@ -57,7 +66,8 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
     finally:
         if minio is not None:
             minio.stop()
-        nginx.stop()
+        if nginx is not None:
+            nginx.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
