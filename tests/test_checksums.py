@@ -7,8 +7,9 @@
   checksums of the bytes (computed here independently).
 * An upload corrupted on its way is refused by the server and raises ``ChecksumMismatchError``,
   where the server can tell (S3: the signed payload hash and ``x-amz-checksum-*``; GCS:
-  ``x-goog-hash`` on every upload request with a body, a multipart upload's parts included), and
-  nothing is stored.
+  ``x-goog-hash`` on every upload request with a body, a multipart upload's parts included;
+  Azure: ``Content-MD5`` on every block, signed again with the account key, see
+  ``test_azure_upload_checksum.py``), and nothing is stored.
 * Bad checksum settings raise ``ValueError`` naming the setting and the value.
 """
 
@@ -166,9 +167,11 @@ class Proxied:
             kwargs["endpoint"] = kwargs["endpoint"].replace(self.server.endpoint, url, 1)
         kwargs["client_options"] = {**kwargs.get("client_options", {}), "allow_http": True}
         kwargs["retry_config"] = {"max_retries": 0}
+        # The servers are custom endpoints: upload checksums are off unless configured.
         if self.kind.startswith("s3-"):
-            # The servers are custom endpoints: upload checksums are off unless configured.
             settings.setdefault("checksum_algorithm", "crc64nvme")
+        elif self.kind == "azurite":
+            settings.setdefault("checksum_algorithm", "md5")
         cls = getattr(obstore.store, BACKENDS[self.kind].store_class)
         return cls(prefix=self.prefix, **kwargs, **settings)
 
@@ -267,6 +270,19 @@ def test_an_intact_download_passes_verification(proxied: Proxied) -> None:
     chunks = obstore.get(store, "obj").stream(16 * KiB)
     assert b"".join(bytes(c) for c in chunks) == DATA
     assert bytes(obstore.get_parallel(store, "obj", chunk_size=64 * KiB)) == DATA
+
+
+@pytestmark_servers
+def test_an_upload_corrupted_in_transit_is_refused_and_nothing_is_stored(
+    proxied: Proxied,
+) -> None:
+    store = proxied.store()
+    rule = proxied.proxy.add(Rule(Flip(at=1234, request=True), method="PUT"))
+    with pytest.raises(ChecksumMismatchError, match=r"put \S+/obj: checksum mismatch"):
+        obstore.put(store, "obj", DATA)
+    assert rule.applied == 1
+    with pytest.raises(FileNotFoundError):
+        obstore.head(proxied.store(through_proxy=False), "obj")
 
 
 S3_KINDS = [kind for kind in KINDS if kind.startswith("s3-")]

@@ -10,9 +10,12 @@
 //!   `x-amz-checksum-mode: ENABLED`, sent as a default header, which `object_store` signs.
 //! * GCS authenticates with a bearer token that covers no header: `x-goog-hash` (crc32c or md5)
 //!   is added here to every upload request with a body.
-//! * Azure SharedKey signs `Content-MD5` and every `x-ms-*` header: a header added after signing
-//!   breaks the signature, and `object_store` offers no way to add one before. `Content-MD5` is
-//!   added here only to requests that carry no SharedKey signature (bearer token, SAS).
+//! * Azure SharedKey signs `Content-MD5` and every `x-ms-*` header, and `object_store` signs
+//!   before the connector sees a request, offering no way to add a header first. `Content-MD5`
+//!   is added here to requests without a SharedKey signature (bearer token, SAS), and to those
+//!   signed with the store's own account key, which are then signed again with it
+//!   ([`azure_sign`]). A request signed with another key (a credential provider's) is sent
+//!   without one.
 
 use std::fmt;
 use std::pin::Pin;
@@ -31,6 +34,9 @@ use object_store::client::{
 };
 use object_store::path::Path;
 use object_store::ClientOptions;
+
+mod azure_sign;
+pub use azure_sign::SharedKey;
 
 /// The store setting that turns download verification off (`"false"`); on by default.
 pub const VERIFY_KEY: &str = "verify_checksum";
@@ -403,7 +409,8 @@ pub enum Service {
     S3,
     /// GCS: `x-goog-hash`.
     Gcs,
-    /// Azure: `Content-MD5`, on requests without a SharedKey signature.
+    /// Azure: `Content-MD5`, on requests without a SharedKey signature or signed with the
+    /// store's account key (signed again with it).
     Azure,
 }
 
@@ -434,12 +441,26 @@ impl Policy {
 pub struct IntegrityConnector<C> {
     inner: C,
     policy: Policy,
+    signing_key: Option<SharedKey>,
 }
 
 impl<C> IntegrityConnector<C> {
     /// `inner` with `policy`.
     pub fn new(inner: C, policy: Policy) -> Self {
-        Self { inner, policy }
+        Self {
+            inner,
+            policy,
+            signing_key: None,
+        }
+    }
+
+    /// Signs again with `key` (the store's Azure account key) the SharedKey-signed uploads it
+    /// gives a checksum header.
+    pub fn with_signing_key(self, key: Option<SharedKey>) -> Self {
+        Self {
+            signing_key: key,
+            ..self
+        }
     }
 }
 
@@ -448,6 +469,7 @@ impl<C: HttpConnector> HttpConnector for IntegrityConnector<C> {
         Ok(HttpClient::new(IntegrityService {
             inner: self.inner.connect(options)?,
             policy: self.policy,
+            signing_key: self.signing_key.clone(),
         }))
     }
 }
@@ -456,13 +478,19 @@ impl<C: HttpConnector> HttpConnector for IntegrityConnector<C> {
 struct IntegrityService {
     inner: HttpClient,
     policy: Policy,
+    signing_key: Option<SharedKey>,
 }
 
 #[async_trait]
 impl HttpService for IntegrityService {
     async fn call(&self, mut req: HttpRequest) -> Result<HttpResponse, HttpError> {
         if let Some(algorithm) = self.policy.upload {
-            add_upload_checksum(&mut req, self.policy.service, algorithm);
+            add_upload_checksum(
+                &mut req,
+                self.policy.service,
+                algorithm,
+                self.signing_key.as_ref(),
+            );
         }
         let whole_object_read = self.policy.verify
             && (req.method() == Method::GET || req.method() == Method::HEAD)
@@ -482,14 +510,22 @@ impl HttpService for IntegrityService {
 }
 
 /// Adds the upload checksum header of `service` to an upload request with a body, computed over
-/// the body (in memory: one pass, no copy), unless a signature covers the headers or the
-/// request already carries one.
-fn add_upload_checksum(req: &mut HttpRequest, service: Service, algorithm: Algorithm) {
+/// the body (in memory: one pass, no copy), unless a signature covers the headers (an Azure
+/// SharedKey signature made with `signing_key` is made again to cover it) or the request
+/// already carries one.
+fn add_upload_checksum(
+    req: &mut HttpRequest,
+    service: Service,
+    algorithm: Algorithm,
+    signing_key: Option<&SharedKey>,
+) {
     // `content_length`, not `is_empty`: object_store 0.14.2's `is_empty` answers true for a
     // multi-chunk payload that has bytes.
     if req.method() != Method::PUT || req.body().content_length() == 0 {
         return;
     }
+    // The account of the SharedKey signature to make again once the header is added.
+    let mut resign: Option<String> = None;
     let header = match service {
         Service::S3 => return,
         Service::Gcs => "x-goog-hash",
@@ -499,7 +535,10 @@ fn add_upload_checksum(req: &mut HttpRequest, service: Service, algorithm: Algor
                 .get(AUTHORIZATION)
                 .is_some_and(|v| v.as_bytes().starts_with(b"SharedKey"));
             if signed {
-                return;
+                match signing_key.and_then(|key| key.signer_account(req)) {
+                    Some(account) => resign = Some(account),
+                    None => return,
+                }
             }
             "content-md5"
         }
@@ -515,9 +554,15 @@ fn add_upload_checksum(req: &mut HttpRequest, service: Service, algorithm: Algor
         Service::Gcs => format!("{algorithm}={encoded}"),
         _ => encoded,
     };
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        req.headers_mut()
-            .insert(HeaderName::from_static(header), value);
+    let Ok(value) = HeaderValue::from_str(&value) else {
+        return;
+    };
+    let name = HeaderName::from_static(header);
+    req.headers_mut().insert(name.clone(), value);
+    if let (Some(account), Some(key)) = (resign, signing_key) {
+        if !key.sign(req, &account) {
+            req.headers_mut().remove(name);
+        }
     }
 }
 
@@ -652,6 +697,47 @@ mod tests {
         assert!(checksums_of(&[("x-amz-checksum-crc64nvme", "rU3VPA==")])
             .0
             .is_empty());
+    }
+
+    /// A Put Blob request signed by `object_store` with the account key `key`.
+    fn azure_put_signed_with(key: &str) -> HttpRequest {
+        use object_store::azure::{AzureAccessKey, AzureAuthorizer, AzureCredential};
+        let mut req = http::Request::builder()
+            .method("PUT")
+            .uri("http://127.0.0.1:10000/acct/container/obj")
+            .header("content-length", "9")
+            .header("x-ms-blob-type", "BlockBlob")
+            .body(HttpRequestBody::from(Bytes::from_static(b"123456789")))
+            .unwrap();
+        let credential = AzureCredential::AccessKey(AzureAccessKey::try_new(key).unwrap());
+        AzureAuthorizer::new(&credential, "acct")
+            .try_authorize(&mut req)
+            .unwrap();
+        req
+    }
+
+    #[test]
+    fn an_azure_upload_signed_with_the_store_key_gets_content_md5_and_a_new_signature() {
+        let key = BASE64_STANDARD.encode(b"store key");
+        let mut req = azure_put_signed_with(&key);
+        let before = req.headers()[AUTHORIZATION].clone();
+        let signing_key = SharedKey::from_base64(&key).unwrap();
+        add_upload_checksum(&mut req, Service::Azure, Algorithm::Md5, Some(&signing_key));
+        let md5 = BASE64_STANDARD.encode(Algorithm::Md5.digest(b"123456789"));
+        assert_eq!(req.headers()["content-md5"], md5.as_str());
+        assert_ne!(req.headers()[AUTHORIZATION], before);
+        assert_eq!(signing_key.signer_account(&req).as_deref(), Some("acct"));
+    }
+
+    #[test]
+    fn an_azure_upload_signed_with_another_key_is_left_as_it_is() {
+        let mut req = azure_put_signed_with(&BASE64_STANDARD.encode(b"provider key"));
+        let before = req.headers().clone();
+        let store_key = SharedKey::from_base64(&BASE64_STANDARD.encode(b"store key")).unwrap();
+        add_upload_checksum(&mut req, Service::Azure, Algorithm::Md5, Some(&store_key));
+        assert_eq!(req.headers(), &before);
+        add_upload_checksum(&mut req, Service::Azure, Algorithm::Md5, None);
+        assert_eq!(req.headers(), &before);
     }
 
     #[test]

@@ -156,6 +156,11 @@ fn parse_azure_url(url: &str) -> PyResult<UrlSettings> {
     Ok((settings, url_prefix(&parsed, skip)?))
 }
 
+/// The well-known account key of Azurite and the Azure Storage Emulator, which the builder signs
+/// with when `use_emulator` is on and no credential is given.
+const EMULATOR_ACCOUNT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
 /// Azure Blob Storage as a [`CloudBackend`].
 #[derive(Debug)]
 pub struct Azure;
@@ -264,6 +269,23 @@ impl CloudBackend for Azure {
 
     fn parse_url(url: &str) -> PyResult<UrlSettings> {
         parse_azure_url(url)
+    }
+
+    fn upload_signing_key(core: &CloudCore) -> Option<integrity::SharedKey> {
+        // The static key the builder signs with: the configured one, else the emulator's. A
+        // credential provider's key replaces it (except on the emulator, whose credentials come
+        // from the settings alone), and may change: its requests are not signed again.
+        let emulator = core
+            .effective("azure_storage_use_emulator")
+            .is_some_and(is_truthy);
+        if core.provider.is_some() && !emulator {
+            return None;
+        }
+        match core.effective("azure_storage_account_key") {
+            Some(key) => integrity::SharedKey::from_base64(key),
+            None if emulator => integrity::SharedKey::from_base64(EMULATOR_ACCOUNT_KEY),
+            None => None,
+        }
     }
 
     fn repr_fields(core: &CloudCore) -> String {

@@ -172,6 +172,11 @@ pub trait CloudBackend: 'static {
     fn parse_url(url: &str) -> PyResult<UrlSettings>;
     /// The fields `repr` shows before the prefix (`bucket="b"`).
     fn repr_fields(core: &CloudCore) -> String;
+    /// The account key the store's requests are signed with, when a checksum header added to an
+    /// upload must be signed too (Azure SharedKey); none by default.
+    fn upload_signing_key(_core: &CloudCore) -> Option<integrity::SharedKey> {
+        None
+    }
 }
 
 /// The settings of one cloud store object.
@@ -432,7 +437,9 @@ impl<B: CloudBackend> CloudStore<B> {
             options = options.with_default_headers(headers);
         }
         let lanes = LaneConnector::new(core.settings.client.max_concurrent_requests());
-        let mut builder = B::builder(options, IntegrityConnector::new(lanes, policy));
+        let signing_key = policy.upload.and_then(|_| B::upload_signing_key(core));
+        let connector = IntegrityConnector::new(lanes, policy).with_signing_key(signing_key);
+        let mut builder = B::builder(options, connector);
         for (key, value) in core
             .env
             .store
