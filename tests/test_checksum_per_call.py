@@ -139,16 +139,31 @@ def test_the_store_methods_take_checksum() -> None:
         store.put("obj", DATA, checksum=unknown)
 
 
-@pytest.mark.parametrize(("checksum", "error"), [("crc33", ValueError), (7, TypeError)])
+@pytest.mark.parametrize(
+    ("checksum", "error", "named"),
+    [("crc33", ValueError, 'checksum="crc33"'), (7, TypeError, "checksum must be a str")],
+)
 def test_the_transfer_functions_refuse_a_bad_checksum_before_any_transfer(
-    tmp_path: Path, checksum: Any, error: type[Exception]
+    tmp_path: Path, checksum: Any, error: type[Exception], named: str
 ) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "f").write_bytes(DATA)
     store = obstore.store.MemoryStore()
-    with pytest.raises(error, match="checksum"):
+    with pytest.raises(error, match=named):
         obstore.transfer.copy(str(tmp_path / "src") + "/", (store, "dst/"), checksum=checksum)
     assert not obstore.list(store).collect()
+
+
+@pytest.mark.parametrize("checksum", ["md5", None, "default"])
+def test_the_transfer_functions_copy_to_an_in_process_store_with_any_checksum(
+    tmp_path: Path, checksum: Any
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_bytes(DATA)
+    store = obstore.store.MemoryStore()
+    report = obstore.transfer.copy(f"{tmp_path / 'src'}/", (store, "dst/"), checksum=checksum)
+    assert report.transferred == 1 and not report.failed
+    assert bytes(obstore.get(store, "dst/f").bytes()) == DATA
 
 
 # --------------------------------------------------------------------------------------------------

@@ -96,6 +96,10 @@ class _Options:
         return Run(self.settings, totals, progress=self.progress, on_action=self.on_action)
 
 
+#: The algorithm names ``checksum`` takes (``ChecksumAlgorithm`` is a union of one-name Literals).
+_CHECKSUM_NAMES = tuple(name for one in get_args(ChecksumAlgorithm) for name in get_args(one))
+
+
 def _check_checksum(checksum: object) -> None:
     """Raises before any transfer for a ``checksum`` that no store takes (whether the
     destination store takes an algorithm is its upload's to say)."""
@@ -103,10 +107,10 @@ def _check_checksum(checksum: object) -> None:
         return
     if not isinstance(checksum, str):
         raise TypeError(f"checksum must be a str or None, got {type(checksum).__name__}")
-    if checksum.lower() not in ("default", *get_args(ChecksumAlgorithm)):
-        names = ", ".join(f'"{name}"' for name in get_args(ChecksumAlgorithm))
+    if checksum.lower() not in ("default", *_CHECKSUM_NAMES):
+        names = ", ".join(f'"{name}"' for name in _CHECKSUM_NAMES)
         raise ValueError(
-            f"checksum={checksum!r} is not a checksum algorithm: expected one of {names}, "
+            f'checksum="{checksum}" is not a checksum algorithm: expected one of {names}, '
             'None or "default"'
         )
 
