@@ -13,6 +13,10 @@
 //! * Azure SharedKey signs `Content-MD5` and every `x-ms-*` header: a header added after signing
 //!   breaks the signature, and `object_store` offers no way to add one before. `Content-MD5` is
 //!   added here only to requests that carry no SharedKey signature (bearer token, SAS).
+//!
+//! The upload checksum is a client's: a call that asks for another one ([`UploadChoice`],
+//! `checksum=`) goes through a client of its store built with it, so that every request of the
+//! upload carries it, a multipart upload's parts included (see `stores::cloud`).
 
 use std::fmt;
 use std::pin::Pin;
