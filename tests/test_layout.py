@@ -233,9 +233,11 @@ def test_method_signatures() -> None:
         "chunk_size",
         "max_concurrency",
         "progress",
+        "checksum",
     ]
     assert parameters["chunk_size"].default == 5 * 1024 * 1024
     assert parameters["max_concurrency"].default == 12
+    assert parameters["checksum"].default == "default"
     assert inspect.signature(methods.list).parameters["chunk_size"].default == 50
     assert inspect.signature(methods.get_ranges).parameters["coalesce"].default == 1024 * 1024
     assert not hasattr(methods, "sign")

@@ -26,6 +26,7 @@ from ._types import (
     HTTP_METHOD as HTTP_METHOD,
     Attribute as Attribute,
     Attributes as Attributes,
+    ChecksumAlgorithm as ChecksumAlgorithm,
     GetOptions as GetOptions,
     ListChunkType as ListChunkType,
     ListResult as ListResult,

@@ -31,6 +31,7 @@ from . import exceptions as exceptions
 from ._types import (
     HTTP_METHOD,
     Attributes,
+    ChecksumAlgorithm,
     GetOptions,
     ListChunkType,
     ListResult,
@@ -754,6 +755,7 @@ def open_writer(
     tags: dict[str, str] | None = None,
     max_concurrency: int = 12,
     progress: ProgressCallback | None = None,
+    checksum: ChecksumAlgorithm | Literal["default"] | None = "default",
 ) -> WritableFile:
     """Open a buffered writer for a new object.
 
@@ -765,6 +767,9 @@ def open_writer(
     written), on abort, or when a write fails.
 
     ``progress`` is called as for ``get`` (see there).
+
+    ``checksum`` is the checksum every upload request carries, its parts
+    included, as for ``put`` (see there).
     """
 
 def open_writer_async(
@@ -776,6 +781,7 @@ def open_writer_async(
     tags: dict[str, str] | None = None,
     max_concurrency: int = 12,
     progress: ProgressCallback | None = None,
+    checksum: ChecksumAlgorithm | Literal["default"] | None = "default",
 ) -> AsyncWritableFile:
     """Open an asynchronous writer; this call itself is synchronous."""
 
@@ -823,6 +829,7 @@ def put(
     chunk_size: int = 5 * 1024 * 1024,
     max_concurrency: int = 12,
     progress: ProgressCallback | None = None,
+    checksum: ChecksumAlgorithm | Literal["default"] | None = "default",
 ) -> PutResult:
     """Write an object atomically.
 
@@ -838,12 +845,23 @@ def put(
 
     ``progress`` is called as for ``get`` (see there).
 
+    ``checksum`` is the checksum this upload's requests carry for the server to
+    check, a multipart upload's parts included: ``"default"`` uses the store's
+    ``checksum_algorithm`` setting, ``None`` sends none, and an algorithm sends
+    that one (S3 takes ``"sha256"`` and ``"crc64nvme"``, GCS ``"crc32c"`` and
+    ``"md5"``, Azure ``"md5"``; anything else raises ``ValueError``). A server
+    that refuses the bytes for their checksum raises ``ChecksumMismatchError``
+    and stores nothing. ``HTTPStore`` sends no upload checksum (an algorithm
+    raises ``ValueError``); ``MemoryStore`` and ``LocalStore`` move no bytes over
+    a network: they accept the option and send nothing.
+
     Returns a ``PutResult`` dict (``e_tag``, ``version``).
 
     Example:
 
         obstore.put(store, "data.bin", b"hello")
         obstore.put(store, "big.bin", (b"chunk" for _ in range(3)))
+        obstore.put(store, "checked.bin", b"hello", checksum=None)
     """
 
 async def put_async(
@@ -865,6 +883,7 @@ async def put_async(
     chunk_size: int = 5 * 1024 * 1024,
     max_concurrency: int = 12,
     progress: ProgressCallback | None = None,
+    checksum: ChecksumAlgorithm | Literal["default"] | None = "default",
 ) -> PutResult:
     """Asynchronous ``put``; also accepts async iterables of chunks."""
 

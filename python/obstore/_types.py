@@ -101,6 +101,13 @@ class UpdateVersion(TypedDict, total=False):
     """Expected version of the current object."""
 
 
+ChecksumAlgorithm: TypeAlias = (
+    Literal["crc32c"] | Literal["crc64nvme"] | Literal["sha256"] | Literal["md5"]
+)
+"""A checksum algorithm an upload can carry (``checksum=`` of ``put`` and
+``open_writer``): S3 takes ``"sha256"`` and ``"crc64nvme"``, GCS ``"crc32c"``
+and ``"md5"``, Azure ``"md5"``."""
+
 PutMode: TypeAlias = Literal["create", "overwrite"] | UpdateVersion
 """How ``put`` treats an existing object: ``"overwrite"`` (default),
 ``"create"`` (fail with ``AlreadyExistsError`` if it exists) or an

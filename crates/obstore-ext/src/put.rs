@@ -12,7 +12,9 @@ use object_store::{
     TagSet, UpdateVersion, WriteMultipart,
 };
 use obstore_stores::bytes::{PyBufferBytes, PyOwnedBytes};
+use obstore_stores::integrity::UploadChoice;
 use obstore_stores::runtime::asyncio::PyNone;
+use obstore_stores::stores::PyStore;
 use obstore_stores::{AnyStore, Executor, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopIteration, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -563,6 +565,17 @@ fn extract_source(
     Err(PyValueError::new_err("Unexpected input for PutInput"))
 }
 
+/// The handle of an upload to `store` whose requests carry the checksum `checksum` asks for
+/// (`checksum=`: an algorithm, `None`, or `"default"`, the store's setting, which is the store's
+/// own handle at no extra cost).
+pub fn upload_store(store: &Bound<'_, PyAny>, checksum: Option<&str>) -> PyResult<AnyStore> {
+    if checksum == Some(UploadChoice::STORE) {
+        return store.extract();
+    }
+    let choice = UploadChoice::parse(checksum).map_err(PyValueError::new_err)?;
+    Ok(store.extract::<PyStore<'_>>()?.upload_store(choice)?)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn settings(
     store: &AnyStore,
@@ -588,11 +601,11 @@ fn settings(
 
 #[doc = obstore_stores::pydoc!(put)]
 #[pyfunction]
-#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None))]
+#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None, checksum = "default"))]
 #[allow(clippy::too_many_arguments)]
 pub fn put(
     py: Python<'_>,
-    store: AnyStore,
+    store: &Bound<'_, PyAny>,
     path: PyPath,
     file: &Bound<'_, PyAny>,
     attributes: Option<PyAttributes>,
@@ -602,7 +615,9 @@ pub fn put(
     chunk_size: usize,
     max_concurrency: usize,
     progress: Option<ProgressCallback>,
+    checksum: Option<&str>,
 ) -> PyResult<PyPutResult> {
+    let store = upload_store(store, checksum)?;
     let settings = settings(
         &store,
         attributes,
@@ -630,11 +645,11 @@ pub fn put(
 
 #[doc = obstore_stores::pydoc!(put_async)]
 #[pyfunction]
-#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None))]
+#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None, checksum = "default"))]
 #[allow(clippy::too_many_arguments)]
 pub fn put_async<'py>(
     py: Python<'py>,
-    store: AnyStore,
+    store: &Bound<'py, PyAny>,
     path: PyPath,
     file: &Bound<'py, PyAny>,
     attributes: Option<PyAttributes>,
@@ -644,7 +659,9 @@ pub fn put_async<'py>(
     chunk_size: usize,
     max_concurrency: usize,
     progress: Option<ProgressCallback>,
+    checksum: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let store = upload_store(store, checksum)?;
     let settings = settings(
         &store,
         attributes,

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 
 use crate::convert::{greater_than_zero, PyAttributes};
 use crate::progress::{ProgressCallback, ProgressTracker};
-use crate::put::{PyTags, UploadSettings, UploadSink};
+use crate::put::{upload_store, PyTags, UploadSettings, UploadSink};
 
 /// A write or flush after the writer was closed, aborted, or failed: what Python's `io` raises.
 fn closed_error() -> ObstoreError {
@@ -326,18 +326,20 @@ fn open(
 
 #[doc = obstore_stores::pydoc!(open_writer)]
 #[pyfunction]
-#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None))]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None, checksum = "default"))]
 pub fn open_writer(
-    store: AnyStore,
+    store: &Bound<'_, PyAny>,
     path: PyPath,
     attributes: Option<PyAttributes>,
     buffer_size: usize,
     tags: Option<PyTags>,
     max_concurrency: usize,
     progress: Option<ProgressCallback>,
+    checksum: Option<&str>,
 ) -> PyResult<PyWritableFile> {
     open(
-        store,
+        upload_store(store, checksum)?,
         path,
         attributes,
         buffer_size,
@@ -350,18 +352,20 @@ pub fn open_writer(
 
 #[doc = obstore_stores::pydoc!(open_writer_async)]
 #[pyfunction]
-#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None))]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None, checksum = "default"))]
 pub fn open_writer_async(
-    store: AnyStore,
+    store: &Bound<'_, PyAny>,
     path: PyPath,
     attributes: Option<PyAttributes>,
     buffer_size: usize,
     tags: Option<PyTags>,
     max_concurrency: usize,
     progress: Option<ProgressCallback>,
+    checksum: Option<&str>,
 ) -> PyResult<PyWritableFile> {
     open(
-        store,
+        upload_store(store, checksum)?,
         path,
         attributes,
         buffer_size,

@@ -16,6 +16,10 @@
 //!   signed with the store's own account key, which are then signed again with it
 //!   ([`azure_sign`]). A request signed with another key (a credential provider's) is sent
 //!   without one.
+//!
+//! The upload checksum is a client's: a call that asks for another one ([`UploadChoice`],
+//! `checksum=`) goes through a client of its store built with it, so that every request of the
+//! upload carries it, a multipart upload's parts included (see `stores::cloud`).
 
 use std::fmt;
 use std::pin::Pin;
@@ -436,6 +440,83 @@ impl Policy {
     }
 }
 
+impl Service {
+    /// The store class of the service, as errors name it.
+    pub fn store_class(self) -> &'static str {
+        match self {
+            Self::S3 => "S3Store",
+            Self::Gcs => "GCSStore",
+            Self::Azure => "AzureStore",
+        }
+    }
+
+    /// The upload checksums the service takes, as a message lists them.
+    fn upload_choices(self) -> String {
+        let names: Vec<_> = Algorithm::ALL
+            .into_iter()
+            .filter(|a| Policy::supports(self, *a))
+            .map(|a| format!("{:?}", a.name()))
+            .collect();
+        names.join(", ")
+    }
+}
+
+/// The upload checksum one call asks for (`checksum=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UploadChoice {
+    /// `"default"`: the store's `checksum_algorithm` setting.
+    Store,
+    /// `None`: no checksum on this call's requests.
+    Off,
+    /// An algorithm.
+    Use(Algorithm),
+}
+
+impl UploadChoice {
+    /// The name of the store's own choice.
+    pub const STORE: &'static str = "default";
+
+    /// Parses `checksum=` (`None` is Python's `None`); the error names the value and the choices.
+    pub fn parse(value: Option<&str>) -> Result<Self, String> {
+        let Some(value) = value else {
+            return Ok(Self::Off);
+        };
+        if value.eq_ignore_ascii_case(Self::STORE) {
+            return Ok(Self::Store);
+        }
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(value))
+            .map(Self::Use)
+            .ok_or_else(|| {
+                format!(
+                    "checksum={value:?} is not a checksum algorithm: expected one of \"crc32c\", \
+                     \"crc64nvme\", \"sha256\", \"md5\", None or \"default\""
+                )
+            })
+    }
+
+    /// The upload checksum of a call on a store of `service` whose own setting is `store`; an
+    /// algorithm the service cannot take is an error naming it, the store class and the choices.
+    pub fn resolve(
+        self,
+        service: Service,
+        store: Option<Algorithm>,
+    ) -> Result<Option<Algorithm>, String> {
+        match self {
+            Self::Store => Ok(store),
+            Self::Off => Ok(None),
+            Self::Use(algorithm) if Policy::supports(service, algorithm) => Ok(Some(algorithm)),
+            Self::Use(algorithm) => Err(format!(
+                "checksum={:?} is not supported for uploads by {}: it takes {}, None or \"default\"",
+                algorithm.name(),
+                service.store_class(),
+                service.upload_choices()
+            )),
+        }
+    }
+}
+
 /// An [`HttpConnector`] that wraps another (the lanes') with the checksum [`Policy`].
 #[derive(Debug, Clone)]
 pub struct IntegrityConnector<C> {
@@ -607,16 +688,11 @@ pub fn parse_upload(service: Service, value: &str) -> Result<Option<Algorithm>, 
     }
     let algorithm = Algorithm::parse(value)?;
     if !Policy::supports(service, algorithm) {
-        let choices: Vec<_> = Algorithm::ALL
-            .into_iter()
-            .filter(|a| Policy::supports(service, *a))
-            .map(|a| format!("{:?}", a.name()))
-            .collect();
         return Err(format!(
             "checksum algorithm {:?} is not supported by this store for uploads: expected {} \
              or None",
             algorithm.name(),
-            choices.join(", ")
+            service.upload_choices()
         ));
     }
     Ok(Some(algorithm))
@@ -738,6 +814,28 @@ mod tests {
         assert_eq!(req.headers(), &before);
         add_upload_checksum(&mut req, Service::Azure, Algorithm::Md5, None);
         assert_eq!(req.headers(), &before);
+    }
+
+    #[test]
+    fn a_per_call_choice_resolves_against_the_store_setting_and_the_service() {
+        let parse = |v| UploadChoice::parse(v).unwrap();
+        let store = Some(Algorithm::Crc64Nvme);
+        assert_eq!(
+            parse(Some("default")).resolve(Service::S3, store),
+            Ok(store)
+        );
+        assert_eq!(parse(None).resolve(Service::S3, store), Ok(None));
+        assert_eq!(
+            parse(Some("SHA256")).resolve(Service::S3, store),
+            Ok(Some(Algorithm::Sha256))
+        );
+        let refused = parse(Some("crc32c"))
+            .resolve(Service::S3, store)
+            .unwrap_err();
+        assert!(refused.contains("\"crc32c\"") && refused.contains("S3Store"));
+        assert!(UploadChoice::parse(Some("crc33"))
+            .unwrap_err()
+            .contains("\"crc33\""));
     }
 
     #[test]

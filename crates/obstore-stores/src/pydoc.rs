@@ -213,7 +213,10 @@ With ``progress``, ``bytes_done`` counts the bytes written so far and
 ``bytes_total`` is ``None`` until the final call, made on close (with the total
 written), on abort, or when a write fails.
 
-``progress`` is called as for ``get`` (see there)."#
+``progress`` is called as for ``get`` (see there).
+
+``checksum`` is the checksum every upload request carries, its parts
+included, as for ``put`` (see there)."#
     };
     (open_writer_async) => {
         r#"Open an asynchronous writer; this call itself is synchronous."#
@@ -261,12 +264,23 @@ size of ``file``, or ``None`` for an iterable until the final call.
 
 ``progress`` is called as for ``get`` (see there).
 
+``checksum`` is the checksum this upload's requests carry for the server to
+check, a multipart upload's parts included: ``"default"`` uses the store's
+``checksum_algorithm`` setting, ``None`` sends none, and an algorithm sends
+that one (S3 takes ``"sha256"`` and ``"crc64nvme"``, GCS ``"crc32c"`` and
+``"md5"``, Azure ``"md5"``; anything else raises ``ValueError``). A server
+that refuses the bytes for their checksum raises ``ChecksumMismatchError``
+and stores nothing. ``HTTPStore`` sends no upload checksum (an algorithm
+raises ``ValueError``); ``MemoryStore`` and ``LocalStore`` move no bytes over
+a network: they accept the option and send nothing.
+
 Returns a ``PutResult`` dict (``e_tag``, ``version``).
 
 Example:
 
     obstore.put(store, "data.bin", b"hello")
-    obstore.put(store, "big.bin", (b"chunk" for _ in range(3)))"#
+    obstore.put(store, "big.bin", (b"chunk" for _ in range(3)))
+    obstore.put(store, "checked.bin", b"hello", checksum=None)"#
     };
     (put_async) => {
         r#"Asynchronous ``put``; also accepts async iterables of chunks."#

@@ -7,8 +7,9 @@ import asyncio
 import functools
 from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any, ParamSpec, TypedDict, TypeVar, Unpack
+from typing import Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack, get_args
 
+from obstore._types import ChecksumAlgorithm
 from obstore.progress import Progress
 
 from ._engine import Run, Settings, check_executor
@@ -39,6 +40,10 @@ class TransferOptions(TypedDict, total=False):
     object fits in 10,000 parts (uploads use at least 5 MiB)."""
     part_concurrency: int
     """Parts in flight per large object (default 8)."""
+    checksum: ChecksumAlgorithm | Literal["default"] | None
+    """The checksum every upload request at the destination carries, parts included, as
+    ``checksum=`` of ``obstore.put``: ``"default"`` (the store's setting, the default),
+    ``None`` (none) or an algorithm the destination store takes."""
     progress: Callable[[Progress], None] | None
     """Called with a ``Progress`` at most 10 times per second, and once with ``done=True``.
     Bytes count as they move, except files uploaded in one request and server-side copies,
@@ -71,11 +76,15 @@ class _Options:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
         part_size = options.get("part_size")
+        checksum = options.get("checksum", "default")
+        _check_checksum(checksum)
         self.keep = Filter(options.get("include"), options.get("exclude"))
         self.settings = Settings(
             dry_run=bool(options.get("dry_run", False)),
             max_concurrency=max_concurrency,
-            parts=PartOptions(part_size_or_default(part_size), part_size, part_concurrency),
+            parts=PartOptions(
+                part_size_or_default(part_size), part_size, part_concurrency, checksum
+            ),
             fail_fast=bool(options.get("fail_fast", False)),
             remove_source=remove_source,
         )
@@ -85,6 +94,25 @@ class _Options:
 
     def run(self, totals: Totals) -> Run:
         return Run(self.settings, totals, progress=self.progress, on_action=self.on_action)
+
+
+#: The algorithm names ``checksum`` takes (``ChecksumAlgorithm`` is a union of one-name Literals).
+_CHECKSUM_NAMES = tuple(name for one in get_args(ChecksumAlgorithm) for name in get_args(one))
+
+
+def _check_checksum(checksum: object) -> None:
+    """Raises before any transfer for a ``checksum`` that no store takes (whether the
+    destination store takes an algorithm is its upload's to say)."""
+    if checksum is None:
+        return
+    if not isinstance(checksum, str):
+        raise TypeError(f"checksum must be a str or None, got {type(checksum).__name__}")
+    if checksum.lower() not in ("default", *_CHECKSUM_NAMES):
+        names = ", ".join(f'"{name}"' for name in _CHECKSUM_NAMES)
+        raise ValueError(
+            f'checksum="{checksum}" is not a checksum algorithm: expected one of {names}, '
+            'None or "default"'
+        )
 
 
 def _sync_twin(function: Callable[P, Coroutine[Any, Any, T]], doc: str) -> Callable[P, T]:
@@ -243,7 +271,7 @@ async def delete_prefix_async(
 
     Deletes start while the listing goes on, in bulk requests of up to 1,000 objects where
     the backend has them (S3), several at once. ``executor`` is only checked: deletes run
-    here. ``part_size`` and ``part_concurrency`` do not apply.
+    here. ``part_size``, ``part_concurrency`` and ``checksum`` do not apply.
     """
     checked = _Options(options)
     location = _below(location_or_store, prefix)

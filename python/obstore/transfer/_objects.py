@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import obstore
 from obstore import _store
@@ -29,7 +29,7 @@ from ._large import STREAM_CHUNK, FileParts, OnBytes, pwrite_all, upload_part_si
 from ._plan import TEMP_SUFFIX
 
 if TYPE_CHECKING:
-    from obstore._types import ObjectStore
+    from obstore._types import ChecksumAlgorithm, ObjectStore
 
 #: Local copies move this much per system call, checking for cancellation in between.
 _LOCAL_COPY_CHUNK = 8 * 1024 * 1024
@@ -37,11 +37,13 @@ _LOCAL_COPY_CHUNK = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class PartOptions:
-    """How large objects move: part size (``None`` = automatic) and parts in flight."""
+    """How objects go up and large objects move: part size (``None`` = automatic), parts
+    in flight, and the checksum every upload request carries (``checksum=`` of ``put``)."""
 
     part_size: int
     part_size_given: int | None
     part_concurrency: int
+    checksum: ChecksumAlgorithm | Literal["default"] | None = "default"
 
     @property
     def download_threshold(self) -> int:
@@ -182,13 +184,19 @@ async def upload(
             use_multipart=None if _multipart_capable(store) else False,
             chunk_size=part_size,
             max_concurrency=parts.part_concurrency,
+            checksum=parts.checksum,
         )
         on_bytes(size)
         return
     chunks = FileParts(source, part_size, on_bytes)
     try:
         await obstore.put_async(
-            store, key, chunks, chunk_size=part_size, max_concurrency=parts.part_concurrency
+            store,
+            key,
+            chunks,
+            chunk_size=part_size,
+            max_concurrency=parts.part_concurrency,
+            checksum=parts.checksum,
         )
     finally:
         chunks.close()
@@ -216,7 +224,9 @@ async def copy_streamed(
     multipart = _multipart_capable(destination)
     if size <= part_size:
         data = await result.bytes_async()
-        await obstore.put_async(destination, key, data, use_multipart=False)
+        await obstore.put_async(
+            destination, key, data, use_multipart=False, checksum=parts.checksum
+        )
         on_bytes(size)
         return size
     stream = result.stream(min_chunk_size=part_size if multipart else STREAM_CHUNK)
@@ -227,6 +237,7 @@ async def copy_streamed(
         use_multipart=None if multipart else False,
         chunk_size=part_size,
         max_concurrency=parts.part_concurrency,
+        checksum=parts.checksum,
     )
     return size
 

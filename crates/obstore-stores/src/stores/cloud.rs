@@ -21,7 +21,7 @@ use crate::config::{
     UrlSettings,
 };
 use crate::error::ObstoreError;
-use crate::integrity::{self, IntegrityConnector, Policy};
+use crate::integrity::{self, Algorithm, IntegrityConnector, Policy, UploadChoice};
 use crate::runtime;
 use crate::runtime::lane::LaneConnector;
 use crate::runtime::observe::{self, StoreObserver};
@@ -357,18 +357,22 @@ pub struct CloudStore<B: CloudBackend> {
     /// The merged settings.
     pub core: CloudCore,
     client: LazyClient<B::Client>,
+    /// The upload checksum of the store's settings (what `client` sends).
+    upload: Option<Algorithm>,
+    /// The clients of calls that ask for another upload checksum, by [`variant_index`], built
+    /// on first use: the checksum is part of a client's configuration (S3 signs it; the
+    /// connector adds GCS's and Azure's to every upload request of the client, a multipart
+    /// upload's parts included, which carry no per-call options).
+    variants: [LazyClient<B::Client>; 1 + Algorithm::ALL.len()],
     /// How errors name this store: `scheme://bucket/prefix`, and its bucket.
     label: Arc<StoreLabel>,
     /// What request hooks and logs learn of this store.
     observer: Arc<StoreObserver>,
 }
 
-/// The checksum policy of a store of backend `B` from its settings, and the upload checksum
-/// `object_store` sends itself (S3, where the signature must cover it). A bad value is a
+/// The checksum policy of a store of backend `B` from its settings. A bad value is a
 /// `ValueError` naming the setting.
-fn checksum_policy<B: CloudBackend>(
-    core: &CloudCore,
-) -> Result<(Policy, Option<integrity::Algorithm>), ObstoreError> {
+fn checksum_policy<B: CloudBackend>(core: &CloudCore) -> Result<Policy, ObstoreError> {
     let bad = |key: &str, why: String| {
         ObstoreError::value(format!(
             "{}: {why}",
@@ -391,13 +395,24 @@ fn checksum_policy<B: CloudBackend>(
             integrity::default_upload(B::INTEGRITY, custom)
         }
     };
-    let policy = Policy {
+    Ok(Policy {
         service: B::INTEGRITY,
         upload,
         verify,
-    };
-    let s3_checksum = upload.filter(|_| B::INTEGRITY == integrity::Service::S3);
-    Ok((policy, s3_checksum))
+    })
+}
+
+/// The place of the client that sends `upload` in [`CloudStore`]'s variants.
+fn variant_index(upload: Option<Algorithm>) -> usize {
+    match upload {
+        None => 0,
+        Some(algorithm) => {
+            1 + Algorithm::ALL
+                .iter()
+                .position(|a| *a == algorithm)
+                .unwrap_or_default()
+        }
+    }
 }
 
 impl<B: CloudBackend> CloudStore<B> {
@@ -406,6 +421,7 @@ impl<B: CloudBackend> CloudStore<B> {
     pub fn new(args: CoreArgs<'_, '_>) -> PyResult<Self> {
         let core = CloudCore::new::<B>(args)?;
         let label = label::<B>(&core);
+        let upload = checksum_policy::<B>(&core)?.upload;
         let store = Self {
             // Constructors run with the GIL held: `attach` only borrows it.
             observer: Python::attach(|py| {
@@ -414,19 +430,27 @@ impl<B: CloudBackend> CloudStore<B> {
             label: Arc::new(label),
             core,
             client: LazyClient::default(),
+            upload,
+            variants: Default::default(),
         };
-        let built = store.build()?;
+        let built = store.build(upload)?;
         Ok(Self {
             client: LazyClient::with(built),
             ..store
         })
     }
 
-    fn build(&self) -> Result<B::Client, ObstoreError> {
+    /// A client from the store's settings whose uploads carry the checksum `upload`.
+    fn build(&self, upload: Option<Algorithm>) -> Result<B::Client, ObstoreError> {
         let core = &self.core;
         let mut options = core.client_options()?;
         let allow_http = allows_http(&options);
-        let (policy, s3_checksum) = checksum_policy::<B>(core)?;
+        let policy = Policy {
+            upload,
+            ..checksum_policy::<B>(core)?
+        };
+        // S3's upload checksum is `object_store`'s own, signed with the request.
+        let s3_checksum = upload.filter(|_| B::INTEGRITY == integrity::Service::S3);
         if policy.verify && B::INTEGRITY == integrity::Service::S3 {
             // A default header is added before signing: S3 refuses unsigned `x-amz-*` headers.
             let mut headers = options.get_default_headers().cloned().unwrap_or_default();
@@ -480,7 +504,27 @@ impl<B: CloudBackend> CloudStore<B> {
     /// The client of this process (built again after a fork).
     pub fn client(&self, py: Python<'_>) -> Result<Arc<B::Client>, ObstoreError> {
         self.core.note_loop(py);
-        self.client.get(|| self.build())
+        self.client.get(|| self.build(self.upload))
+    }
+
+    /// The handle of an upload whose requests carry the checksum `choice` asks for: the store's
+    /// own client when that is the store's setting, else a client built for it once. An
+    /// algorithm the service cannot take is a `ValueError` naming it.
+    pub fn upload_store(
+        &self,
+        py: Python<'_>,
+        choice: UploadChoice,
+    ) -> Result<AnyStore, ObstoreError> {
+        let upload = choice
+            .resolve(B::INTEGRITY, self.upload)
+            .map_err(ObstoreError::value)?;
+        if upload == self.upload {
+            return self.any_store(py);
+        }
+        self.core.note_loop(py);
+        let client = self.variants[variant_index(upload)].get(|| self.build(upload))?;
+        let inner = with_prefix(client, self.core.prefix_path.as_ref());
+        Ok(AnyStore::for_call(py, inner, &self.label, &self.observer))
     }
 
     /// The handle operations use: the client below the prefix.

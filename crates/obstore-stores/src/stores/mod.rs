@@ -28,6 +28,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::error::{new_error, ExceptionKind, ObstoreError};
+use crate::integrity::UploadChoice;
 use crate::url::scheme_name;
 pub use handle::{AnyStore, Executor, INLINE_IO_LIMIT};
 
@@ -75,6 +76,26 @@ impl<'py> PyStore<'py> {
             // Labelled once, when built.
             Self::Local(s) => Ok(s.get().any_store()),
             Self::Memory(s) => Ok(s.get().any_store()),
+        }
+    }
+
+    /// The handle of an upload with the checksum `choice` asks for (`checksum=`). Memory and
+    /// local stores move no bytes over a network and take any choice; an HTTP (WebDAV) server
+    /// takes no upload checksum, so an algorithm there is a `ValueError`.
+    pub fn upload_store(&self, choice: UploadChoice) -> Result<AnyStore, ObstoreError> {
+        match self {
+            Self::S3(s) => s.get().0.upload_store(s.py(), choice),
+            Self::Gcs(s) => s.get().0.upload_store(s.py(), choice),
+            Self::Azure(s) => s.get().0.upload_store(s.py(), choice),
+            Self::Http(_) => match choice {
+                UploadChoice::Use(algorithm) => Err(ObstoreError::value(format!(
+                    "checksum={:?} is not supported for uploads by HTTPStore: it sends no \
+                     upload checksum; use None or \"default\"",
+                    algorithm.name()
+                ))),
+                UploadChoice::Store | UploadChoice::Off => self.any_store(),
+            },
+            Self::Local(_) | Self::Memory(_) => self.any_store(),
         }
     }
 }
