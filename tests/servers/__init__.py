@@ -23,6 +23,9 @@ gcs       fake-gcs-server 1.56.1 + ``gcs_adapter``    GCSStore     ~0.3 s
 webdav    ``rclone serve webdav`` (Debian rclone)     HTTPStore    ~0.1 s
 ========  ==========================================  ===========  ==========================
 
+``start("minio", workdir, tls=True)`` serves MinIO over https instead, with a certificate for
+127.0.0.1 from a test authority made at start, which its ``store_kwargs`` trust.
+
 ``gcs``: stock fake-gcs-server does not implement the GCS XML API that object_store
 writes through, so :mod:`tests.servers.gcs_adapter` (a small reverse proxy) sits in
 front of it and translates XML-API writes/multipart/copy into JSON-API calls, checking upload
@@ -101,6 +104,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -408,11 +412,79 @@ def _s3_kwargs(endpoint: str, bucket: str, key: str, secret: str) -> dict:
     }
 
 
-def _start_minio(workdir: Path, bucket: str, log: Path, deadline: float) -> Server:
+def _tls_certificates(certs: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate authority and a certificate for ``127.0.0.1`` (IP SAN) that it signs, written
+    as MinIO reads them: ``certs/public.crt`` and ``certs/private.key``. Returns the authority's
+    PEM file (the root a client trusts) and an ``ssl`` context that trusts it.
+
+    An authority and a leaf rather than one self-signed certificate: rustls takes a root only as
+    an issuer, never as the server's own certificate. ``cryptography`` comes with the test
+    dependencies (``google-auth``, ``azure-identity``).
+    """
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = _dt.datetime.now(_dt.UTC)
+
+    def certificate(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None = None
+    ) -> x509.CertificateBuilder:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(minutes=5))
+            .not_valid_after(now + _dt.timedelta(days=1))
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        certificate("obstore test CA", ca_key)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        certificate("127.0.0.1", key, issuer=ca.subject)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    certs.mkdir(parents=True, exist_ok=True)
+    (certs / "public.crt").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (certs / "private.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ca_path = certs.parent / "minio-ca.crt"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return ca_path, ssl.create_default_context(cafile=str(ca_path))
+
+
+def _start_minio(
+    workdir: Path, bucket: str, log: Path, deadline: float, *, tls: bool = False
+) -> Server:
     port, console = _free_port(), _free_port()
     data = workdir / "minio-data"
     data.mkdir(parents=True, exist_ok=True)
-    (workdir / "minio-certs").mkdir(exist_ok=True)
+    certs = workdir / "minio-certs"
+    certs.mkdir(exist_ok=True)
+    # MinIO serves https when its certs dir holds a certificate and key, plain http otherwise.
+    ca_path, context = _tls_certificates(certs) if tls else (None, None)
     env = {
         "MINIO_ROOT_USER": MINIO_USER,
         "MINIO_ROOT_PASSWORD": MINIO_PASSWORD,
@@ -431,26 +503,27 @@ def _start_minio(workdir: Path, bucket: str, log: Path, deadline: float) -> Serv
             "--console-address",
             f"127.0.0.1:{console}",
             "--certs-dir",
-            str(workdir / "minio-certs"),
+            str(certs),
             "--quiet",
             "--anonymous",
         ],
         log,
         env=env,
     )
-    ep = f"http://127.0.0.1:{port}"
+    ep = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     srv = Server("minio", ep, proc.pid, bucket, {}, log, _procs=[proc], _logs=[logf])
     _register(srv)
 
     def ready() -> bool:
-        return _http.request("GET", f"{ep}/minio/health/ready", timeout=2)[0] == 200
+        url = f"{ep}/minio/health/ready"
+        return _http.request("GET", url, timeout=2, context=context)[0] == 200
 
     _wait_until(ready, [proc], log, "minio", deadline)
 
     def make_bucket() -> bool:
         url = f"{ep}/{bucket}"
         h = _http.sigv4_headers("PUT", url, access_key=MINIO_USER, secret_key=MINIO_PASSWORD)
-        st, _, body = _http.request("PUT", url, headers=h, timeout=5)
+        st, _, body = _http.request("PUT", url, headers=h, timeout=5, context=context)
         if st in (200, 409):
             return True
         if st >= 500:  # still initialising
@@ -464,6 +537,12 @@ def _start_minio(workdir: Path, bucket: str, log: Path, deadline: float) -> Serv
         "secret_access_key": MINIO_PASSWORD,
         "data_dir": str(data),
     }
+    if ca_path is not None:
+        # The client trusts the test authority, and nothing needs plain http.
+        srv.store_kwargs["client_options"] = {"root_certificate": ca_path.read_text()}
+        srv.extra["ca_certificate"] = str(ca_path)
+        srv.extra["certificate"] = str(certs / "public.crt")
+        srv.extra["private_key"] = str(certs / "private.key")
     return srv
 
 
@@ -719,15 +798,27 @@ def _register(srv: Server) -> None:
 
 
 def start(
-    kind: str, workdir: Path | str, *, bucket: str = DEFAULT_BUCKET, attempts: int = 3
+    kind: str,
+    workdir: Path | str,
+    *,
+    bucket: str = DEFAULT_BUCKET,
+    attempts: int = 3,
+    tls: bool = False,
 ) -> Server:
     """Start a ``kind`` server on a free 127.0.0.1 port, wait until ready, create the bucket.
 
     Logs go to ``workdir/<kind>.log``; data lives under ``workdir``.  Retries on a
     different port if the server dies during start-up (e.g. a port race).  Raises
     :class:`ServerNotInstalled` or :class:`ServerStartError`.
+
+    ``tls=True`` (``minio`` only) serves https with a certificate for 127.0.0.1 issued by a test
+    authority made at start: ``store_kwargs`` trust it as ``client_options["root_certificate"]``
+    and ``extra["ca_certificate"]`` is its PEM file (``extra["certificate"]`` and
+    ``extra["private_key"]``: the server's, to serve https elsewhere with the same trust).
     """
     _check_kind(kind)
+    if tls and kind != "minio":
+        raise ValueError(f"tls=True is only available for minio, not {kind!r}")
     _require(kind)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -736,6 +827,8 @@ def start(
         log = workdir / (f"{kind}.log" if attempt == 1 else f"{kind}.{attempt}.log")
         deadline = time.monotonic() + START_TIMEOUT
         try:
+            if tls:
+                return _start_minio(workdir, bucket, log, deadline, tls=True)
             return _STARTERS[kind](workdir, bucket, log, deadline)
         except BaseException as e:
             # stop whatever this attempt started (servers register themselves early)

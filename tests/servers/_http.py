@@ -12,6 +12,7 @@ import datetime as _dt
 import hashlib
 import hmac
 import http.client
+import ssl
 import urllib.parse
 from email.utils import formatdate
 
@@ -25,15 +26,21 @@ def request(
     body: bytes = b"",
     headers: dict[str, str] | None = None,
     timeout: float = 5.0,
+    context: ssl.SSLContext | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """Send one HTTP request; return ``(status, headers(lower-cased), body)``.
+    """Send one HTTP request; return ``(status, headers(lower-cased), body)``. An ``https`` URL
+    goes over TLS, verified with ``context`` (the system's roots when ``None``).
 
-    Raises ``OSError`` (incl. ``ConnectionRefusedError``) on transport errors.
+    Raises ``OSError`` (incl. ``ConnectionRefusedError``, ``ssl.SSLError``) on transport errors.
     """
     u = urllib.parse.urlsplit(url)
     if u.hostname is None:
         raise ValueError(f"no host in URL {url!r}")
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    conn: http.client.HTTPConnection
+    if u.scheme == "https":
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
         target = u.path or "/"
         if u.query:

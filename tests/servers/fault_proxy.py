@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import ssl
 import struct
 import threading
 import urllib.parse
@@ -200,14 +201,17 @@ class _Closed(Exception):
 class FaultProxy:
     """A reverse proxy to ``upstream`` (``http://127.0.0.1:PORT[/...]``) applying scripted faults.
 
-    ``url`` is ``http://127.0.0.1:PORT`` of the proxy. Use as a context manager or call ``close``.
+    ``url`` is ``http://127.0.0.1:PORT`` of the proxy, or ``https://`` when ``tls`` (a server-side
+    ``ssl`` context) is given: the proxy then takes requests over TLS and still sends them upstream
+    over plain http. Use as a context manager or call ``close``.
     """
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, tls: ssl.SSLContext | None = None) -> None:
         parts = urllib.parse.urlsplit(upstream)
         if parts.hostname is None or parts.port is None:
             raise ValueError(f"upstream needs a host and a port: {upstream!r}")
         self._upstream = (parts.hostname, parts.port)
+        self._tls = tls
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
         self._seen: list[Seen] = []
@@ -224,7 +228,7 @@ class FaultProxy:
         if not started.wait(timeout=10) or self._server is None:
             raise RuntimeError("the fault proxy did not start")
         port = self._server.sockets[0].getsockname()[1]
-        self.url: str = f"http://127.0.0.1:{port}"
+        self.url: str = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
     # ------------------------------------------------------------------ control (any thread)
     def add(self, rule: Rule) -> Rule:
@@ -266,7 +270,7 @@ class FaultProxy:
             self._loop.close()
 
     async def _serve(self, started: threading.Event) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=self._tls)
         started.set()
         await self._stopping.wait()
         self._server.close()
@@ -299,7 +303,10 @@ class FaultProxy:
         assert task is not None
         self._tasks.add(task)
         self._writers.add(writer)
-        writer.transport.set_write_buffer_limits(0)  # drain() waits until the kernel has it all
+        if self._tls is None:
+            # drain() waits until the kernel has it all; over TLS (3.11's SSL transport) a zero
+            # limit leaves drain() waiting forever once a response body is written.
+            writer.transport.set_write_buffer_limits(0)
         try:
             while True:
                 try:

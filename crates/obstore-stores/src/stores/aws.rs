@@ -113,6 +113,27 @@ fn parse_s3_url(url: &str) -> PyResult<UrlSettings> {
     Ok((settings, url_prefix(&parsed, skip)?))
 }
 
+/// Resolves `unsigned_payload` once every setting is on `builder`: a value the user gave
+/// (`explicit`: config, keyword, credential provider or `AWS_UNSIGNED_PAYLOAD`) stays; otherwise
+/// requests that go over https send `UNSIGNED-PAYLOAD`, as botocore does, and those over plain
+/// http sign the SHA-256 of their body. TLS already protects a body on https, and hashing it
+/// costs 0.5-0.7 s of CPU per GiB uploaded; on plain http the signed hash is what protects it.
+/// The requests go to the S3-specific endpoint, else the endpoint, else AWS's own https one
+/// (virtual-hosted or path style, S3 Express included), as `AmazonS3Builder::build` picks it.
+fn resolve_unsigned_payload(builder: AmazonS3Builder, explicit: bool) -> AmazonS3Builder {
+    if explicit {
+        return builder;
+    }
+    let endpoint = builder
+        .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+        .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    let https = endpoint.is_none_or(|e| {
+        e.get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    });
+    builder.with_unsigned_payload(https)
+}
+
 /// Amazon S3 as a [`CloudBackend`].
 #[derive(Debug)]
 pub struct S3;
@@ -196,6 +217,13 @@ impl CloudBackend for S3 {
         Ok(())
     }
 
+    fn with_defaults(builder: AmazonS3Builder, core: &CloudCore) -> AmazonS3Builder {
+        let explicit = core
+            .effective(AmazonS3ConfigKey::UnsignedPayload.as_ref())
+            .is_some();
+        resolve_unsigned_payload(builder, explicit)
+    }
+
     fn build(builder: AmazonS3Builder) -> Result<AmazonS3, ObstoreError> {
         Ok(builder.build()?)
     }
@@ -217,3 +245,104 @@ cloud_store_class!(
     S3,
     bucket
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `unsigned_payload` a builder with `settings` ends with, `explicit` telling whether
+    /// the user gave it.
+    fn unsigned_payload(settings: &[(AmazonS3ConfigKey, &str)], explicit: bool) -> String {
+        let builder = settings
+            .iter()
+            .fold(AmazonS3Builder::new(), |b, (key, value)| {
+                b.with_config(*key, *value)
+            });
+        resolve_unsigned_payload(builder, explicit)
+            .get_config_value(&AmazonS3ConfigKey::UnsignedPayload)
+            .unwrap()
+    }
+
+    use AmazonS3ConfigKey::{Endpoint, S3Endpoint, UnsignedPayload, VirtualHostedStyleRequest};
+
+    #[test]
+    fn without_an_endpoint_the_payload_goes_unsigned_over_aws_https() {
+        assert_eq!(unsigned_payload(&[], false), "true");
+        assert_eq!(
+            unsigned_payload(&[(VirtualHostedStyleRequest, "true")], false),
+            "true"
+        );
+    }
+
+    #[test]
+    fn an_https_endpoint_sends_an_unsigned_payload() {
+        assert_eq!(
+            unsigned_payload(&[(Endpoint, "https://127.0.0.1:9000")], false),
+            "true"
+        );
+        assert_eq!(
+            unsigned_payload(&[(Endpoint, "HTTPS://minio.example.com")], false),
+            "true"
+        );
+        assert_eq!(
+            unsigned_payload(
+                &[
+                    (Endpoint, "https://bucket.minio.example.com"),
+                    (VirtualHostedStyleRequest, "true")
+                ],
+                false
+            ),
+            "true"
+        );
+    }
+
+    #[test]
+    fn a_plain_http_endpoint_signs_the_payload() {
+        assert_eq!(
+            unsigned_payload(&[(Endpoint, "http://127.0.0.1:9000")], false),
+            "false"
+        );
+        assert_eq!(
+            unsigned_payload(
+                &[
+                    (Endpoint, "http://bucket.localhost:9000"),
+                    (VirtualHostedStyleRequest, "true")
+                ],
+                false
+            ),
+            "false"
+        );
+    }
+
+    #[test]
+    fn the_s3_specific_endpoint_decides_over_the_generic_one() {
+        let http_s3 = [
+            (Endpoint, "https://127.0.0.1:9000"),
+            (S3Endpoint, "http://127.0.0.1:9001"),
+        ];
+        assert_eq!(unsigned_payload(&http_s3, false), "false");
+        let https_s3 = [
+            (Endpoint, "http://127.0.0.1:9000"),
+            (S3Endpoint, "https://127.0.0.1:9001"),
+        ];
+        assert_eq!(unsigned_payload(&https_s3, false), "true");
+    }
+
+    #[test]
+    fn an_explicit_setting_wins_over_the_endpoint() {
+        let signed_https = [
+            (Endpoint, "https://127.0.0.1:9000"),
+            (UnsignedPayload, "false"),
+        ];
+        assert_eq!(unsigned_payload(&signed_https, true), "false");
+        assert_eq!(
+            unsigned_payload(&[(UnsignedPayload, "false")], true),
+            "false"
+        );
+        let unsigned_http = [
+            (Endpoint, "http://127.0.0.1:9000"),
+            (UnsignedPayload, "true"),
+        ];
+        assert_eq!(unsigned_payload(&unsigned_http, true), "true");
+    }
+}

@@ -177,6 +177,11 @@ pub trait CloudBackend: 'static {
     fn upload_signing_key(_core: &CloudCore) -> Option<integrity::SharedKey> {
         None
     }
+    /// Applies the defaults that depend on other settings (the endpoint): called once every
+    /// setting is on the builder; none by default.
+    fn with_defaults(builder: Self::Builder, _core: &CloudCore) -> Self::Builder {
+        builder
+    }
 }
 
 /// The settings of one cloud store object.
@@ -495,6 +500,7 @@ impl<B: CloudBackend> CloudStore<B> {
         if let Some(variable) = core.env.metadata_disabled {
             builder = B::refuse_metadata(builder, core.provider.is_some(), variable);
         }
+        builder = B::with_defaults(builder, core);
         if !allow_http {
             B::check_http(&builder)?;
         }
