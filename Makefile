@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/obstore-target
 TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff \
 	fsspec zarr pandas "dask[distributed]" boto3 google-auth azure-identity requests aiohttp \
 	aiohttp-retry python-dotenv hypothesis tqdm rich opentelemetry-sdk \
-	google-crc32c
+	google-crc32c cryptography
 # The documentation site (`make docs`) and its browser test; also the `docs` extra of pyproject.
 DOCS_DEPS := mkdocs mkdocs-material mkdocstrings-python matplotlib selenium
 
