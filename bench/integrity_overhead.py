@@ -8,7 +8,10 @@ temporary directory removed at the end) and times, pair by pair with the order a
 - ``get``: that object, stored with its crc64nvme, read whole with ``get().bytes()``,
   ``verify_checksum`` on (the default) against off;
 - ``hook``: 2,000 ranged 16 KiB GETs with 64 in flight, a no-op ``add_request_hook`` callback
-  against none.
+  against none;
+- ``https put``: 512 MiB from memory to a second MinIO serving TLS (a test certificate
+  authority), the default (``UNSIGNED-PAYLOAD`` over https) against ``unsigned_payload=False``
+  (the SHA-256 of every body signed, as over plain http).
 
 Wall and process CPU (every thread: the runtime's included) per variant; it prints the medians
 and the median (and quartiles) of the paired ratios. MinIO runs on the same cores, so wall
@@ -120,6 +123,24 @@ def main(pairs: int) -> None:
             pairs,
         )
         print(f"hook events delivered: {len(events)}")
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    from tests.servers import start  # on sys.path since start_minio
+
+    workdir = tempfile.mkdtemp(prefix="obstore-integrity-tls-")
+    server = start("minio", workdir, tls=True)
+    try:
+        unsigned, signed = server.store(), server.store(unsigned_payload=False)
+        _paired(
+            "https put 512 MiB",
+            {
+                "signed payload": lambda: obstore.put(signed, "big.bin", data),
+                "default (unsigned)": lambda: obstore.put(unsigned, "big.bin", data),
+            },
+            pairs,
+        )
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
