@@ -4,13 +4,17 @@ back exact, listings and sizes are right, sync mirrors deletions, and only the c
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import obstore
 from tests.transfer.conftest import MIB, local_tree, sha, write_tree
 
-from .conftest import Remote, lines, ok
+from .conftest import Remote, lines, minio_prefix, ok
 
 #: Nested directories, an empty file, a name with a space, one object of several parts.
 FILES: dict[str, bytes] = {
@@ -126,3 +130,52 @@ def test_every_subcommand_round_trips_bytes(remote: Remote, tmp_path: Path) -> N
     )
     assert ok(remote.run("ls", "-r", remote.url)).stdout == b""
     assert json.loads(ok(remote.run("du", "-s", "--json", remote.url)).stdout)["objects"] == 0
+
+
+def test_checksum_algorithm_reaches_every_upload_and_a_foreign_one_fails_each_object(
+    minio: Any, tmp_path: Path
+) -> None:
+    source = write_tree(tmp_path / "src", FILES)
+    remote, store = minio_prefix(minio)
+
+    # sha256: every object of one part is stored with its SHA-256 (the one of several parts
+    # gets a checksum of its parts' checksums, which head does not report as the object's)
+    ok(
+        remote.run(
+            "cp", "-r", "--part-size", "5MiB", "--checksum-algorithm", "sha256",
+            str(source), remote / "sha/",
+        )
+    )  # fmt: skip
+    for rel, data in FILES.items():
+        checksums = obstore.head(store, f"sha/{rel}")["checksums"]
+        if len(data) <= 5 * MIB:
+            assert set(checksums) == {"sha256"}, (rel, checksums)
+        assert obstore.get(store, f"sha/{rel}").bytes() == data
+    one = obstore.head(store, "sha/top.txt")["checksums"]["sha256"]
+    assert base64.b64decode(one) == hashlib.sha256(FILES["top.txt"]).digest()
+
+    # none: uploads without a checksum on a store that would otherwise send one
+    setting = ["--config", "checksum_algorithm=crc64nvme"]
+    ok(remote.run("cp", *setting, str(source / "top.txt"), remote / "store/"))
+    assert set(obstore.head(store, "store/top.txt")["checksums"]) == {"crc64nvme"}
+    ok(
+        remote.run(
+            "cp",
+            *setting,
+            "--checksum-algorithm",
+            "none",
+            str(source / "top.txt"),
+            remote / "none/",
+        )
+    )
+    assert obstore.head(store, "none/top.txt")["checksums"] == {}
+
+    # md5 is not an S3 checksum: each upload fails, named on its own line; nothing is stored
+    result = remote.run(
+        "cp", "-r", "--checksum-algorithm", "md5", str(source / "a"), remote / "md5/"
+    )
+    assert result.returncode == 1
+    errors = [line for line in lines(result.stderr) if line.startswith("obstore: error:")]
+    assert len(errors) == 3 and all("md5" in line for line in errors), errors
+    assert "Traceback" not in result.stderr.decode()
+    assert obstore.list(store, "md5/").collect() == []

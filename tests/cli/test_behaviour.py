@@ -45,6 +45,7 @@ FILES = {
         (["sign", "--method", "POST", "s3://b/k"], "POST"),
         (["frobnicate"], "frobnicate"),
         (["cp", "only-one-argument"], "DST"),
+        (["cp", "--checksum-algorithm", "crc33", "a", "b/"], "crc33"),
     ],
 )
 def test_usage_errors_exit_2_naming_the_bad_value(

@@ -93,6 +93,14 @@ def _transfers(*, parts: bool) -> argparse.ArgumentParser:
             help="bytes per part of large objects, e.g. 64MiB (default 16MiB, grown to fit)",
         )
         group.add_argument(
+            "--checksum-algorithm",
+            choices=["crc32c", "crc64nvme", "sha256", "md5", "none"],
+            default=None,
+            help="the checksum every upload sends and the server verifies (S3: crc64nvme, "
+            "sha256; GCS: crc32c, md5; Azure: md5); none: no checksum; default: the "
+            "destination store's checksum_algorithm setting",
+        )
+        group.add_argument(
             "--dask",
             metavar="SCHEDULER_ADDRESS",
             help="run the transfers on the workers of this Dask scheduler (needs "

@@ -273,6 +273,9 @@ class Transfers:
         )
         if getattr(args, "part_size", None) is not None:
             options["part_size"] = args.part_size
+        algorithm = getattr(args, "checksum_algorithm", None)
+        if algorithm is not None:
+            options["checksum"] = None if algorithm == "none" else algorithm
         if executor is not None:
             options["executor"] = executor
         if not (args.quiet or args.no_progress) and sys.stderr.isatty():
