@@ -15,6 +15,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -709,3 +710,28 @@ def cmd_version(cmd: list) -> str | None:
         return (p.stdout + p.stderr).strip().splitlines()[0]
     except Exception:
         return None
+
+
+def paired(label: str, variants: dict, pairs: int) -> None:
+    """Run each of the two ``variants`` (name -> callable) once per pair, the order alternating;
+    print medians and the paired ratio of the second to the first, wall and CPU."""
+    (base, run_base), (other, run_other) = variants.items()
+    run_base(), run_other()  # warm-up: connections, page cache, MinIO's caches
+    samples: dict[str, list[tuple[float, float]]] = {base: [], other: []}
+    for i in range(pairs):
+        order = ((base, run_base), (other, run_other))
+        for name, run in order if i % 2 == 0 else order[::-1]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            samples[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    line = [f"{label}: {other} vs {base}:"]
+    for what, index in (("wall", 0), ("cpu", 1)):
+        a = [s[index] for s in samples[base]]
+        b = [s[index] for s in samples[other]]
+        ratios = [y / x for x, y in zip(a, b, strict=True)]
+        q1, _, q3 = statistics.quantiles(ratios)
+        line.append(
+            f"{what} {statistics.median(a):.3f}s / {statistics.median(b):.3f}s, paired ratio "
+            f"{statistics.median(ratios):.3f} (quartiles {q1:.3f}-{q3:.3f});"
+        )
+    print(" ".join(line), flush=True)

@@ -23,10 +23,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 
 import _harness as h
 
@@ -35,31 +33,6 @@ from obstore.store import S3Store
 
 SIZE = 512 * h.MiB
 SMALL_GETS, IN_FLIGHT, RANGE = 2_000, 64, 16 * 1024
-
-
-def _paired(label: str, variants: dict, pairs: int) -> None:
-    """Run each of the two ``variants`` (name -> callable) once per pair, the order alternating;
-    print medians and the paired ratio of the second to the first, wall and CPU."""
-    (base, run_base), (other, run_other) = variants.items()
-    run_base(), run_other()  # warm-up: connections, page cache, MinIO's caches
-    samples: dict[str, list[tuple[float, float]]] = {base: [], other: []}
-    for i in range(pairs):
-        order = ((base, run_base), (other, run_other))
-        for name, run in order if i % 2 == 0 else order[::-1]:
-            wall, cpu = time.perf_counter(), time.process_time()
-            run()
-            samples[name].append((time.perf_counter() - wall, time.process_time() - cpu))
-    line = [f"{label}: {other} vs {base}:"]
-    for what, index in (("wall", 0), ("cpu", 1)):
-        a = [s[index] for s in samples[base]]
-        b = [s[index] for s in samples[other]]
-        ratios = [y / x for x, y in zip(a, b, strict=True)]
-        q1, _, q3 = statistics.quantiles(ratios)
-        line.append(
-            f"{what} {statistics.median(a):.3f}s / {statistics.median(b):.3f}s, paired ratio "
-            f"{statistics.median(ratios):.3f} (quartiles {q1:.3f}-{q3:.3f});"
-        )
-    print(" ".join(line), flush=True)
 
 
 def main(pairs: int) -> None:
@@ -75,7 +48,7 @@ def main(pairs: int) -> None:
         data = os.urandom(SIZE)
 
         for algorithm, store in stores.items():
-            _paired(
+            h.paired(
                 "put 512 MiB",
                 {
                     "none": lambda: obstore.put(plain, "big.bin", data),
@@ -90,7 +63,7 @@ def main(pairs: int) -> None:
         def read(store: S3Store) -> None:
             assert len(obstore.get(store, "big.bin").bytes()) == SIZE
 
-        _paired(
+        h.paired(
             "get 512 MiB",
             {"unverified": lambda: read(unverified), "verified": lambda: read(plain)},
             pairs,
@@ -117,7 +90,7 @@ def main(pairs: int) -> None:
                 if handle is not None:
                     handle.remove()
 
-        _paired(
+        h.paired(
             f"{SMALL_GETS} ranged gets",
             {"no hook": lambda: gets(False), "no-op hook": lambda: gets(True)},
             pairs,
@@ -133,7 +106,7 @@ def main(pairs: int) -> None:
     server = start("minio", workdir, tls=True)
     try:
         unsigned, signed = server.store(), server.store(unsigned_payload=False)
-        _paired(
+        h.paired(
             "https put 512 MiB",
             {
                 "signed payload": lambda: obstore.put(signed, "big.bin", data),

@@ -8,9 +8,9 @@ medians and the median (and quartiles) of the paired ratios, wall and process CP
 """
 
 import os
-import statistics
 import sys
-import time
+
+import _harness as h
 
 import obstore
 from obstore.store import LocalStore
@@ -27,34 +27,21 @@ def main(directory: str, pairs: int) -> None:
     store = LocalStore(directory)
     calls: list[object] = []
 
-    def run(kind: str, progress: bool) -> tuple[float, float]:
+    def run(kind: str, progress: bool) -> None:
         kwargs = {"progress": calls.append} if progress else {}
-        wall, cpu = time.perf_counter(), time.process_time()
         if kind == "bytes":
             data = obstore.get(store, "big.bin", **kwargs).bytes()
         else:
             data = obstore.get_parallel(store, "big.bin", **kwargs)
         assert len(data) == SIZE
-        return time.perf_counter() - wall, time.process_time() - cpu
 
     for kind in ("bytes", "parallel"):
-        run(kind, False), run(kind, True)  # warm-up
-        samples: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
-        for i in range(pairs):
-            for progress in (False, True) if i % 2 == 0 else (True, False):
-                samples[progress].append(run(kind, progress))
-        line = [f"{kind}:"]
-        for what, index in (("wall", 0), ("cpu", 1)):
-            without = [s[index] for s in samples[False]]
-            with_ = [s[index] for s in samples[True]]
-            ratios = [b / a for a, b in zip(without, with_, strict=True)]
-            q1, _, q3 = statistics.quantiles(ratios)
-            line.append(
-                f"{what} {statistics.median(without):.3f}s without, "
-                f"{statistics.median(with_):.3f}s with, paired ratio "
-                f"{statistics.median(ratios):.3f} (quartiles {q1:.3f}-{q3:.3f});"
-            )
-        print(" ".join(line), f"progress calls so far {len(calls)}")
+        h.paired(
+            kind,
+            {"without": lambda k=kind: run(k, False), "with": lambda k=kind: run(k, True)},
+            pairs,
+        )
+    print(f"progress calls: {len(calls)}")
 
 
 if __name__ == "__main__":
