@@ -37,7 +37,7 @@ NGINX_SECRET = "nginx-secret"
 
 #: what a run stages under CACHE (objects, MinIO data dirs): tens of GB, dropped after a run
 #: unless --keep-data; the venvs and peer tools stay (a few hundred MB)
-STAGED = ("bulk", "minio-list", "nginx-root")
+STAGED = ("bulk", "minio-list", "minio-tls", "nginx-root")
 
 
 def drop_staged_data() -> None:
@@ -597,13 +597,24 @@ class BusyLoop:
         return cpu
 
 
-def start_minio(workdir: str):
-    """MinIO (``tests.servers``) on ``workdir``: (server, S3 keyword arguments)."""
+def start_minio(workdir: str, tls: bool = False):
+    """MinIO (``tests.servers``) on ``workdir``: (server, the S3 keyword arguments of the workers).
+
+    ``tls``: over https, with a certificate for 127.0.0.1 from the test authority that
+    ``tests.servers`` makes at start; the keyword arguments then name the authority's PEM file
+    as ``ca_file`` (each client trusts it its own way, bench/workers/net.py) in place of
+    ``client_options``. ``obstore_kwargs`` turns them into an ``S3Store``'s."""
     sys.path.insert(0, REPO)
     from tests.servers import start
 
     os.makedirs(workdir, exist_ok=True)
-    srv = start("minio", workdir)
+    try:
+        srv = start("minio", workdir, tls=tls)
+    except ImportError as e:  # the test authority is made with `cryptography`
+        raise SystemExit(
+            f"MinIO over https needs {e.name!r} in the runner's interpreter ({sys.executable}): "
+            "run bench/run.py with the repo venv (make bench), which has the test dependencies"
+        ) from e
     log(f"[minio] {srv.endpoint} (data dir {workdir})")
     kw = {
         "bucket": srv.store_kwargs["bucket"],
@@ -611,9 +622,22 @@ def start_minio(workdir: str):
         "access_key_id": srv.extra["access_key_id"],
         "secret_access_key": srv.extra["secret_access_key"],
         "region": "us-east-1",
-        "client_options": {"allow_http": True},
     }
+    if tls:
+        kw["ca_file"] = srv.extra["ca_certificate"]
+    else:
+        kw["client_options"] = {"allow_http": True}
     return srv, kw
+
+
+def obstore_kwargs(kw: dict) -> dict:
+    """``S3Store`` keyword arguments from those of ``start_minio``: a ``ca_file`` becomes
+    ``client_options={"root_certificate": <its PEM text>}``."""
+    out = {k: v for k, v in kw.items() if k != "ca_file"}
+    if "ca_file" in kw:
+        with open(kw["ca_file"]) as f:
+            out["client_options"] = {"root_certificate": f.read()}
+    return out
 
 
 def populate_listing(kw: dict, list_n: int, workdir: str, ours_py: str) -> str:
@@ -626,7 +650,12 @@ def populate_listing(kw: dict, list_n: int, workdir: str, ours_py: str) -> str:
         )
         t0 = time.time()
         subprocess.run(
-            [ours_py, "-c", POPULATE, json.dumps({"kwargs": kw, "prefix": prefix, "n": list_n})],
+            [
+                ours_py,
+                "-c",
+                POPULATE,
+                json.dumps({"kwargs": obstore_kwargs(kw), "prefix": prefix, "n": list_n}),
+            ],
             check=True,
             env=worker_env(),
             timeout=4000,
@@ -643,7 +672,7 @@ def delete_object(ours_py: str, kw: dict, key: str) -> None:
             "-c",
             "import json,sys,obstore; from obstore.store import S3Store;"
             "obstore.delete(S3Store(**json.loads(sys.argv[1])), sys.argv[2])",
-            json.dumps(kw),
+            json.dumps(obstore_kwargs(kw)),
             key,
         ],
         env=worker_env(),

@@ -491,6 +491,8 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
         if sc.name in net:
             L.append(_heading(sc, fmt))
             L += _net_table(sc, net[sc.name])
+            if sc.note:
+                L.append(f"\n{sc.note}")
         elif sc.kind == "inprocess" and inproc and "inprocess" not in done_kinds:
             done_kinds.add("inprocess")
             L.append(

@@ -41,6 +41,7 @@ class Scenario:
     kind: str
     rows: tuple = ()  # (implementation, variant) pairs, in report order
     params: dict = field(default_factory=dict)
+    note: str = ""  # printed under its table: how the rows differ in what they do
 
 
 def _rows(*impls: str) -> tuple:
@@ -134,6 +135,22 @@ SCENARIOS = [
         "big_object",
         _rows("ours", "ref", "opendal", "boto3", "curl"),
         {"variant": "upload", "rss_over_size": True},
+    ),
+    Scenario(
+        "big_put_tls",
+        "3d",
+        "{big} object uploaded from memory over https (to MinIO with a test CA)",
+        "big_object",
+        _rows("ours", "ref", "opendal", "boto3", "curl"),
+        {"variant": "upload", "tls": True, "rss_over_size": True},
+        note="Each client trusts the test authority's PEM file as a user would: obstore (ours "
+        'and 0.12.1) `client_options={"root_certificate": <PEM text>}`, opendal the '
+        "`SSL_CERT_FILE` variable (its S3 service takes no certificate; its rustls client "
+        "reads the variable), boto3 `verify=<file>`, curl `--cacert`; without it each fails "
+        "on the unknown issuer. The payload: ours sends `UNSIGNED-PAYLOAD` over https by "
+        "default, 0.12.1 signs the SHA-256 of every body, opendal and curl send "
+        "`UNSIGNED-PAYLOAD`, boto3 too over https (with its default CRC32 of each body). "
+        "`big_put` is the same upload over plain http, where ours signs the payload.",
     ),
     # The cost of progress= (the same work as big_put / big_get_bytes, with a callable counting
     # its calls): compare each with the scenario without.
@@ -363,14 +380,16 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
             progress=sc.params.get("progress", False),
         )
         if sc.params["variant"] == "upload":
-            m = env["minio"]
+            m = env["minio_tls" if sc.params.get("tls") else "minio"]
             spec.update(
                 endpoint=m["endpoint"],
                 bucket=m["bucket"],
                 access_key_id=m["access_key_id"],
                 secret_access_key=m["secret_access_key"],
-                big_key="upload/big.bin",
+                big_key=UPLOAD_KEY,
             )
+            if "ca_file" in m:
+                spec["ca_file"] = m["ca_file"]
     elif sc.kind == "listing" and sc.params.get("replay"):
         replay = env["replay"]
         spec.update(nginx)
@@ -404,6 +423,9 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
     return spec
 
 
+UPLOAD_KEY = "upload/big.bin"  # where the upload rows write, deleted after each row
+
+
 def run_net_worker(py: str, spec: dict, timeout: float) -> dict:
     code, res, err = h.run_worker(py, "net", [json.dumps(spec)], timeout)
     if res is None:
@@ -420,12 +442,16 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
     env = h.stage_nginx_root(1000, int(s["big_gib"] * GiB) if "big_object" in kinds else 0)
     replay = any(sc.params.get("replay") for sc in scenarios)
     live_listing = any(sc.kind == "listing" and not sc.params.get("replay") for sc in scenarios)
-    upload = any(sc.params.get("variant") == "upload" for sc in scenarios)
+    uploads = [sc for sc in scenarios if sc.params.get("variant") == "upload"]
+    upload = any(not sc.params.get("tls") for sc in uploads)
+    upload_tls = any(sc.params.get("tls") for sc in uploads)
     env["replay"] = h.recorded_listing(s["list_n"]) if replay else None
     record = replay and env["replay"] is None  # MinIO's pages, recorded once
-    minio = nginx = None
+    minio = minio_tls = nginx = None
     samples: dict = {}
     try:
+        if upload_tls:  # its own dir: MinIO serves https whenever its certs dir holds a key
+            minio_tls, env["minio_tls"] = h.start_minio(os.path.join(h.CACHE, "minio-tls"), True)
         if live_listing or upload or record:
             workdir = os.path.join(h.CACHE, "minio-list")  # kept between runs
             minio, env["minio"] = h.start_minio(workdir)
@@ -470,18 +496,20 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
                         competitor_cpu_s = busy.stop() if busy is not None else None
                     if competitor_cpu_s is not None:
                         res["competitor_cpu_s"] = competitor_cpu_s
+                    if spec.get("variant") == "upload":  # every upload starts from no object
+                        uploaded = env["minio_tls" if sc.params.get("tls") else "minio"]
+                        h.delete_object(ours_py, uploaded, UPLOAD_KEY)
                     res["page_cache_warm_s"] = cache_s
                     res["rep"] = rep
                     key = _report.row_key(sc.name, impl, variant)
                     _log_net(rep, key, sc.kind, res, cache_s)
                     if not warm:
                         samples.setdefault(key, []).append(res)
-        if minio is not None and any(sc.params.get("variant") == "upload" for sc in scenarios):
-            # drop the uploaded object so the cached MinIO dir does not keep it
-            h.delete_object(ours_py, env["minio"], "upload/big.bin")
     finally:
         if minio is not None:
             minio.stop()
+        if minio_tls is not None:
+            minio_tls.stop()
         if nginx is not None:
             nginx.stop()
     return samples, {"loadavg_before": la0, "loadavg_after": h.loadavg()}
@@ -727,6 +755,8 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace, argv: list | Non
         net = [sc for sc in chosen if sc.kind in NET_KINDS]
         if len(net) != 1 or len(chosen) != 1:
             ap.error("--profile takes exactly one network scenario")
+        if net[0].params.get("tls"):
+            ap.error(f"--profile does not start the MinIO over https that {net[0].name} needs")
         impl = args.impls or "ours"
         if impl not in ("ours", "ref"):
             ap.error("--profile: --impls ours or ref")

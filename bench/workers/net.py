@@ -84,12 +84,17 @@ def s3_url(spec: dict, key: str) -> str:
 def obstore_store(spec: dict):
     from obstore.store import S3Store
 
+    if spec.get("ca_file"):  # https with a private authority: trusted as a user does
+        with open(spec["ca_file"]) as f:
+            client_options = {"root_certificate": f.read()}
+    else:
+        client_options = {"allow_http": True}
     kw = {
         "endpoint": spec["endpoint"],
         "access_key_id": spec["access_key_id"],
         "secret_access_key": spec["secret_access_key"],
         "region": "us-east-1",
-        "client_options": {"allow_http": True},
+        "client_options": client_options,
     }
     if spec.get("long_timeout"):
         kw["client_options"]["timeout"] = _dt.timedelta(seconds=spec["time_cap"] + 60)
@@ -97,6 +102,11 @@ def obstore_store(spec: dict):
 
 
 def opendal_kwargs(spec: dict) -> dict:
+    if spec.get("ca_file"):
+        # opendal's S3 service takes no root certificate: its reqwest/rustls client loads the
+        # platform's roots (rustls-native-certs), which SSL_CERT_FILE replaces, read when the
+        # Operator is built
+        os.environ["SSL_CERT_FILE"] = spec["ca_file"]
     return {
         "bucket": spec["bucket"],
         "endpoint": spec["endpoint"],
@@ -117,6 +127,7 @@ def boto3_client(spec: dict, pool: int):
         aws_secret_access_key=spec["secret_access_key"],
         region_name="us-east-1",
         config=Config(max_pool_connections=pool, retries={"max_attempts": 1}),
+        verify=spec.get("ca_file"),  # None: the default roots
     )
 
 
@@ -518,6 +529,8 @@ def big_object(spec: dict) -> dict:
                     spec["big_file"],
                     s3_url(spec, key),
                 ]
+                if spec.get("ca_file"):
+                    cmd[1:1] = ["--cacert", spec["ca_file"]]
             else:
                 cmd = None
             if cmd:
