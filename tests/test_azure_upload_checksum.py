@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,10 @@ import obstore
 import obstore.store
 from obstore.exceptions import ChecksumMismatchError
 from obstore.store import AzureCredential
-from tests.servers.fault_proxy import FaultProxy, Flip, Rule, Seen
+from tests.servers.fault_proxy import Flip, Rule, Seen
 
-from .conftest import BACKENDS, STORE_KINDS
-from .test_checksums import Proxied
+from .conftest import STORE_KINDS
+from .test_checksums import Proxied, behind_proxy
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -66,9 +65,8 @@ def through_proxy(azurite: Proxied) -> dict[str, Any]:
 @pytest.fixture
 def azurite(servers: Any, tmp_path: Path) -> Iterator[Proxied]:
     """Azurite behind a fault proxy, with a fresh prefix."""
-    server = servers.get(BACKENDS["azurite"].server)
-    with FaultProxy(server.endpoint) as proxy:
-        yield Proxied("azurite", server, proxy, f"azure-md5-{uuid.uuid4().hex}", tmp_path)
+    with behind_proxy(servers, "azurite", tmp_path) as proxied:
+        yield proxied
 
 
 def test_a_put_sends_the_md5_of_its_bytes_and_the_blob_keeps_it(azurite: Proxied) -> None:

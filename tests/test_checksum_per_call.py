@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,16 @@ import obstore.store
 import obstore.transfer
 from obstore import ChecksumAlgorithm
 from obstore.exceptions import ChecksumMismatchError
-from tests.servers.fault_proxy import FaultProxy, Flip, Rule
+from tests.servers.fault_proxy import Flip, Rule
 
-from .conftest import BACKENDS, STORE_KINDS
-from .test_checksums import CREDENTIALS, Proxied, expected_checksums, gcs_adapter_stats
+from .conftest import STORE_KINDS
+from .test_checksums import (
+    CREDENTIALS,
+    Proxied,
+    behind_proxy,
+    expected_checksums,
+    gcs_adapter_stats,
+)
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -174,39 +179,25 @@ S3_KINDS = [kind for kind in ("s3-minio",) if kind in STORE_KINDS]
 needs_minio = pytest.mark.skipif(not S3_KINDS, reason="s3-minio not selected")
 
 
-def _proxied(servers: Any, kind: str, proxy: FaultProxy, tmp_path: Path) -> Proxied:
-    server = servers.get(BACKENDS[kind].server)
-    return Proxied(kind, server, proxy, f"checksum-per-call-{uuid.uuid4().hex}", tmp_path)
-
-
 @pytest.fixture
 def minio(servers: Any, tmp_path: Path) -> Iterator[Proxied]:
     """MinIO behind a fault proxy, with a fresh prefix."""
-    if not S3_KINDS:
-        pytest.skip("s3-minio not selected")
-    server = servers.get(BACKENDS["s3-minio"].server)
-    with FaultProxy(server.endpoint) as proxy:
-        yield _proxied(servers, "s3-minio", proxy, tmp_path)
+    with behind_proxy(servers, "s3-minio", tmp_path) as proxied:
+        yield proxied
 
 
 @pytest.fixture
 def gcs(servers: Any, tmp_path: Path) -> Iterator[Proxied]:
     """The GCS server behind a fault proxy, with a fresh prefix."""
-    if "gcs" not in STORE_KINDS:
-        pytest.skip("gcs not selected")
-    server = servers.get(BACKENDS["gcs"].server)
-    with FaultProxy(server.endpoint) as proxy:
-        yield _proxied(servers, "gcs", proxy, tmp_path)
+    with behind_proxy(servers, "gcs", tmp_path) as proxied:
+        yield proxied
 
 
 @pytest.fixture
 def azurite(servers: Any, tmp_path: Path) -> Iterator[Proxied]:
     """Azurite behind a fault proxy, with a fresh prefix."""
-    if "azurite" not in STORE_KINDS:
-        pytest.skip("azurite not selected")
-    server = servers.get(BACKENDS["azurite"].server)
-    with FaultProxy(server.endpoint) as proxy:
-        yield _proxied(servers, "azurite", proxy, tmp_path)
+    with behind_proxy(servers, "azurite", tmp_path) as proxied:
+        yield proxied
 
 
 def _sent(proxied: Proxied, header: str, *, query: str = "", since: int = 0) -> list[str | None]:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import random
@@ -184,12 +185,21 @@ class Proxied:
         )
 
 
-@pytest.fixture(params=KINDS)
-def proxied(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proxied]:
-    kind = request.param
-    server = request.getfixturevalue("servers").get(BACKENDS[kind].server)
+@contextlib.contextmanager
+def behind_proxy(servers: Any, kind: str, tmp_path: Path) -> Iterator[Proxied]:
+    """The server of ``kind`` behind a fresh fault proxy, with a fresh prefix; the test is
+    skipped unless the kind is selected."""
+    if kind not in STORE_KINDS:
+        pytest.skip(f"{kind} not selected")
+    server = servers.get(BACKENDS[kind].server)
     with FaultProxy(server.endpoint) as proxy:
         yield Proxied(kind, server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+
+
+@pytest.fixture(params=KINDS)
+def proxied(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proxied]:
+    with behind_proxy(request.getfixturevalue("servers"), request.param, tmp_path) as proxied:
+        yield proxied
 
 
 pytestmark_servers = pytest.mark.skipif(not KINDS, reason="no checksum-capable server selected")
@@ -294,9 +304,8 @@ def test_an_s3_upload_corrupted_in_transit_is_refused(
     servers: Any, tmp_path: Path, algorithm: str
 ) -> None:
     for kind in S3_KINDS:
-        server = servers.get(BACKENDS[kind].server)
-        with FaultProxy(server.endpoint) as proxy:
-            proxied = Proxied(kind, server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+        with behind_proxy(servers, kind, tmp_path) as proxied:
+            proxy = proxied.proxy
             store = proxied.store(checksum_algorithm=algorithm)
             proxy.add(Rule(Flip(at=1234, request=True), method="PUT"))
             with pytest.raises(ChecksumMismatchError):
@@ -311,9 +320,8 @@ def test_an_s3_multipart_upload_with_a_corrupted_part_is_refused(
 ) -> None:
     data = random.Random(31).randbytes(11 * MiB)
     for kind in S3_KINDS:
-        server = servers.get(BACKENDS[kind].server)
-        with FaultProxy(server.endpoint) as proxy:
-            proxied = Proxied(kind, server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+        with behind_proxy(servers, kind, tmp_path) as proxied:
+            proxy = proxied.proxy
             store = proxied.store()
             obstore.put(store, "whole", data, use_multipart=True, chunk_size=5 * MiB)
             assert bytes(obstore.get(store, "whole").bytes()) == data
@@ -325,11 +333,8 @@ def test_an_s3_multipart_upload_with_a_corrupted_part_is_refused(
 @pytest.fixture
 def gcs(servers: Any, tmp_path: Path) -> Iterator[Proxied]:
     """The GCS server behind a fault proxy, with a fresh prefix."""
-    if "gcs" not in KINDS:
-        pytest.skip("gcs not selected")
-    server = servers.get(BACKENDS["gcs"].server)
-    with FaultProxy(server.endpoint) as proxy:
-        yield Proxied("gcs", server, proxy, f"checksums-{uuid.uuid4().hex}", tmp_path)
+    with behind_proxy(servers, "gcs", tmp_path) as proxied:
+        yield proxied
 
 
 def gcs_adapter_stats(gcs: Proxied) -> dict[str, int]:
