@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -216,6 +217,45 @@ def test_head_and_get_report_the_checksums_of_the_stored_bytes(proxied: Proxied)
     result = obstore.get(store, "obj")
     assert result.meta["checksums"] == checksums
     assert result.bytes() == DATA
+
+
+@pytestmark_servers
+def test_azure_listings_report_each_blobs_stored_md5_and_other_listings_none(
+    proxied: Proxied,
+) -> None:
+    """Azure's listing answer carries each blob's stored MD5: ``list`` and
+    ``list_with_delimiter`` report it as ``head`` does (none for a blob stored from blocks,
+    which has no MD5). S3's and GCS's listings name no checksum value: no ``checksums`` key."""
+    store = proxied.store(through_proxy=False)
+    small = DATA[:1000]
+    obstore.put(store, "a.txt", DATA)
+    obstore.put(store, "dir/b & c+d.txt", small)
+    obstore.put(store, "blocks", DATA * 24, use_multipart=True, chunk_size=5 * MiB)
+    listed = {meta["path"]: meta for chunk in obstore.list(store) for meta in chunk}
+    assert set(listed) == {"a.txt", "dir/b & c+d.txt", "blocks"}
+    delimited = obstore.list_with_delimiter(store, "dir")["objects"]
+    assert [meta["path"] for meta in delimited] == ["dir/b & c+d.txt"]
+    if proxied.kind != "azurite":
+        assert all("checksums" not in meta for meta in [*listed.values(), *delimited])
+        return
+
+    def md5(data: bytes) -> str:
+        return expected_checksums(data)["md5"]
+
+    assert listed["a.txt"]["checksums"] == {"md5": md5(DATA)}
+    assert listed["dir/b & c+d.txt"]["checksums"] == {"md5": md5(small)}
+    assert delimited[0]["checksums"] == {"md5": md5(small)}
+    for path, meta in listed.items():
+        assert meta["checksums"] == obstore.head(store, path)["checksums"], path
+
+    # A listing below a prefix given to the call, asynchronously too.
+    async def list_async() -> list[Any]:
+        return [m async for chunk in obstore.list(store, "dir") for m in chunk]
+
+    assert [m["checksums"] for m in asyncio.run(list_async())] == [{"md5": md5(small)}]
+    # Arrow listings keep their columns.
+    batch = obstore.list(store, return_arrow=True).collect()
+    assert "checksums" not in batch.schema.names
 
 
 @pytestmark_servers

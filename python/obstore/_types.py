@@ -73,10 +73,12 @@ class ObjectMeta(TypedDict):
     version: str | None
     """Object version, if the store keeps versions."""
     checksums: NotRequired[dict[str, str]]
-    """``head`` and ``GetResult.meta`` only: the checksums the server announced for the whole
-    object, ``{algorithm: base64 digest}`` with algorithms among ``"crc32c"``, ``"crc64nvme"``,
-    ``"md5"``, ``"sha256"`` (empty when it announced none; S3 multipart objects' composite
-    checksums are left out). Listings do not carry checksums."""
+    """The checksums the server announced for the whole object, ``{algorithm: base64 digest}``
+    with algorithms among ``"crc32c"``, ``"crc64nvme"``, ``"md5"``, ``"sha256"`` (empty when it
+    announced none; S3 multipart objects' composite checksums are left out). Given by ``head``
+    and ``GetResult.meta``, and by an ``AzureStore``'s listings (dicts, not Arrow), whose answer
+    names each blob's stored MD5; S3 and GCS listings name no checksum, so theirs have no
+    ``checksums`` key."""
 
 
 class PutResult(TypedDict):

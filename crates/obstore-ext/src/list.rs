@@ -6,6 +6,8 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::ObjectMeta;
+use obstore_stores::integrity::{ListedChecksums, ServerChecksums};
+use obstore_stores::stores::PyStore;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::intern;
@@ -13,47 +15,88 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::arrow::{ArrowChunk, ArrowTable};
-use crate::convert::{greater_than_zero, impl_into_pyobject, meta_to_dict};
+use crate::convert::{greater_than_zero, impl_into_pyobject, meta_to_dict, meta_with_checksums};
 
 type MetaStream = BoxStream<'static, object_store::Result<ObjectMeta>>;
 
+/// Listed objects, with the checksums the listing reported for each where the store's
+/// listings report any (Azure's), and none otherwise.
+pub struct Listed {
+    metas: Vec<ObjectMeta>,
+    checksums: Option<Vec<ServerChecksums>>,
+}
+
+impl Listed {
+    fn new(metas: Vec<ObjectMeta>, listed: Option<&ListedChecksums>) -> Self {
+        let checksums = listed.map(|l| metas.iter().map(|m| l.take(&m.location)).collect());
+        Self { metas, checksums }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.metas.is_empty()
+    }
+
+    /// The ObjectMeta dicts, with `checksums` where the listing reports them.
+    fn into_dicts<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        match &self.checksums {
+            Some(checksums) => {
+                for (meta, found) in self.metas.iter().zip(checksums) {
+                    list.append(meta_with_checksums(py, meta, Some(found))?)?;
+                }
+            }
+            None => {
+                for meta in &self.metas {
+                    list.append(meta_to_dict(py, meta)?)?;
+                }
+            }
+        }
+        Ok(list)
+    }
+}
+
 /// One chunk of listing results, converted on the thread that holds the GIL.
 pub enum ListChunk {
-    Dicts(Vec<ObjectMeta>),
-    Arrow(Vec<ObjectMeta>),
+    Dicts(Listed),
+    Arrow(Listed),
 }
 
 impl_into_pyobject!(ListChunk, PyAny, |chunk, py| {
     match chunk {
-        ListChunk::Dicts(items) => {
-            let list = PyList::empty(py);
-            for meta in &items {
-                list.append(meta_to_dict(py, meta)?)?;
-            }
-            Ok(list.into_any())
-        }
-        ListChunk::Arrow(items) => ArrowChunk::from_metas(&items)?.into_record_batch(py),
+        ListChunk::Dicts(items) => Ok(items.into_dicts(py)?.into_any()),
+        ListChunk::Arrow(items) => ArrowChunk::from_metas(&items.metas)?.into_record_batch(py),
     }
 });
 
 struct ListState {
     stream: Option<MetaStream>,
+    /// Where the listing's pages leave their checksums, for stores whose listings report them.
+    checksums: Option<ListedChecksums>,
 }
 
 async fn next_items(
     state: Arc<tokio::sync::Mutex<ListState>>,
     limit: Option<usize>,
-) -> ObstoreResult<Vec<ObjectMeta>> {
+) -> ObstoreResult<Listed> {
     let mut state = state.lock().await;
+    let state = &mut *state;
     let mut items = Vec::with_capacity(limit.unwrap_or(0).min(10_000));
+    let listed = state.checksums.clone();
     let Some(stream) = state.stream.as_mut() else {
-        return Ok(items);
+        return Ok(Listed::new(items, listed.as_ref()));
     };
     loop {
         if limit.is_some_and(|l| items.len() >= l) {
-            return Ok(items);
+            return Ok(Listed::new(items, listed.as_ref()));
         }
-        match stream.next().await {
+        let next = match &listed {
+            Some(listed) => {
+                futures::future::poll_fn(|cx| listed.poll_within(|| stream.poll_next_unpin(cx)))
+                    .await
+            }
+            None => stream.next().await,
+        };
+        match next {
             Some(Ok(meta)) => items.push(meta),
             Some(Err(err)) => {
                 state.stream = None;
@@ -61,7 +104,7 @@ async fn next_items(
             }
             None => {
                 state.stream = None;
-                return Ok(items);
+                return Ok(Listed::new(items, listed.as_ref()));
             }
         }
     }
@@ -77,7 +120,7 @@ pub struct PyListStream {
 }
 
 impl ListChunk {
-    fn new(items: Vec<ObjectMeta>, return_arrow: bool) -> Self {
+    fn new(items: Listed, return_arrow: bool) -> Self {
         match return_arrow {
             true => ListChunk::Arrow(items),
             false => ListChunk::Dicts(items),
@@ -145,13 +188,15 @@ fn optional_path(path: Option<PyPath>) -> Option<Path> {
 #[pyfunction]
 #[pyo3(signature = (store, prefix = None, *, offset = None, chunk_size = 50, return_arrow = false))]
 pub fn list(
-    store: AnyStore,
+    store: PyStore<'_>,
     prefix: Option<PyPath>,
     offset: Option<PyPath>,
     chunk_size: usize,
     return_arrow: bool,
 ) -> PyResult<PyListStream> {
     let chunk_size = greater_than_zero("chunk_size", chunk_size)?;
+    let checksums = store.listed_checksums().filter(|_| !return_arrow);
+    let store = store.any_store()?;
     let prefix = optional_path(prefix);
     let stream = match offset {
         Some(offset) => store.inner.list_with_offset(prefix.as_ref(), &offset.0),
@@ -161,6 +206,7 @@ pub fn list(
         store,
         state: Arc::new(tokio::sync::Mutex::new(ListState {
             stream: Some(stream),
+            checksums,
         })),
         chunk_size,
         return_arrow,
@@ -169,28 +215,20 @@ pub fn list(
 
 /// The result of `list_with_delimiter`.
 pub struct PyListResult {
-    result: object_store::ListResult,
+    common_prefixes: Vec<Path>,
+    objects: Listed,
     return_arrow: bool,
 }
 
 impl_into_pyobject!(PyListResult, PyDict, |listing, py| {
     let dict = PyDict::new(py);
-    let prefixes: Vec<&str> = listing
-        .result
-        .common_prefixes
-        .iter()
-        .map(|p| p.as_ref())
-        .collect();
+    let prefixes: Vec<&str> = listing.common_prefixes.iter().map(|p| p.as_ref()).collect();
     dict.set_item(intern!(py, "common_prefixes"), prefixes)?;
     if listing.return_arrow {
-        let table = ArrowTable::from_metas(&listing.result.objects)?;
+        let table = ArrowTable::from_metas(&listing.objects.metas)?;
         dict.set_item(intern!(py, "objects"), table.into_table(py)?)?;
     } else {
-        let list = PyList::empty(py);
-        for meta in &listing.result.objects {
-            list.append(meta_to_dict(py, meta)?)?;
-        }
-        dict.set_item(intern!(py, "objects"), list)?;
+        dict.set_item(intern!(py, "objects"), listing.objects.into_dicts(py)?)?;
     }
     Ok(dict)
 });
@@ -199,10 +237,16 @@ async fn list_with_delimiter_inner(
     store: AnyStore,
     prefix: Option<Path>,
     return_arrow: bool,
+    checksums: Option<ListedChecksums>,
 ) -> ObstoreResult<PyListResult> {
-    let result = store.inner.list_with_delimiter(prefix.as_ref()).await?;
+    let listing = store.inner.list_with_delimiter(prefix.as_ref());
+    let result = match &checksums {
+        Some(listed) => listed.scope(listing).await?,
+        None => listing.await?,
+    };
     Ok(PyListResult {
-        result,
+        common_prefixes: result.common_prefixes,
+        objects: Listed::new(result.objects, checksums.as_ref()),
         return_arrow,
     })
 }
@@ -212,14 +256,16 @@ async fn list_with_delimiter_inner(
 #[pyo3(signature = (store, prefix = None, *, return_arrow = false))]
 pub fn list_with_delimiter(
     py: Python<'_>,
-    store: AnyStore,
+    store: PyStore<'_>,
     prefix: Option<PyPath>,
     return_arrow: bool,
 ) -> PyResult<PyListResult> {
+    let checksums = store.listed_checksums().filter(|_| !return_arrow);
+    let store = store.any_store()?;
     let prefix = optional_path(prefix);
     Ok(store.block_on_complete(
         py,
-        list_with_delimiter_inner(store.clone(), prefix, return_arrow),
+        list_with_delimiter_inner(store.clone(), prefix, return_arrow, checksums),
     )?)
 }
 
@@ -228,14 +274,16 @@ pub fn list_with_delimiter(
 #[pyo3(signature = (store, prefix = None, *, return_arrow = false))]
 pub fn list_with_delimiter_async<'py>(
     py: Python<'py>,
-    store: AnyStore,
+    store: PyStore<'py>,
     prefix: Option<PyPath>,
     return_arrow: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let checksums = store.listed_checksums().filter(|_| !return_arrow);
+    let store = store.any_store()?;
     let prefix = optional_path(prefix);
     store.into_py_future(
         py,
         None,
-        list_with_delimiter_inner(store.clone(), prefix, return_arrow),
+        list_with_delimiter_inner(store.clone(), prefix, return_arrow, checksums),
     )
 }

@@ -17,6 +17,9 @@
 //!   ([`azure_sign`]). A request signed with another key (a credential provider's) is sent
 //!   without one.
 //!
+//! Listings: Azure's answer names each blob's stored MD5, which the connector reads from the
+//! pages of a listing that asks for it ([`ListedChecksums`]).
+//!
 //! The upload checksum is a client's: a call that asks for another one ([`UploadChoice`],
 //! `checksum=`) goes through a client of its store built with it, so that every request of the
 //! upload carries it, a multipart upload's parts included (see `stores::cloud`).
@@ -40,7 +43,9 @@ use object_store::path::Path;
 use object_store::ClientOptions;
 
 mod azure_sign;
+mod listing;
 pub use azure_sign::SharedKey;
+pub use listing::ListedChecksums;
 
 /// The store setting that turns download verification off (`"false"`); on by default.
 pub const VERIFY_KEY: &str = "verify_checksum";
@@ -576,7 +581,18 @@ impl HttpService for IntegrityService {
         let whole_object_read = self.policy.verify
             && (req.method() == Method::GET || req.method() == Method::HEAD)
             && !req.headers().contains_key(RANGE);
+        let listing = (self.policy.service == Service::Azure && is_azure_listing(&req))
+            .then(ListedChecksums::current)
+            .flatten();
         let mut response = self.inner.execute(req).await?;
+        if let Some(listing) = listing.filter(|_| response.status() == http::StatusCode::OK) {
+            // object_store reads a listing page whole before parsing it, so reading it here
+            // first holds no more in memory.
+            let (parts, body) = response.into_parts();
+            let page = body.bytes().await?;
+            listing.record_azure_page(&page);
+            return Ok(HttpResponse::from_parts(parts, page.into()));
+        }
         if whole_object_read
             && response.status() == http::StatusCode::OK
             && !response.headers().contains_key(CONTENT_RANGE)
@@ -588,6 +604,15 @@ impl HttpService for IntegrityService {
         }
         Ok(response)
     }
+}
+
+/// Whether `req` asks for a page of an Azure container's blob listing.
+fn is_azure_listing(req: &HttpRequest) -> bool {
+    req.method() == Method::GET
+        && req.uri().query().is_some_and(|query| {
+            let mut pairs = query.split('&');
+            pairs.clone().any(|p| p == "comp=list") && pairs.any(|p| p == "restype=container")
+        })
 }
 
 /// Adds the upload checksum header of `service` to an upload request with a body, computed over

@@ -28,7 +28,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::error::{new_error, ExceptionKind, ObstoreError};
-use crate::integrity::UploadChoice;
+use crate::integrity::{ListedChecksums, UploadChoice};
 use crate::url::scheme_name;
 pub use handle::{AnyStore, Executor, INLINE_IO_LIMIT};
 
@@ -76,6 +76,15 @@ impl<'py> PyStore<'py> {
             // Labelled once, when built.
             Self::Local(s) => Ok(s.get().any_store()),
             Self::Memory(s) => Ok(s.get().any_store()),
+        }
+    }
+
+    /// Where a listing of this store collects the checksums its pages report: only Azure's
+    /// listings report any (see [`crate::integrity::ListedChecksums`]).
+    pub fn listed_checksums(&self) -> Option<ListedChecksums> {
+        match self {
+            Self::Azure(s) => Some(ListedChecksums::new(s.get().0.prefix_path())),
+            _ => None,
         }
     }
 
