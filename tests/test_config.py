@@ -262,10 +262,11 @@ def test_secrets_masked_everywhere() -> None:
         access_key_id="AKIDEXAMPLE",
         secret_access_key="VERY-SECRET",
         session_token="SESSION-SECRET",
-        sse_customer_key_base64="SSE-SECRET",
+        # The base64 of a 32-byte key.
+        sse_customer_key_base64=f"SSESECRET{'A' * 34}=",
     )
     shown = repr(store) + str(store.config)
-    for secret in ["VERY-SECRET", "SESSION-SECRET", "SSE-SECRET"]:
+    for secret in ["VERY-SECRET", "SESSION-SECRET", "SSESECRET"]:
         assert secret not in shown
     assert set(store.config) >= {"secret_access_key", "session_token", "sse_customer_key_base64"}
     assert repr(store) == 'S3Store(bucket="b", prefix="p")'

@@ -109,6 +109,10 @@ BAD_VALUES = [
     ("s3", "secret_access_key", f"{CANARY}\x00", True, "HTTP header"),
     ("s3", "sse_kms_key_id", "key\n", False, "HTTP header"),
     ("s3", "sse_customer_key_base64", f"{CANARY}\n", True, "HTTP header"),
+    # Customer-provided keys: the base64 of a 32-byte AES key, refused before any request.
+    ("s3", "sse_customer_key_base64", "c2hvcnQ=", True, "decodes to 5 bytes"),
+    ("azure", "encryption_key", "c2hvcnQ=", True, "decodes to 5 bytes"),
+    ("azure", "encryption_key", f"{CANARY}!", True, "not base64"),
     ("s3", "checksum_algorithm", "sha256\t", False, "HTTP header"),
     ("azure", "bearer_token", f"x\n{CANARY}", True, "HTTP header"),
     ("azure", "sas_key", f"sv=1&sig={CANARY}\n", True, "HTTP header"),

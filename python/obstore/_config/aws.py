@@ -145,8 +145,8 @@ class S3Config(TypedDict, total=False):
     sse_bucket_key_enabled: bool
     """Use an S3 bucket key with KMS encryption (env ``AWS_SSE_BUCKET_KEY_ENABLED``)."""
     sse_customer_key_base64: str
-    """Customer key for ``server_side_encryption="sse-c"``
-    (env ``AWS_SSE_CUSTOMER_KEY_BASE64``)."""
+    """Customer key for ``server_side_encryption="sse-c"``: the base64 of a 32-byte AES-256 key,
+    else ``ValueError`` (env ``AWS_SSE_CUSTOMER_KEY_BASE64``)."""
     sse_kms_key_id: str
     """KMS key for ``aws:kms``/``aws:kms:dsse`` (env ``AWS_SSE_KMS_KEY_ID``)."""
     unsigned_payload: bool

@@ -57,7 +57,8 @@ class AzureConfig(TypedDict, total=False):
     use_fabric_endpoint: bool
     """Use the Microsoft Fabric endpoints instead of ``core.windows.net``."""
     encryption_key: str
-    """Base64 customer-provided AES-256 key (env ``AZURE_STORAGE_ENCRYPTION_KEY``)."""
+    """Customer-provided key: the base64 of a 32-byte AES-256 key, else ``ValueError`` (env
+    ``AZURE_STORAGE_ENCRYPTION_KEY``)."""
     endpoint: str
     """Custom endpoint URL (env ``AZURE_STORAGE_ENDPOINT``, ``AZURE_ENDPOINT``)."""
     msi_endpoint: str

@@ -41,6 +41,7 @@ impl StoreFamily for S3Family {
             "aws_web_identity_token_file" | "aws_container_authorization_token_file" => {
                 ValueKind::Local
             }
+            "aws_sse_customer_key_base64" => ValueKind::AesKey,
             _ => ValueKind::Text,
         }
     }
@@ -107,6 +108,7 @@ impl StoreFamily for AzureFamily {
             | "azure_storage_authority_host"
             | "azure_fabric_token_service_url" => ValueKind::Url,
             "azure_federated_token_file" => ValueKind::Local,
+            "azure_storage_encryption_key" => ValueKind::AesKey,
             _ => ValueKind::Text,
         }
     }

@@ -29,6 +29,10 @@ pub enum ValueKind {
     /// A path appended to a fixed URL (the ECS task credential endpoint): it must start with
     /// '/' and be valid in an HTTP request target.
     UrlPath,
+    /// A customer-provided AES-256 key (S3 SSE-C, Azure CPK): the base64 of exactly 32 bytes.
+    /// `object_store` takes any string, then fails at the first request (Azure) or sends it for
+    /// the server to refuse (S3).
+    AesKey,
 }
 
 /// Where a checked value came from; the error message names it.
@@ -132,6 +136,20 @@ pub fn check(kind: ValueKind, value: &str) -> Result<(), String> {
         ValueKind::Name => check_name(value),
         ValueKind::Url => check_url(value),
         ValueKind::UrlPath => check_url_path(value),
+        ValueKind::AesKey => check_aes_key(value),
+    }
+}
+
+fn check_aes_key(value: &str) -> Result<(), String> {
+    use base64::prelude::{Engine, BASE64_STANDARD};
+    check_text(value)?;
+    match BASE64_STANDARD.decode(value) {
+        Ok(key) if key.len() == 32 => Ok(()),
+        Ok(key) => Err(format!(
+            "it must be the base64 of a 32-byte (AES-256) key; it decodes to {} bytes",
+            key.len()
+        )),
+        Err(_) => Err("it must be the base64 of a 32-byte (AES-256) key; it is not base64".into()),
     }
 }
 
@@ -195,6 +213,21 @@ mod tests {
         assert!(check(ValueKind::Text, "a\tb").is_err());
         assert!(check(ValueKind::Text, "\u{7f}").is_err());
         assert!(check(ValueKind::Local, "{\n\"a\": 1\n}").is_ok());
+    }
+
+    #[test]
+    fn an_aes_key_is_the_base64_of_32_bytes() {
+        assert!(check(
+            ValueKind::AesKey,
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+        )
+        .is_ok());
+        assert!(check(ValueKind::AesKey, "bm90MzI=")
+            .unwrap_err()
+            .contains("5 bytes"));
+        assert!(check(ValueKind::AesKey, "not base64!")
+            .unwrap_err()
+            .contains("not base64"));
     }
 
     #[test]
