@@ -65,6 +65,9 @@ slicing, ``in``, ``+``, ``*`` and ``==`` with any bytes-like object.
 A result too large to represent raises ``OverflowError``, one that cannot
 be allocated ``MemoryError``."#
     };
+    (_Chunks) => {
+        r#"A stream of chunks, for ``for`` and ``async for``."#
+    };
     (BytesStream) => {
         r#"Chunks of an object's body, for ``for`` and ``async for``.
 
@@ -82,6 +85,12 @@ iteration; a second attempt raises ``ValueError``. ``meta``, ``range`` and
 
 Works with ``for`` and ``async for``. Chunks are ``list[ObjectMeta]``, or
 Arrow ``RecordBatch`` objects with ``return_arrow=True``."#
+    };
+    (_File) => {
+        r#"The ``with`` block of ``ReadableFile`` and ``WritableFile``."#
+    };
+    (_AsyncFile) => {
+        r#"The ``async with`` block of ``AsyncReadableFile`` and ``AsyncWritableFile``."#
     };
     (ReadableFile) => {
         r#"A buffered, seekable reader over one object (from ``open_reader``).
@@ -388,6 +397,9 @@ memoryview of one) is copied, so the result never changes."#
     (Bytes.__mul__) => {
         r#"Repeat the contents ``other`` times (empty for ``other <= 0``)."#
     };
+    (Bytes.__rmul__) => {
+        r#"Repeat the contents ``other`` times, as ``self * other`` does."#
+    };
     (Bytes.removeprefix) => {
         r#"Drop ``prefix`` from the start if present, like ``bytes.removeprefix``."#
     };
@@ -424,13 +436,16 @@ memoryview of one) is copied, so the result never changes."#
     (Bytes.to_bytes) => {
         r#"Copy the contents into a Python ``bytes``."#
     };
-    (BytesStream.__aiter__) => {
-        r#"Return the stream itself."#
+    (_Chunks.__aiter__) => {
+        r#"Return the stream itself, for ``async for``."#
     };
-    (BytesStream.__anext__) => {
+    (_Chunks.__iter__) => {
+        r#"Return the stream itself, for ``for``."#
+    };
+    (_Chunks.__anext__) => {
         r#"The next chunk; ``StopAsyncIteration`` at the end."#
     };
-    (BytesStream.__next__) => {
+    (_Chunks.__next__) => {
         r#"The next chunk; ``StopIteration`` at the end."#
     };
     (GetResult.attributes) => {
@@ -459,7 +474,10 @@ memoryview of one) is copied, so the result never changes."#
 (except the last one)."#
     };
     (GetResult.__aiter__) => {
-        r#"Same as ``stream()`` with the default chunk size."#
+        r#"Same as ``stream()`` with the default chunk size, for ``async for``."#
+    };
+    (GetResult.__iter__) => {
+        r#"Same as ``stream()`` with the default chunk size, for ``for``."#
     };
     (ListStream.collect) => {
         r#"All remaining objects as one chunk."#
@@ -467,11 +485,11 @@ memoryview of one) is copied, so the result never changes."#
     (ListStream.collect_async) => {
         r#"All remaining objects as one chunk, asynchronously."#
     };
-    (ReadableFile.__enter__) => {
-        r#"Return the reader itself; ``ValueError`` once closed."#
+    (_File.__exit__) => {
+        r#"Close the file, or abort a writer's upload if an exception is propagating."#
     };
-    (ReadableFile.__exit__) => {
-        r#"Close the reader; an exception propagates."#
+    (_File.__enter__) => {
+        r#"Return the file itself; ``ValueError`` once closed."#
     };
     (ReadableFile.__iter__) => {
         r#"Iterate over the lines of the object."#
@@ -543,12 +561,6 @@ or ``SEEK_END``) and return the new absolute position."#
     (WritableFile.abort) => {
         r#"Cancel the upload: nothing is written and uploaded parts are removed.
 Does nothing once closed."#
-    };
-    (WritableFile.__enter__) => {
-        r#"Return the writer itself."#
-    };
-    (WritableFile.__exit__) => {
-        r#"Close the writer, or abort it if an exception is propagating."#
     };
     (WritableFile.close) => {
         r#"Complete the upload: the object appears now. Closing again does nothing."#
@@ -819,38 +831,11 @@ Takes the constructor's keyword arguments. A path with an empty segment
     (MemoryStore.__eq__) => {
         r#"Equal only to the very same instance."#
     };
-    (Bytes.__rmul__) => {
-        $crate::pydoc!(Bytes.__mul__)
+    (_AsyncFile.__aexit__) => {
+        $crate::pydoc!(_File.__exit__)
     };
-    (BytesStream.__iter__) => {
-        $crate::pydoc!(BytesStream.__aiter__)
-    };
-    (GetResult.__iter__) => {
-        $crate::pydoc!(GetResult.__aiter__)
-    };
-    (ListStream.__aiter__) => {
-        $crate::pydoc!(BytesStream.__aiter__)
-    };
-    (ListStream.__iter__) => {
-        $crate::pydoc!(BytesStream.__aiter__)
-    };
-    (ListStream.__anext__) => {
-        $crate::pydoc!(BytesStream.__anext__)
-    };
-    (ListStream.__next__) => {
-        $crate::pydoc!(BytesStream.__next__)
-    };
-    (AsyncReadableFile.__aenter__) => {
-        $crate::pydoc!(ReadableFile.__enter__)
-    };
-    (AsyncReadableFile.__aexit__) => {
-        $crate::pydoc!(ReadableFile.__exit__)
-    };
-    (AsyncWritableFile.__aenter__) => {
-        $crate::pydoc!(WritableFile.__enter__)
-    };
-    (AsyncWritableFile.__aexit__) => {
-        $crate::pydoc!(WritableFile.__exit__)
+    (_AsyncFile.__aenter__) => {
+        $crate::pydoc!(_File.__enter__)
     };
     (GCSStore.__new__) => {
         $crate::pydoc!(S3Store.__new__)
@@ -860,6 +845,24 @@ Takes the constructor's keyword arguments. A path with an empty segment
     };
     (LocalStore.__getnewargs_ex__) => {
         $crate::pydoc!(_CloudStore.__getnewargs_ex__)
+    };
+    (BytesStream.$member:tt) => {
+        $crate::pydoc!(_Chunks.$member)
+    };
+    (ListStream.$member:tt) => {
+        $crate::pydoc!(_Chunks.$member)
+    };
+    (ReadableFile.$member:tt) => {
+        $crate::pydoc!(_File.$member)
+    };
+    (AsyncReadableFile.$member:tt) => {
+        $crate::pydoc!(_AsyncFile.$member)
+    };
+    (WritableFile.$member:tt) => {
+        $crate::pydoc!(_File.$member)
+    };
+    (AsyncWritableFile.$member:tt) => {
+        $crate::pydoc!(_AsyncFile.$member)
     };
     (_ClientStore.$member:tt) => {
         $crate::pydoc!(_Store.$member)
@@ -924,11 +927,20 @@ Takes the constructor's keyword arguments. A path with an empty segment
     ("WritableFile" $($rest:tt)*) => {
         $crate::pydoc!(WritableFile $($rest)*)
     };
+    ("_AsyncFile" $($rest:tt)*) => {
+        $crate::pydoc!(_AsyncFile $($rest)*)
+    };
+    ("_Chunks" $($rest:tt)*) => {
+        $crate::pydoc!(_Chunks $($rest)*)
+    };
     ("_ClientStore" $($rest:tt)*) => {
         $crate::pydoc!(_ClientStore $($rest)*)
     };
     ("_CloudStore" $($rest:tt)*) => {
         $crate::pydoc!(_CloudStore $($rest)*)
+    };
+    ("_File" $($rest:tt)*) => {
+        $crate::pydoc!(_File $($rest)*)
     };
     ("_Store" $($rest:tt)*) => {
         $crate::pydoc!(_Store $($rest)*)
