@@ -8,7 +8,9 @@ there, and the Rust items of the compiled module take it from the generated ``py
 
 Every function, class and method of the stubs with a docstring gets one key: ``name`` or
 ``Class.name``. A class also gets the methods it inherits from another class of the stubs, and
-an overloaded function the first docstring among its overloads. Standard library only.
+an overloaded function the first docstring among its overloads. Each text stands once in the
+macro: another key with the same text, or a member a class inherits, names the key that holds
+it. Standard library only.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STUBS = tuple(
-    ROOT / "python" / "obstore" / name for name in ("_obstore.pyi", "_store.pyi", "exceptions.pyi")
+    ROOT / "python" / "obstore" / name for name in ("exceptions.pyi", "_obstore.pyi", "_store.pyi")
 )
 OUTPUT = ROOT / "crates" / "obstore-stores" / "src" / "pydoc.rs"
 
@@ -30,7 +32,9 @@ HEADER = """\
 
 /// The docstring of a Python-facing item, by its Python name: `pydoc!(get)`,
 /// `pydoc!(S3Store)`, `pydoc!(S3Store.from_url)`. A class name may also be given as a string
-/// (`pydoc!("S3Store".from_url)`), for macros that hold the class name only as a literal.
+/// (`pydoc!("S3Store".from_url)`), for macros that hold the class name only as a literal. Each
+/// text stands once: another key with the same text, or a member a class inherits, names the key
+/// that holds it.
 #[macro_export]
 macro_rules! pydoc {
 """
@@ -73,41 +77,64 @@ def _put(docs: dict[str, str], key: str, doc: str, origin: str) -> None:
         sys.exit(f"{origin}: `{key}` has two different docstrings in the stubs")
 
 
-def _methods(
-    cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: frozenset[str] = frozenset()
-) -> dict[str, str]:
-    """The documented methods of ``cls``: its own first, then those it inherits from ``classes``."""
+def _own(cls: ast.ClassDef) -> dict[str, str]:
+    """The documented methods ``cls`` defines (for an overloaded one, its first docstring)."""
     own: dict[str, str] = {}
     for node in _functions_and_classes(cls.body):
         doc = ast.get_docstring(node, clean=True)
         if doc and not isinstance(node, ast.ClassDef):
             own.setdefault(node.name, doc)
+    return own
+
+
+def _inherited(
+    cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: frozenset[str] = frozenset()
+) -> dict[str, tuple[str, str]]:
+    """The documented methods ``cls`` inherits from ``classes``: their docstring and the base of
+    ``cls`` they come through, in the order of the bases."""
     defined = {node.name for node in _functions_and_classes(cls.body)}
+    inherited: dict[str, tuple[str, str]] = {}
     for base in _base_names(cls):
         if base in classes and base not in seen:
             for name, doc in _methods(classes[base], classes, seen | {cls.name}).items():
                 if name not in defined:
-                    own.setdefault(name, doc)
-    return own
+                    inherited.setdefault(name, (doc, base))
+    return inherited
 
 
-def collect(stubs: tuple[Path, ...] = STUBS) -> dict[str, str]:
-    """The cleaned docstring (``inspect.cleandoc``) of every documented item, by key."""
-    docs: dict[str, str] = {}
+def _methods(
+    cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The documented methods of ``cls``: its own first, then those it inherits from ``classes``."""
+    inherited = _inherited(cls, classes, seen)
+    return _own(cls) | {name: doc for name, (doc, _) in inherited.items()}
+
+
+def _stubs(stubs: tuple[Path, ...]) -> list[tuple[str, dict[str, str], dict[str, ast.ClassDef]]]:
+    """Each stub's name, its documented functions and classes (for an overloaded function, the
+    first docstring among its overloads), and its classes."""
+    found = []
     for stub in stubs:
         tree = ast.parse(stub.read_text(encoding="utf-8"), filename=str(stub))
-        # For an overloaded name the first docstring wins.
         module_docs: dict[str, str] = {}
         for node in _functions_and_classes(tree.body):
             doc = ast.get_docstring(node, clean=True)
             if doc:
                 module_docs.setdefault(node.name, doc)
-        for name, doc in module_docs.items():
-            _put(docs, name, doc, stub.name)
         classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        found.append((stub.name, module_docs, classes))
+    return found
+
+
+def collect(stubs: tuple[Path, ...] = STUBS) -> dict[str, str]:
+    """The cleaned docstring (``inspect.cleandoc``) of every documented item, by key."""
+    docs: dict[str, str] = {}
+    for stub, module_docs, classes in _stubs(stubs):
+        for name, doc in module_docs.items():
+            _put(docs, name, doc, stub)
         for cls in classes.values():
             for name, doc in _methods(cls, classes).items():
-                _put(docs, f"{cls.name}.{name}", doc, stub.name)
+                _put(docs, f"{cls.name}.{name}", doc, stub)
     return docs
 
 
@@ -130,22 +157,50 @@ def _raw_string(text: str) -> str:
     return f'r{hashes}"{text}"{hashes}'
 
 
-def render(docs: dict[str, str] | None = None) -> str:
-    """The text of pydoc.rs."""
-    if docs is None:
-        docs = collect()
-    arms = [
-        f"    ({_pattern(key)}) => {{\n        {_raw_string(doc)}\n    }};\n"
-        for key, doc in docs.items()
-    ]
+def _arms(stubs: tuple[Path, ...] = STUBS) -> list[tuple[str, str]]:
+    """The ``(pattern, body)`` arms of ``pydoc!``, in order. Each docstring stands once, under
+    its first key; a later key with the same text names that key; a class names its base for the
+    members it inherits (one arm ``(Class.$member:tt)``, after every key of a member); a class
+    name given as a string names the class."""
+    docs = collect(stubs)  # refuses a key with two different docstrings
+    texts: list[tuple[str, str]] = []
+    same_texts: list[tuple[str, str]] = []
+    inherited: list[tuple[str, str]] = []
+    first: dict[str, str] = {}
+
+    def text(key: str, doc: str) -> None:
+        known = first.setdefault(doc, key)
+        if known == key:
+            texts.append((_pattern(key), _raw_string(doc)))
+        else:
+            same_texts.append((_pattern(key), f"$crate::pydoc!({_pattern(known)})"))
+
+    for _, module_docs, classes in _stubs(stubs):
+        for name, doc in module_docs.items():
+            text(name, doc)
+        for cls in classes.values():
+            for name, doc in _own(cls).items():
+                text(f"{cls.name}.{name}", doc)
+            through = _inherited(cls, classes)
+            bases = {base for _, base in through.values()}
+            if len(bases) == 1:
+                forward = f"$crate::pydoc!({_ident(bases.pop())}.$member)"
+                inherited.append((f"{_ident(cls.name)}.$member:tt", forward))
+                continue
+            for name, (_, base) in through.items():
+                forward = f"$crate::pydoc!({_pattern(f'{base}.{name}')})"
+                inherited.append((_pattern(f"{cls.name}.{name}"), forward))
     classes = sorted({key.split(".")[0] for key in docs if "." in key})
-    aliases = [
-        f'    ("{cls}" $($rest:tt)*) => {{\n'
-        f"        $crate::pydoc!({_ident(cls)} $($rest)*)\n"
-        "    };\n"
-        for cls in classes
+    named = [
+        (f'"{cls}" $($rest:tt)*', f"$crate::pydoc!({_ident(cls)} $($rest)*)") for cls in classes
     ]
-    return HEADER + "".join(arms) + "".join(aliases) + "}\n"
+    return texts + same_texts + inherited + named
+
+
+def render(stubs: tuple[Path, ...] = STUBS) -> str:
+    """The text of pydoc.rs."""
+    arms = [f"    ({pattern}) => {{\n        {body}\n    }};\n" for pattern, body in _arms(stubs)]
+    return HEADER + "".join(arms) + "}\n"
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ must be called while an event loop is running; they return awaitables.
 import builtins
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +18,7 @@ from typing import (
     Literal,
     Self,
     SupportsIndex,
+    TypeVar,
     overload,
     type_check_only,
 )
@@ -138,7 +138,7 @@ class Bytes(Buffer):
         """Repeat the contents ``other`` times (empty for ``other <= 0``)."""
 
     def __rmul__(self, other: SupportsIndex, /) -> Bytes:
-        """Repeat the contents ``other`` times (empty for ``other <= 0``)."""
+        """Repeat the contents ``other`` times, as ``self * other`` does."""
 
     def removeprefix(self, prefix: Buffer, /) -> Bytes:
         """Drop ``prefix`` from the start if present, like ``bytes.removeprefix``."""
@@ -176,26 +176,34 @@ class Bytes(Buffer):
     def to_bytes(self) -> builtins.bytes:
         """Copy the contents into a Python ``bytes``."""
 
+# --- Streams of chunks ---------------------------------------------------------
+
+_ChunkT_co = TypeVar("_ChunkT_co", covariant=True)
+
+@type_check_only
+class _Chunks(Generic[_ChunkT_co]):
+    """A stream of chunks, for ``for`` and ``async for``."""
+
+    def __aiter__(self) -> Self:
+        """Return the stream itself, for ``async for``."""
+
+    def __iter__(self) -> Self:
+        """Return the stream itself, for ``for``."""
+
+    async def __anext__(self) -> _ChunkT_co:
+        """The next chunk; ``StopAsyncIteration`` at the end."""
+
+    def __next__(self) -> _ChunkT_co:
+        """The next chunk; ``StopIteration`` at the end."""
+
 # --- Results of get ------------------------------------------------------------
 
 @type_check_only
-class BytesStream:
+class BytesStream(_Chunks[builtins.bytes]):
     """Chunks of an object's body, for ``for`` and ``async for``.
 
     Each chunk is a Python ``bytes``.
     """
-
-    def __aiter__(self) -> BytesStream:
-        """Return the stream itself."""
-
-    def __iter__(self) -> BytesStream:
-        """Return the stream itself."""
-
-    async def __anext__(self) -> builtins.bytes:
-        """The next chunk; ``StopAsyncIteration`` at the end."""
-
-    def __next__(self) -> builtins.bytes:
-        """The next chunk; ``StopIteration`` at the end."""
 
 @type_check_only
 class GetResult:
@@ -235,32 +243,20 @@ class GetResult:
         (except the last one)."""
 
     def __aiter__(self) -> BytesStream:
-        """Same as ``stream()`` with the default chunk size."""
+        """Same as ``stream()`` with the default chunk size, for ``async for``."""
 
     def __iter__(self) -> BytesStream:
-        """Same as ``stream()`` with the default chunk size."""
+        """Same as ``stream()`` with the default chunk size, for ``for``."""
 
 # --- Listing -------------------------------------------------------------------
 
 @type_check_only
-class ListStream(Generic[ListChunkType]):
+class ListStream(_Chunks[ListChunkType]):
     """A lazily fetched listing, yielding chunks of objects.
 
     Works with ``for`` and ``async for``. Chunks are ``list[ObjectMeta]``, or
     Arrow ``RecordBatch`` objects with ``return_arrow=True``.
     """
-
-    def __aiter__(self) -> Self:
-        """Return the stream itself."""
-
-    def __iter__(self) -> Self:
-        """Return the stream itself."""
-
-    async def __anext__(self) -> ListChunkType:
-        """The next chunk; ``StopAsyncIteration`` at the end."""
-
-    def __next__(self) -> ListChunkType:
-        """The next chunk; ``StopIteration`` at the end."""
 
     def collect(self) -> ListChunkType:
         """All remaining objects as one chunk."""
@@ -271,16 +267,8 @@ class ListStream(Generic[ListChunkType]):
 # --- File-like objects ---------------------------------------------------------
 
 @type_check_only
-class ReadableFile(AbstractContextManager[ReadableFile]):
-    """A buffered, seekable reader over one object (from ``open_reader``).
-
-    Reading past the end of an object shorter than the reader's ``size``
-    raises ``OSError``. Once closed, every method but ``close`` raises
-    ``ValueError``, as Python's ``io`` files do. A ``with`` block closes it.
-    """
-
-    def __enter__(self) -> Self:
-        """Return the reader itself; ``ValueError`` once closed."""
+class _File:
+    """The ``with`` block of ``ReadableFile`` and ``WritableFile``."""
 
     def __exit__(
         self,
@@ -288,7 +276,34 @@ class ReadableFile(AbstractContextManager[ReadableFile]):
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Close the reader; an exception propagates."""
+        """Close the file, or abort a writer's upload if an exception is propagating."""
+
+    def __enter__(self) -> Self:
+        """Return the file itself; ``ValueError`` once closed."""
+
+@type_check_only
+class _AsyncFile:
+    """The ``async with`` block of ``AsyncReadableFile`` and ``AsyncWritableFile``."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the file, or abort a writer's upload if an exception is propagating."""
+
+    async def __aenter__(self) -> Self:
+        """Return the file itself; ``ValueError`` once closed."""
+
+@type_check_only
+class ReadableFile(_File):
+    """A buffered, seekable reader over one object (from ``open_reader``).
+
+    Reading past the end of an object shorter than the reader's ``size``
+    raises ``OSError``. Once closed, every method but ``close`` raises
+    ``ValueError``, as Python's ``io`` files do. A ``with`` block closes it.
+    """
 
     def __iter__(self) -> Self:
         """Iterate over the lines of the object."""
@@ -330,24 +345,13 @@ class ReadableFile(AbstractContextManager[ReadableFile]):
         """Current position."""
 
 @type_check_only
-class AsyncReadableFile(AbstractAsyncContextManager[AsyncReadableFile]):
+class AsyncReadableFile(_AsyncFile):
     """The reader of ``open_reader_async``: ``ReadableFile`` with coroutines.
 
     ``read``, ``readall``, ``readline``, ``readlines``, ``seek`` and ``tell`` are
     awaited; the rest, and the rules on closing and short objects, are those of
     ``ReadableFile``; ``async with`` closes it.
     """
-
-    async def __aenter__(self) -> Self:
-        """Return the reader itself; ``ValueError`` once closed."""
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the reader; an exception propagates."""
 
     def close(self) -> None:
         """As ``ReadableFile.close``."""
@@ -382,7 +386,7 @@ class AsyncReadableFile(AbstractAsyncContextManager[AsyncReadableFile]):
         """Asynchronous ``ReadableFile.tell``."""
 
 @type_check_only
-class WritableFile(AbstractContextManager[WritableFile]):
+class WritableFile(_File):
     """A buffered writer creating one object (from ``open_writer``).
 
     The object appears only when the writer is closed. Leaving a ``with`` block
@@ -394,17 +398,6 @@ class WritableFile(AbstractContextManager[WritableFile]):
     def abort(self) -> None:
         """Cancel the upload: nothing is written and uploaded parts are removed.
         Does nothing once closed."""
-
-    def __enter__(self) -> Self:
-        """Return the writer itself."""
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the writer, or abort it if an exception is propagating."""
 
     def close(self) -> None:
         """Complete the upload: the object appears now. Closing again does nothing."""
@@ -420,7 +413,7 @@ class WritableFile(AbstractContextManager[WritableFile]):
         as one part in the background."""
 
 @type_check_only
-class AsyncWritableFile(AbstractAsyncContextManager[AsyncWritableFile]):
+class AsyncWritableFile(_AsyncFile):
     """The writer of ``open_writer_async``: ``WritableFile`` with coroutines.
 
     Every method is awaited, and ``async with`` takes the place of ``with``;
@@ -429,17 +422,6 @@ class AsyncWritableFile(AbstractAsyncContextManager[AsyncWritableFile]):
 
     async def abort(self) -> None:
         """Asynchronous ``WritableFile.abort``."""
-
-    async def __aenter__(self) -> Self:
-        """Return the writer itself."""
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the writer, or abort it if an exception is propagating."""
 
     async def close(self) -> None:
         """Asynchronous ``WritableFile.close``."""

@@ -266,29 +266,32 @@ class ObjectStoreMethods:
         list_with_delimiter = _method(obstore.list_with_delimiter)
         list_with_delimiter_async = _method(obstore.list_with_delimiter_async)
 
-
-class S3Store(ObjectStoreMethods, _store.S3Store):
-    __doc__ = _store.S3Store.__doc__
-
-
-class GCSStore(ObjectStoreMethods, _store.GCSStore):
-    __doc__ = _store.GCSStore.__doc__
-
-
-class AzureStore(ObjectStoreMethods, _store.AzureStore):
-    __doc__ = _store.AzureStore.__doc__
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give a store class without a docstring the one of the raw class it extends, the
+        reference text of the store (``help()``, ``__doc__``)."""
+        super().__init_subclass__(**kwargs)
+        raw = next((base for base in cls.__mro__ if vars(_store).get(base.__name__) is base), None)
+        if cls.__doc__ is None and raw is not None:
+            cls.__doc__ = raw.__doc__
 
 
-class HTTPStore(ObjectStoreMethods, _store.HTTPStore):
-    __doc__ = _store.HTTPStore.__doc__
+# Each takes the docstring of the raw class it extends (`ObjectStoreMethods.__init_subclass__`).
+class S3Store(ObjectStoreMethods, _store.S3Store): ...
 
 
-class LocalStore(ObjectStoreMethods, _store.LocalStore):
-    __doc__ = _store.LocalStore.__doc__
+class GCSStore(ObjectStoreMethods, _store.GCSStore): ...
 
 
-class MemoryStore(ObjectStoreMethods, _store.MemoryStore):
-    __doc__ = _store.MemoryStore.__doc__
+class AzureStore(ObjectStoreMethods, _store.AzureStore): ...
+
+
+class HTTPStore(ObjectStoreMethods, _store.HTTPStore): ...
+
+
+class LocalStore(ObjectStoreMethods, _store.LocalStore): ...
+
+
+class MemoryStore(ObjectStoreMethods, _store.MemoryStore): ...
 
 
 ObjectStore: TypeAlias = AzureStore | GCSStore | HTTPStore | S3Store | LocalStore | MemoryStore

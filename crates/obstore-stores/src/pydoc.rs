@@ -3,9 +3,60 @@
 
 /// The docstring of a Python-facing item, by its Python name: `pydoc!(get)`,
 /// `pydoc!(S3Store)`, `pydoc!(S3Store.from_url)`. A class name may also be given as a string
-/// (`pydoc!("S3Store".from_url)`), for macros that hold the class name only as a literal.
+/// (`pydoc!("S3Store".from_url)`), for macros that hold the class name only as a literal. Each
+/// text stands once: another key with the same text, or a member a class inherits, names the key
+/// that holds it.
 #[macro_export]
 macro_rules! pydoc {
+    (BaseError) => {
+        r#"Base class of every obstore error."#
+    };
+    (GenericError) => {
+        r#"A store error with no more specific class."#
+    };
+    (NotFoundError) => {
+        r#"The bucket or container does not exist.
+
+A missing object raises the builtin ``FileNotFoundError``; this is a
+subclass of it, so ``except FileNotFoundError`` catches both."#
+    };
+    (InvalidPathError) => {
+        r#"The backend rejected a path."#
+    };
+    (JoinError) => {
+        r#"A background task failed to finish."#
+    };
+    (NotSupportedError) => {
+        r#"The backend does not support the requested operation or option."#
+    };
+    (AlreadyExistsError) => {
+        r#"The destination already exists (``mode="create"``, ``overwrite=False``)."#
+    };
+    (PreconditionError) => {
+        r#"A condition (``if_match``, ``if_unmodified_since``, ``UpdateVersion``)
+was not met."#
+    };
+    (NotModifiedError) => {
+        r#"The object is unchanged (``if_none_match``, ``if_modified_since``)."#
+    };
+    (PermissionDeniedError) => {
+        r#"The credentials are valid but lack permission."#
+    };
+    (UnauthenticatedError) => {
+        r#"Credentials are missing or invalid, or the credential provider failed."#
+    };
+    (UnknownConfigurationKeyError) => {
+        r#"A configuration key is not valid for the store."#
+    };
+    (ChecksumMismatchError) => {
+        r#"The bytes do not match their checksum.
+
+Raised by a download read whole (``bytes()``, a stream read to its end,
+``get_parallel``) whose bytes differ from the checksum the server announced
+(turn off with ``verify_checksum=False``), and by an upload the server
+refused because its bytes differ from the checksum sent with them
+(``BadDigest``, ``XAmzContentSHA256Mismatch``, ``Md5Mismatch``, ...)."#
+    };
     (Bytes) => {
         r#"An immutable byte buffer owned by the Rust core, shared without copying.
 
@@ -13,6 +64,9 @@ Supports the buffer protocol (``memoryview(b)``, ``bytes(b)``), indexing,
 slicing, ``in``, ``+``, ``*`` and ``==`` with any bytes-like object.
 A result too large to represent raises ``OverflowError``, one that cannot
 be allocated ``MemoryError``."#
+    };
+    (_Chunks) => {
+        r#"A stream of chunks, for ``for`` and ``async for``."#
     };
     (BytesStream) => {
         r#"Chunks of an object's body, for ``for`` and ``async for``.
@@ -31,6 +85,12 @@ iteration; a second attempt raises ``ValueError``. ``meta``, ``range`` and
 
 Works with ``for`` and ``async for``. Chunks are ``list[ObjectMeta]``, or
 Arrow ``RecordBatch`` objects with ``return_arrow=True``."#
+    };
+    (_File) => {
+        r#"The ``with`` block of ``ReadableFile`` and ``WritableFile``."#
+    };
+    (_AsyncFile) => {
+        r#"The ``async with`` block of ``AsyncReadableFile`` and ``AsyncWritableFile``."#
     };
     (ReadableFile) => {
         r#"A buffered, seekable reader over one object (from ``open_reader``).
@@ -338,7 +398,7 @@ memoryview of one) is copied, so the result never changes."#
         r#"Repeat the contents ``other`` times (empty for ``other <= 0``)."#
     };
     (Bytes.__rmul__) => {
-        r#"Repeat the contents ``other`` times (empty for ``other <= 0``)."#
+        r#"Repeat the contents ``other`` times, as ``self * other`` does."#
     };
     (Bytes.removeprefix) => {
         r#"Drop ``prefix`` from the start if present, like ``bytes.removeprefix``."#
@@ -376,16 +436,16 @@ memoryview of one) is copied, so the result never changes."#
     (Bytes.to_bytes) => {
         r#"Copy the contents into a Python ``bytes``."#
     };
-    (BytesStream.__aiter__) => {
-        r#"Return the stream itself."#
+    (_Chunks.__aiter__) => {
+        r#"Return the stream itself, for ``async for``."#
     };
-    (BytesStream.__iter__) => {
-        r#"Return the stream itself."#
+    (_Chunks.__iter__) => {
+        r#"Return the stream itself, for ``for``."#
     };
-    (BytesStream.__anext__) => {
+    (_Chunks.__anext__) => {
         r#"The next chunk; ``StopAsyncIteration`` at the end."#
     };
-    (BytesStream.__next__) => {
+    (_Chunks.__next__) => {
         r#"The next chunk; ``StopIteration`` at the end."#
     };
     (GetResult.attributes) => {
@@ -414,22 +474,10 @@ memoryview of one) is copied, so the result never changes."#
 (except the last one)."#
     };
     (GetResult.__aiter__) => {
-        r#"Same as ``stream()`` with the default chunk size."#
+        r#"Same as ``stream()`` with the default chunk size, for ``async for``."#
     };
     (GetResult.__iter__) => {
-        r#"Same as ``stream()`` with the default chunk size."#
-    };
-    (ListStream.__aiter__) => {
-        r#"Return the stream itself."#
-    };
-    (ListStream.__iter__) => {
-        r#"Return the stream itself."#
-    };
-    (ListStream.__anext__) => {
-        r#"The next chunk; ``StopAsyncIteration`` at the end."#
-    };
-    (ListStream.__next__) => {
-        r#"The next chunk; ``StopIteration`` at the end."#
+        r#"Same as ``stream()`` with the default chunk size, for ``for``."#
     };
     (ListStream.collect) => {
         r#"All remaining objects as one chunk."#
@@ -437,11 +485,11 @@ memoryview of one) is copied, so the result never changes."#
     (ListStream.collect_async) => {
         r#"All remaining objects as one chunk, asynchronously."#
     };
-    (ReadableFile.__enter__) => {
-        r#"Return the reader itself; ``ValueError`` once closed."#
+    (_File.__exit__) => {
+        r#"Close the file, or abort a writer's upload if an exception is propagating."#
     };
-    (ReadableFile.__exit__) => {
-        r#"Close the reader; an exception propagates."#
+    (_File.__enter__) => {
+        r#"Return the file itself; ``ValueError`` once closed."#
     };
     (ReadableFile.__iter__) => {
         r#"Iterate over the lines of the object."#
@@ -480,12 +528,6 @@ or ``SEEK_END``) and return the new absolute position."#
     (ReadableFile.tell) => {
         r#"Current position."#
     };
-    (AsyncReadableFile.__aenter__) => {
-        r#"Return the reader itself; ``ValueError`` once closed."#
-    };
-    (AsyncReadableFile.__aexit__) => {
-        r#"Close the reader; an exception propagates."#
-    };
     (AsyncReadableFile.close) => {
         r#"As ``ReadableFile.close``."#
     };
@@ -520,12 +562,6 @@ or ``SEEK_END``) and return the new absolute position."#
         r#"Cancel the upload: nothing is written and uploaded parts are removed.
 Does nothing once closed."#
     };
-    (WritableFile.__enter__) => {
-        r#"Return the writer itself."#
-    };
-    (WritableFile.__exit__) => {
-        r#"Close the writer, or abort it if an exception is propagating."#
-    };
     (WritableFile.close) => {
         r#"Complete the upload: the object appears now. Closing again does nothing."#
     };
@@ -541,12 +577,6 @@ as one part in the background."#
     };
     (AsyncWritableFile.abort) => {
         r#"Asynchronous ``WritableFile.abort``."#
-    };
-    (AsyncWritableFile.__aenter__) => {
-        r#"Return the writer itself."#
-    };
-    (AsyncWritableFile.__aexit__) => {
-        r#"Close the writer, or abort it if an exception is propagating."#
     };
     (AsyncWritableFile.close) => {
         r#"Asynchronous ``WritableFile.close``."#
@@ -720,9 +750,6 @@ their own."#
     (_ClientStore.request_hook) => {
         r#"The request hook passed at construction, if any."#
     };
-    (_ClientStore.__eq__) => {
-        r#"Equal to a store of the same class with the same settings."#
-    };
     (_CloudStore.prefix) => {
         r#"Key prefix prepended to every path, if any."#
     };
@@ -738,18 +765,6 @@ An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
     (_CloudStore.__getnewargs_ex__) => {
         r#"Constructor arguments, for pickling."#
     };
-    (_CloudStore.client_options) => {
-        r#"HTTP client options, if given."#
-    };
-    (_CloudStore.retry_config) => {
-        r#"Retry settings with defaults filled in, if given."#
-    };
-    (_CloudStore.request_hook) => {
-        r#"The request hook passed at construction, if any."#
-    };
-    (_CloudStore.__eq__) => {
-        r#"Equal to a store of the same class with the same settings."#
-    };
     (S3Store.__new__) => {
         r#"Create a store for ``bucket``, optionally below the key ``prefix``.
 
@@ -764,68 +779,8 @@ Also accepted: ``s3a://``, ``https://s3.<region>.amazonaws.com/<bucket>``,
 ``https://<account>.r2.cloudflarestorage.com/<bucket>``. The URL path
 becomes the prefix; keys in ``config`` take precedence over the URL."#
     };
-    (S3Store.prefix) => {
-        r#"Key prefix prepended to every path, if any."#
-    };
-    (S3Store.config) => {
-        r#"Explicitly given settings (not environment ones), values as strings;
-secret values (keys, tokens, passwords) are masked.
-
-An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
-    };
-    (S3Store.credential_provider) => {
-        r#"The credential provider passed at construction, if any."#
-    };
-    (S3Store.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
-    };
-    (S3Store.client_options) => {
-        r#"HTTP client options, if given."#
-    };
-    (S3Store.retry_config) => {
-        r#"Retry settings with defaults filled in, if given."#
-    };
-    (S3Store.request_hook) => {
-        r#"The request hook passed at construction, if any."#
-    };
-    (S3Store.__eq__) => {
-        r#"Equal to a store of the same class with the same settings."#
-    };
-    (GCSStore.__new__) => {
-        r#"Create a store for ``bucket``, optionally below the key ``prefix``.
-
-Keywords: ``prefix``, ``config``, ``client_options``, ``retry_config``,
-``credential_provider``, ``request_hook`` and the configuration keys."#
-    };
     (GCSStore.from_url) => {
         r#"Create a store from a ``gs://bucket/prefix`` URL."#
-    };
-    (GCSStore.prefix) => {
-        r#"Key prefix prepended to every path, if any."#
-    };
-    (GCSStore.config) => {
-        r#"Explicitly given settings (not environment ones), values as strings;
-secret values (keys, tokens, passwords) are masked.
-
-An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
-    };
-    (GCSStore.credential_provider) => {
-        r#"The credential provider passed at construction, if any."#
-    };
-    (GCSStore.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
-    };
-    (GCSStore.client_options) => {
-        r#"HTTP client options, if given."#
-    };
-    (GCSStore.retry_config) => {
-        r#"Retry settings with defaults filled in, if given."#
-    };
-    (GCSStore.request_hook) => {
-        r#"The request hook passed at construction, if any."#
-    };
-    (GCSStore.__eq__) => {
-        r#"Equal to a store of the same class with the same settings."#
     };
     (AzureStore.__new__) => {
         r#"Create a store for ``container_name``, optionally below ``prefix``.
@@ -841,33 +796,6 @@ Accepted: ``az://``, ``adl://``, ``azure://``, ``abfs[s]://<container>/…``,
 ``fabric.microsoft.com`` forms. The path after the container becomes the
 prefix."#
     };
-    (AzureStore.prefix) => {
-        r#"Key prefix prepended to every path, if any."#
-    };
-    (AzureStore.config) => {
-        r#"Explicitly given settings (not environment ones), values as strings;
-secret values (keys, tokens, passwords) are masked.
-
-An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
-    };
-    (AzureStore.credential_provider) => {
-        r#"The credential provider passed at construction, if any."#
-    };
-    (AzureStore.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
-    };
-    (AzureStore.client_options) => {
-        r#"HTTP client options, if given."#
-    };
-    (AzureStore.retry_config) => {
-        r#"Retry settings with defaults filled in, if given."#
-    };
-    (AzureStore.request_hook) => {
-        r#"The request hook passed at construction, if any."#
-    };
-    (AzureStore.__eq__) => {
-        r#"Equal to a store of the same class with the same settings."#
-    };
     (HTTPStore.__new__) => {
         r#"Create a store rooted at ``url``; ``request_hook`` is called with a
 ``RequestEvent`` for each HTTP request of this store (see
@@ -878,21 +806,6 @@ An ``S3Config``, ``GCSConfig`` or ``AzureConfig`` after the store's kind."#
     };
     (HTTPStore.url) => {
         r#"The normalized base URL; a password in it is masked."#
-    };
-    (HTTPStore.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
-    };
-    (HTTPStore.client_options) => {
-        r#"HTTP client options, if given."#
-    };
-    (HTTPStore.retry_config) => {
-        r#"Retry settings with defaults filled in, if given."#
-    };
-    (HTTPStore.request_hook) => {
-        r#"The request hook passed at construction, if any."#
-    };
-    (HTTPStore.__eq__) => {
-        r#"Equal to a store of the same class with the same settings."#
     };
     (LocalStore.__new__) => {
         r#"Create a store rooted at the directory ``prefix``.
@@ -912,66 +825,65 @@ Takes the constructor's keyword arguments. A path with an empty segment
     (LocalStore.prefix) => {
         r#"The root directory; ``None`` means the file system root."#
     };
-    (LocalStore.__getnewargs_ex__) => {
-        r#"Constructor arguments, for pickling."#
-    };
-    (LocalStore.__eq__) => {
-        r#"Equal to a store of the same class with the same settings."#
-    };
     (MemoryStore.__new__) => {
         r#"Create an empty store."#
     };
     (MemoryStore.__eq__) => {
         r#"Equal only to the very same instance."#
     };
-    (BaseError) => {
-        r#"Base class of every obstore error."#
+    (_AsyncFile.__aexit__) => {
+        $crate::pydoc!(_File.__exit__)
     };
-    (GenericError) => {
-        r#"A store error with no more specific class."#
+    (_AsyncFile.__aenter__) => {
+        $crate::pydoc!(_File.__enter__)
     };
-    (NotFoundError) => {
-        r#"The bucket or container does not exist.
-
-A missing object raises the builtin ``FileNotFoundError``; this is a
-subclass of it, so ``except FileNotFoundError`` catches both."#
+    (GCSStore.__new__) => {
+        $crate::pydoc!(S3Store.__new__)
     };
-    (InvalidPathError) => {
-        r#"The backend rejected a path."#
+    (HTTPStore.__getnewargs_ex__) => {
+        $crate::pydoc!(_CloudStore.__getnewargs_ex__)
     };
-    (JoinError) => {
-        r#"A background task failed to finish."#
+    (LocalStore.__getnewargs_ex__) => {
+        $crate::pydoc!(_CloudStore.__getnewargs_ex__)
     };
-    (NotSupportedError) => {
-        r#"The backend does not support the requested operation or option."#
+    (BytesStream.$member:tt) => {
+        $crate::pydoc!(_Chunks.$member)
     };
-    (AlreadyExistsError) => {
-        r#"The destination already exists (``mode="create"``, ``overwrite=False``)."#
+    (ListStream.$member:tt) => {
+        $crate::pydoc!(_Chunks.$member)
     };
-    (PreconditionError) => {
-        r#"A condition (``if_match``, ``if_unmodified_since``, ``UpdateVersion``)
-was not met."#
+    (ReadableFile.$member:tt) => {
+        $crate::pydoc!(_File.$member)
     };
-    (NotModifiedError) => {
-        r#"The object is unchanged (``if_none_match``, ``if_modified_since``)."#
+    (AsyncReadableFile.$member:tt) => {
+        $crate::pydoc!(_AsyncFile.$member)
     };
-    (PermissionDeniedError) => {
-        r#"The credentials are valid but lack permission."#
+    (WritableFile.$member:tt) => {
+        $crate::pydoc!(_File.$member)
     };
-    (UnauthenticatedError) => {
-        r#"Credentials are missing or invalid, or the credential provider failed."#
+    (AsyncWritableFile.$member:tt) => {
+        $crate::pydoc!(_AsyncFile.$member)
     };
-    (UnknownConfigurationKeyError) => {
-        r#"A configuration key is not valid for the store."#
+    (_ClientStore.$member:tt) => {
+        $crate::pydoc!(_Store.$member)
     };
-    (ChecksumMismatchError) => {
-        r#"The bytes do not match their checksum.
-
-Raised by a download read whole (``bytes()``, a stream read to its end,
-``get_parallel``) whose bytes differ from the checksum the server announced
-(turn off with ``verify_checksum=False``), and by an upload the server
-refused because its bytes differ from the checksum sent with them
-(``BadDigest``, ``XAmzContentSHA256Mismatch``, ``Md5Mismatch``, ...)."#
+    (_CloudStore.$member:tt) => {
+        $crate::pydoc!(_ClientStore.$member)
+    };
+    (S3Store.$member:tt) => {
+        $crate::pydoc!(_CloudStore.$member)
+    };
+    (GCSStore.$member:tt) => {
+        $crate::pydoc!(_CloudStore.$member)
+    };
+    (AzureStore.$member:tt) => {
+        $crate::pydoc!(_CloudStore.$member)
+    };
+    (HTTPStore.$member:tt) => {
+        $crate::pydoc!(_ClientStore.$member)
+    };
+    (LocalStore.$member:tt) => {
+        $crate::pydoc!(_Store.$member)
     };
     ("AsyncReadableFile" $($rest:tt)*) => {
         $crate::pydoc!(AsyncReadableFile $($rest)*)
@@ -1015,11 +927,20 @@ refused because its bytes differ from the checksum sent with them
     ("WritableFile" $($rest:tt)*) => {
         $crate::pydoc!(WritableFile $($rest)*)
     };
+    ("_AsyncFile" $($rest:tt)*) => {
+        $crate::pydoc!(_AsyncFile $($rest)*)
+    };
+    ("_Chunks" $($rest:tt)*) => {
+        $crate::pydoc!(_Chunks $($rest)*)
+    };
     ("_ClientStore" $($rest:tt)*) => {
         $crate::pydoc!(_ClientStore $($rest)*)
     };
     ("_CloudStore" $($rest:tt)*) => {
         $crate::pydoc!(_CloudStore $($rest)*)
+    };
+    ("_File" $($rest:tt)*) => {
+        $crate::pydoc!(_File $($rest)*)
     };
     ("_Store" $($rest:tt)*) => {
         $crate::pydoc!(_Store $($rest)*)

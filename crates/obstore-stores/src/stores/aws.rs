@@ -4,13 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
-use object_store::{ClientOptions, RetryConfig};
 use pyo3::prelude::*;
 
-use super::cloud::{cloud_store_class, CloudBackend, CloudCore, Connector};
-use super::credential::{
-    optional_str, required_str, Convert, MetadataDisabled, PyCredentialProvider,
-};
+use super::cloud::{cloud_backend, cloud_store_class, Cloud, CloudCore};
+use super::credential::{optional_str, required_str, MetadataDisabled};
 use crate::config::families::S3Family;
 use crate::config::{bad_url, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
@@ -134,117 +131,74 @@ fn resolve_unsigned_payload(builder: AmazonS3Builder, explicit: bool) -> AmazonS
     builder.with_unsigned_payload(https)
 }
 
-/// Amazon S3 as a [`CloudBackend`].
-#[derive(Debug)]
-pub struct S3;
+/// What differs between S3 and the other clouds.
+const S3: Cloud<AmazonS3Builder> = Cloud {
+    label: "AWS",
+    url_scheme: "s3",
+    bucket_noun: "bucket",
+    bucket_key: "aws_bucket",
+    service_keys: &["aws_endpoint"],
+    repr_keys: &["aws_bucket"],
+    provider_config: true,
+    provider_prefix: false,
+    refresh_threshold: Duration::from_secs(5 * 60),
+    convert: convert_credential,
+    integrity: integrity::Service::S3,
+    checksum_key: "aws_checksum_algorithm",
+    custom_endpoint_keys: &["aws_endpoint"],
+    parse_url: parse_s3_url,
+    refuse_metadata,
+    check_http,
+    with_defaults: Some(with_defaults),
+    upload_signing_key: None,
+};
 
-impl CloudBackend for S3 {
-    type Family = S3Family;
-    type Builder = AmazonS3Builder;
-    type Client = AmazonS3;
-    type Credential = AwsCredential;
-
-    const LABEL: &'static str = "AWS";
-    const URL_SCHEME: &'static str = "s3";
-    const BUCKET_NOUN: &'static str = "bucket";
-    const BUCKET_KEY: &'static str = "aws_bucket";
-    const SERVICE_KEYS: &'static [&'static str] = &["aws_endpoint"];
-    const PROVIDER_CONFIG: bool = true;
-    const PROVIDER_PREFIX: bool = false;
-    const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);
-    const CONVERT: Convert<AwsCredential> = convert_credential;
-
-    const INTEGRITY: integrity::Service = integrity::Service::S3;
-    const CHECKSUM_KEY: &'static str = "aws_checksum_algorithm";
-    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str] = &["aws_endpoint"];
-
-    fn builder(options: ClientOptions, connector: Connector) -> AmazonS3Builder {
-        AmazonS3Builder::new()
-            .with_client_options(options)
-            .with_http_connector(connector)
+/// S3's [`Cloud::refuse_metadata`].
+fn refuse_metadata(
+    builder: AmazonS3Builder,
+    has_provider: bool,
+    variable: &str,
+) -> AmazonS3Builder {
+    // The order of `AmazonS3Builder::build`: static keys, web identity, ECS task, EKS pod
+    // identity, and only then the instance metadata service.
+    let set = |key: AmazonS3ConfigKey| builder.get_config_value(&key).is_some();
+    let configured = has_provider
+        || set(AmazonS3ConfigKey::AccessKeyId)
+        || set(AmazonS3ConfigKey::SecretAccessKey)
+        || (set(AmazonS3ConfigKey::WebIdentityTokenFile) && set(AmazonS3ConfigKey::RoleArn))
+        || set(AmazonS3ConfigKey::ContainerCredentialsRelativeUri)
+        || (set(AmazonS3ConfigKey::ContainerCredentialsFullUri)
+            && set(AmazonS3ConfigKey::ContainerAuthorizationTokenFile));
+    if configured {
+        return builder;
     }
-
-    fn with_config(
-        builder: AmazonS3Builder,
-        key: &str,
-        value: &str,
-    ) -> Result<AmazonS3Builder, ObstoreError> {
-        Ok(builder.with_config(key.parse::<AmazonS3ConfigKey>()?, value))
-    }
-
-    fn with_retry(builder: AmazonS3Builder, retry: RetryConfig) -> AmazonS3Builder {
-        builder.with_retry(retry)
-    }
-
-    fn with_credentials(
-        builder: AmazonS3Builder,
-        provider: Arc<PyCredentialProvider<AwsCredential>>,
-    ) -> AmazonS3Builder {
-        builder.with_credentials(provider)
-    }
-
-    fn refuse_metadata(
-        builder: AmazonS3Builder,
-        has_provider: bool,
-        variable: &str,
-    ) -> AmazonS3Builder {
-        // The order of `AmazonS3Builder::build`: static keys, web identity, ECS task, EKS pod
-        // identity, and only then the instance metadata service.
-        let set = |key: AmazonS3ConfigKey| builder.get_config_value(&key).is_some();
-        let configured = has_provider
-            || set(AmazonS3ConfigKey::AccessKeyId)
-            || set(AmazonS3ConfigKey::SecretAccessKey)
-            || (set(AmazonS3ConfigKey::WebIdentityTokenFile) && set(AmazonS3ConfigKey::RoleArn))
-            || set(AmazonS3ConfigKey::ContainerCredentialsRelativeUri)
-            || (set(AmazonS3ConfigKey::ContainerCredentialsFullUri)
-                && set(AmazonS3ConfigKey::ContainerAuthorizationTokenFile));
-        if configured {
-            return builder;
-        }
-        builder.with_credentials(Arc::new(MetadataDisabled::new(
-            "S3",
-            variable,
-            "pass access_key_id and secret_access_key (or set AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY), a credential_provider, or skip_signature=True for \
-             anonymous access",
-        )))
-    }
-
-    fn check_http(builder: &AmazonS3Builder) -> Result<(), ObstoreError> {
-        for key in [AmazonS3ConfigKey::S3Endpoint, AmazonS3ConfigKey::Endpoint] {
-            refuse_plain_http("The S3 endpoint", builder.get_config_value(&key))?;
-        }
-        Ok(())
-    }
-
-    fn with_defaults(builder: AmazonS3Builder, core: &CloudCore) -> AmazonS3Builder {
-        let explicit = core
-            .effective(AmazonS3ConfigKey::UnsignedPayload.as_ref())
-            .is_some();
-        resolve_unsigned_payload(builder, explicit)
-    }
-
-    fn build(builder: AmazonS3Builder) -> Result<AmazonS3, ObstoreError> {
-        Ok(builder.build()?)
-    }
-
-    fn parse_url(url: &str) -> PyResult<UrlSettings> {
-        parse_s3_url(url)
-    }
-
-    fn repr_fields(core: &CloudCore) -> String {
-        let bucket = core.effective("aws_bucket").unwrap_or_default();
-        format!("bucket=\"{bucket}\"")
-    }
+    builder.with_credentials(Arc::new(MetadataDisabled::new(
+        "S3",
+        variable,
+        "pass access_key_id and secret_access_key (or set AWS_ACCESS_KEY_ID and \
+         AWS_SECRET_ACCESS_KEY), a credential_provider, or skip_signature=True for \
+         anonymous access",
+    )))
 }
 
-cloud_store_class!(
-    #[doc = crate::pydoc!(S3Store)]
-    PyS3Store,
-    "S3Store",
-    S3,
-    bucket
-);
+/// S3's [`Cloud::check_http`]: the S3-specific endpoint and the generic one.
+fn check_http(builder: &AmazonS3Builder) -> Result<(), ObstoreError> {
+    for key in [AmazonS3ConfigKey::S3Endpoint, AmazonS3ConfigKey::Endpoint] {
+        refuse_plain_http("The S3 endpoint", builder.get_config_value(&key))?;
+    }
+    Ok(())
+}
+
+/// S3's [`Cloud::with_defaults`]: `unsigned_payload` after the endpoint.
+fn with_defaults(builder: AmazonS3Builder, core: &CloudCore) -> AmazonS3Builder {
+    let explicit = core
+        .effective(AmazonS3ConfigKey::UnsignedPayload.as_ref())
+        .is_some();
+    resolve_unsigned_payload(builder, explicit)
+}
+
+cloud_backend!(AmazonS3Builder, S3Family, AmazonS3, AwsCredential, S3);
+cloud_store_class!(PyS3Store, "S3Store", AmazonS3Builder, bucket);
 
 #[cfg(test)]
 mod tests {
@@ -316,16 +270,13 @@ mod tests {
 
     #[test]
     fn the_s3_specific_endpoint_decides_over_the_generic_one() {
-        let http_s3 = [
-            (Endpoint, "https://127.0.0.1:9000"),
-            (S3Endpoint, "http://127.0.0.1:9001"),
-        ];
-        assert_eq!(unsigned_payload(&http_s3, false), "false");
-        let https_s3 = [
-            (Endpoint, "http://127.0.0.1:9000"),
-            (S3Endpoint, "https://127.0.0.1:9001"),
-        ];
-        assert_eq!(unsigned_payload(&https_s3, false), "true");
+        for (endpoint, s3_endpoint, unsigned) in [
+            ("https://127.0.0.1:9000", "http://127.0.0.1:9001", "false"),
+            ("http://127.0.0.1:9000", "https://127.0.0.1:9001", "true"),
+        ] {
+            let settings = [(Endpoint, endpoint), (S3Endpoint, s3_endpoint)];
+            assert_eq!(unsigned_payload(&settings, false), unsigned);
+        }
     }
 
     #[test]

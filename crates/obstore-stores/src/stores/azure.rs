@@ -7,15 +7,12 @@ use object_store::azure::{
     split_sas, AzureAccessKey, AzureConfigKey, AzureCredential, MicrosoftAzure,
     MicrosoftAzureBuilder,
 };
-use object_store::{ClientOptions, RetryConfig};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::cloud::{cloud_store_class, CloudBackend, CloudCore, Connector};
-use super::credential::{
-    check_credential, required_str, Convert, MetadataDisabled, PyCredentialProvider,
-};
+use super::cloud::{cloud_backend, cloud_store_class, Cloud, CloudCore};
+use super::credential::{check_credential, required_str, MetadataDisabled};
 use crate::config::families::AzureFamily;
 use crate::config::{bad_url, is_truthy, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
@@ -161,146 +158,109 @@ fn parse_azure_url(url: &str) -> PyResult<UrlSettings> {
 const EMULATOR_ACCOUNT_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-/// Azure Blob Storage as a [`CloudBackend`].
-#[derive(Debug)]
-pub struct Azure;
+/// What differs between Azure and the other clouds.
+const AZURE: Cloud<MicrosoftAzureBuilder> = Cloud {
+    label: "Azure",
+    url_scheme: "az",
+    bucket_noun: "container",
+    bucket_key: "azure_container_name",
+    service_keys: &["azure_storage_account_name", "azure_storage_endpoint"],
+    repr_keys: &["azure_container_name", "azure_storage_account_name"],
+    provider_config: true,
+    provider_prefix: true,
+    refresh_threshold: Duration::from_secs(5 * 60),
+    convert: convert_credential,
+    integrity: integrity::Service::Azure,
+    checksum_key: integrity::ALGORITHM_KEY,
+    custom_endpoint_keys: &["azure_storage_endpoint", "azure_storage_use_emulator"],
+    parse_url: parse_azure_url,
+    refuse_metadata,
+    check_http,
+    with_defaults: None,
+    upload_signing_key: Some(upload_signing_key),
+};
 
-impl CloudBackend for Azure {
-    type Family = AzureFamily;
-    type Builder = MicrosoftAzureBuilder;
-    type Client = MicrosoftAzure;
-    type Credential = AzureCredential;
-
-    const LABEL: &'static str = "Azure";
-    const URL_SCHEME: &'static str = "az";
-    const BUCKET_NOUN: &'static str = "container";
-    const BUCKET_KEY: &'static str = "azure_container_name";
-    const SERVICE_KEYS: &'static [&'static str] =
-        &["azure_storage_account_name", "azure_storage_endpoint"];
-    const PROVIDER_CONFIG: bool = true;
-    const PROVIDER_PREFIX: bool = true;
-    const REFRESH_THRESHOLD: Duration = Duration::from_secs(5 * 60);
-    const CONVERT: Convert<AzureCredential> = convert_credential;
-
-    const INTEGRITY: integrity::Service = integrity::Service::Azure;
-    const CHECKSUM_KEY: &'static str = integrity::ALGORITHM_KEY;
-    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str] =
-        &["azure_storage_endpoint", "azure_storage_use_emulator"];
-
-    fn builder(options: ClientOptions, connector: Connector) -> MicrosoftAzureBuilder {
-        MicrosoftAzureBuilder::new()
-            .with_client_options(options)
-            .with_http_connector(connector)
-    }
-
-    fn with_config(
-        builder: MicrosoftAzureBuilder,
-        key: &str,
-        value: &str,
-    ) -> Result<MicrosoftAzureBuilder, ObstoreError> {
-        Ok(builder.with_config(key.parse::<AzureConfigKey>()?, value))
-    }
-
-    fn with_retry(builder: MicrosoftAzureBuilder, retry: RetryConfig) -> MicrosoftAzureBuilder {
-        builder.with_retry(retry)
-    }
-
-    fn with_credentials(
-        builder: MicrosoftAzureBuilder,
-        provider: Arc<PyCredentialProvider<AzureCredential>>,
-    ) -> MicrosoftAzureBuilder {
-        builder.with_credentials(provider)
-    }
-
-    fn refuse_metadata(
-        builder: MicrosoftAzureBuilder,
-        has_provider: bool,
-        variable: &str,
-    ) -> MicrosoftAzureBuilder {
-        // The order of `MicrosoftAzureBuilder::build` with credential_type "auto": Fabric, a
-        // bearer token, an access key, workload identity, a client secret, a SAS, the Azure CLI,
-        // and only then managed identity (the metadata service); the emulator has fixed keys.
-        let get = |key: AzureConfigKey| builder.get_config_value(&key);
-        let set = |key: AzureConfigKey| get(key).is_some();
-        let on = |key: AzureConfigKey| get(key).is_some_and(|v| is_truthy(&v));
-        let managed_identity = match get(AzureConfigKey::CredentialType).as_deref() {
-            None | Some("auto") => {
-                let fabric = set(AzureConfigKey::FabricTokenServiceUrl)
-                    && set(AzureConfigKey::FabricWorkloadHost)
-                    && set(AzureConfigKey::FabricSessionToken)
-                    && set(AzureConfigKey::FabricClusterIdentifier);
-                let client = set(AzureConfigKey::ClientId) && set(AzureConfigKey::AuthorityId);
-                !(fabric
-                    || set(AzureConfigKey::Token)
-                    || set(AzureConfigKey::AccessKey)
-                    || (client && set(AzureConfigKey::FederatedTokenFile))
-                    || (client && set(AzureConfigKey::ClientSecret))
-                    || set(AzureConfigKey::SasKey)
-                    || on(AzureConfigKey::UseAzureCli))
-            }
-            Some(kind) => kind == "managed_identity",
-        };
-        if has_provider || on(AzureConfigKey::UseEmulator) || !managed_identity {
-            return builder;
+/// Azure's [`Cloud::refuse_metadata`].
+fn refuse_metadata(
+    builder: MicrosoftAzureBuilder,
+    has_provider: bool,
+    variable: &str,
+) -> MicrosoftAzureBuilder {
+    // The order of `MicrosoftAzureBuilder::build` with credential_type "auto": Fabric, a
+    // bearer token, an access key, workload identity, a client secret, a SAS, the Azure CLI,
+    // and only then managed identity (the metadata service); the emulator has fixed keys.
+    let get = |key: AzureConfigKey| builder.get_config_value(&key);
+    let set = |key: AzureConfigKey| get(key).is_some();
+    let on = |key: AzureConfigKey| get(key).is_some_and(|v| is_truthy(&v));
+    let managed_identity = match get(AzureConfigKey::CredentialType).as_deref() {
+        None | Some("auto") => {
+            let fabric = set(AzureConfigKey::FabricTokenServiceUrl)
+                && set(AzureConfigKey::FabricWorkloadHost)
+                && set(AzureConfigKey::FabricSessionToken)
+                && set(AzureConfigKey::FabricClusterIdentifier);
+            let client = set(AzureConfigKey::ClientId) && set(AzureConfigKey::AuthorityId);
+            !(fabric
+                || set(AzureConfigKey::Token)
+                || set(AzureConfigKey::AccessKey)
+                || (client && set(AzureConfigKey::FederatedTokenFile))
+                || (client && set(AzureConfigKey::ClientSecret))
+                || set(AzureConfigKey::SasKey)
+                || on(AzureConfigKey::UseAzureCli))
         }
-        builder.with_credentials(Arc::new(MetadataDisabled::new(
-            "Azure",
-            variable,
-            "pass account_key, sas_key, bearer_token, client_id with client_secret and \
-             tenant_id, a credential_provider, or skip_signature=True for anonymous access",
-        )))
+        Some(kind) => kind == "managed_identity",
+    };
+    if has_provider || on(AzureConfigKey::UseEmulator) || !managed_identity {
+        return builder;
     }
+    builder.with_credentials(Arc::new(MetadataDisabled::new(
+        "Azure",
+        variable,
+        "pass account_key, sas_key, bearer_token, client_id with client_secret and \
+         tenant_id, a credential_provider, or skip_signature=True for anonymous access",
+    )))
+}
 
-    fn check_http(builder: &MicrosoftAzureBuilder) -> Result<(), ObstoreError> {
-        // The emulator is plain HTTP by design.
-        let emulator = builder
-            .get_config_value(&AzureConfigKey::UseEmulator)
-            .is_some_and(|v| is_truthy(&v));
-        if !emulator {
-            let endpoint = builder.get_config_value(&AzureConfigKey::Endpoint);
-            refuse_plain_http("The Azure endpoint", endpoint)?;
-        }
-        Ok(())
+/// Azure's [`Cloud::check_http`]: the endpoint, unless it is the emulator's.
+fn check_http(builder: &MicrosoftAzureBuilder) -> Result<(), ObstoreError> {
+    // The emulator is plain HTTP by design.
+    let emulator = builder
+        .get_config_value(&AzureConfigKey::UseEmulator)
+        .is_some_and(|v| is_truthy(&v));
+    if !emulator {
+        let endpoint = builder.get_config_value(&AzureConfigKey::Endpoint);
+        refuse_plain_http("The Azure endpoint", endpoint)?;
     }
+    Ok(())
+}
 
-    fn build(builder: MicrosoftAzureBuilder) -> Result<MicrosoftAzure, ObstoreError> {
-        Ok(builder.build()?)
+/// Azure's [`Cloud::upload_signing_key`].
+fn upload_signing_key(core: &CloudCore) -> Option<integrity::SharedKey> {
+    // The static key the builder signs with: the configured one, else the emulator's. A
+    // credential provider's key replaces it (except on the emulator, whose credentials come
+    // from the settings alone), and may change: its requests are not signed again.
+    let emulator = core
+        .effective("azure_storage_use_emulator")
+        .is_some_and(is_truthy);
+    if core.provider.is_some() && !emulator {
+        return None;
     }
-
-    fn parse_url(url: &str) -> PyResult<UrlSettings> {
-        parse_azure_url(url)
-    }
-
-    fn upload_signing_key(core: &CloudCore) -> Option<integrity::SharedKey> {
-        // The static key the builder signs with: the configured one, else the emulator's. A
-        // credential provider's key replaces it (except on the emulator, whose credentials come
-        // from the settings alone), and may change: its requests are not signed again.
-        let emulator = core
-            .effective("azure_storage_use_emulator")
-            .is_some_and(is_truthy);
-        if core.provider.is_some() && !emulator {
-            return None;
-        }
-        match core.effective("azure_storage_account_key") {
-            Some(key) => integrity::SharedKey::from_base64(key),
-            None if emulator => integrity::SharedKey::from_base64(EMULATOR_ACCOUNT_KEY),
-            None => None,
-        }
-    }
-
-    fn repr_fields(core: &CloudCore) -> String {
-        let container = core.effective("azure_container_name").unwrap_or_default();
-        let account = core
-            .effective("azure_storage_account_name")
-            .unwrap_or_default();
-        format!("container_name=\"{container}\", account_name=\"{account}\"")
+    match core.effective("azure_storage_account_key") {
+        Some(key) => integrity::SharedKey::from_base64(key),
+        None if emulator => integrity::SharedKey::from_base64(EMULATOR_ACCOUNT_KEY),
+        None => None,
     }
 }
 
+cloud_backend!(
+    MicrosoftAzureBuilder,
+    AzureFamily,
+    MicrosoftAzure,
+    AzureCredential,
+    AZURE
+);
 cloud_store_class!(
-    #[doc = crate::pydoc!(AzureStore)]
     PyAzureStore,
     "AzureStore",
-    Azure,
+    MicrosoftAzureBuilder,
     container_name
 );

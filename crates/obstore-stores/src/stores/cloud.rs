@@ -1,7 +1,8 @@
 //! What `S3Store`, `GCSStore` and `AzureStore` share: [`CloudCore`] (merged settings, environment
 //! snapshot, prefix, retry configuration, credential provider, equality, pickling), the generic
-//! [`CloudStore`] that builds a client from it through a [`CloudBackend`], and the one set of
-//! Python methods every cloud class gets from [`cloud_store_class!`].
+//! [`CloudStore`] that builds a client from it through a [`CloudBackend`] (a cloud's builder and
+//! its [`Cloud`], what sets the cloud apart), and the one set of Python methods every cloud class
+//! gets from [`cloud_store_class!`].
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +15,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use super::context::{BucketLabel, StoreLabel};
 use super::credential::{Convert, ProviderHandle, PyCredentialProvider};
 use super::handle::AnyStore;
+use super::NewArgs;
 use crate::config::client::{allows_http, ClientConfig};
 use crate::config::retry::PyRetryConfig;
 use crate::config::{
@@ -86,7 +88,7 @@ pub fn with_prefix<T: ObjectStore>(client: Arc<T>, prefix: Option<&Path>) -> Arc
 }
 
 /// Whether two optional Python objects are equal (`==`), never raising.
-fn py_objects_equal(a: Option<&Py<PyAny>>, b: Option<&Py<PyAny>>, py: Python<'_>) -> bool {
+pub fn py_objects_equal(a: Option<&Py<PyAny>>, b: Option<&Py<PyAny>>, py: Python<'_>) -> bool {
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => a.bind(py).eq(b.bind(py)).unwrap_or(false),
@@ -104,84 +106,128 @@ fn provider_attr<'py>(
         .filter(|v| !v.is_none())
 }
 
-/// One cloud: its keys, its `object_store` builder and client, and what differs between clouds.
-pub trait CloudBackend: 'static {
+/// One cloud, implemented on its `object_store` builder by `cloud_backend!`: the builder's
+/// steps (the three builders have them under the same names, but no trait), the client and
+/// credential it yields, its keys, and [`Cloud`], what else differs between clouds.
+pub trait CloudBackend: Sized + 'static {
     /// The configuration keys.
     type Family: StoreFamily;
-    /// The `object_store` builder.
-    type Builder;
     /// The built client.
     type Client: ObjectStore + object_store::signer::Signer;
     /// What the Python credential provider's result converts to.
     type Credential: std::fmt::Debug + Send + Sync + 'static;
-
-    /// The label of credential errors ("AWS").
-    const LABEL: &'static str;
-    /// The URL scheme errors name the store by ("s3").
-    const URL_SCHEME: &'static str;
-    /// What the service calls a bucket ("bucket", "container").
-    const BUCKET_NOUN: &'static str;
-    /// The canonical key of the bucket name.
-    const BUCKET_KEY: &'static str;
-    /// The settings that tell two services apart (endpoint, account), so that a bucket known
-    /// to exist on one is not taken to exist on another.
-    const SERVICE_KEYS: &'static [&'static str];
-    /// Whether the provider's `config` attribute fills missing settings.
-    const PROVIDER_CONFIG: bool;
-    /// Whether the provider's `prefix` attribute is the default prefix.
-    const PROVIDER_PREFIX: bool;
-    /// The refresh threshold when the provider has none.
-    const REFRESH_THRESHOLD: Duration;
-
-    /// Where this cloud's checksums travel (see [`integrity`]).
-    const INTEGRITY: integrity::Service;
-    /// The canonical key of the upload checksum setting.
-    const CHECKSUM_KEY: &'static str;
-    /// The settings that point the store at an endpoint other than the cloud's own (an
-    /// S3-compatible server, an emulator): upload checksums are off there unless configured.
-    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str];
+    /// What differs between this cloud and the others.
+    const CLOUD: Cloud<Self>;
 
     /// A builder with the client options and the connector.
-    fn builder(options: ClientOptions, connector: Connector) -> Self::Builder;
+    fn connect(options: ClientOptions, connector: Connector) -> Self;
     /// Applies one setting by canonical key.
-    fn with_config(
-        builder: Self::Builder,
-        key: &str,
-        value: &str,
-    ) -> Result<Self::Builder, ObstoreError>;
+    fn with_setting(self, key: &str, value: &str) -> Result<Self, ObstoreError>;
     /// Applies the retry configuration.
-    fn with_retry(builder: Self::Builder, retry: RetryConfig) -> Self::Builder;
+    fn with_retry_config(self, retry: RetryConfig) -> Self;
     /// Uses a Python credential provider.
-    fn with_credentials(
-        builder: Self::Builder,
-        provider: Arc<PyCredentialProvider<Self::Credential>>,
-    ) -> Self::Builder;
-    /// Converts the result of a Python credential provider.
-    const CONVERT: Convert<Self::Credential>;
-    /// Keeps a store away from the instance metadata service (`variable` is set to true): where
-    /// the builder would fall back to it for credentials (none configured, and no Python
-    /// provider when `has_provider` is false), installs a provider that fails with an
-    /// explanation instead.
-    fn refuse_metadata(builder: Self::Builder, has_provider: bool, variable: &str)
-        -> Self::Builder;
-    /// Refuses a plain `http://` endpoint when HTTP is not allowed.
-    fn check_http(builder: &Self::Builder) -> Result<(), ObstoreError>;
+    fn with_provider(self, provider: Arc<PyCredentialProvider<Self::Credential>>) -> Self;
     /// Builds the client.
-    fn build(builder: Self::Builder) -> Result<Self::Client, ObstoreError>;
+    fn build_client(self) -> Result<Self::Client, ObstoreError>;
+}
+
+/// Implements [`CloudBackend`] for the `object_store` builder `$builder`, whose keys are
+/// `$family`'s, which builds a `$client` signing with a `$credential`, and whose other
+/// differences are the [`Cloud`] `$cloud`.
+macro_rules! cloud_backend {
+    ($builder:ty, $family:ty, $client:ty, $credential:ty, $cloud:expr) => {
+        impl $crate::stores::cloud::CloudBackend for $builder {
+            type Family = $family;
+            type Client = $client;
+            type Credential = $credential;
+            const CLOUD: $crate::stores::cloud::Cloud<Self> = $cloud;
+
+            fn connect(
+                options: object_store::ClientOptions,
+                connector: $crate::stores::cloud::Connector,
+            ) -> Self {
+                Self::new()
+                    .with_client_options(options)
+                    .with_http_connector(connector)
+            }
+
+            fn with_setting(
+                self,
+                key: &str,
+                value: &str,
+            ) -> Result<Self, $crate::error::ObstoreError> {
+                let key = key.parse::<<$family as $crate::config::StoreFamily>::Key>()?;
+                Ok(self.with_config(key, value))
+            }
+
+            fn with_retry_config(self, retry: object_store::RetryConfig) -> Self {
+                self.with_retry(retry)
+            }
+
+            fn with_provider(
+                self,
+                provider: std::sync::Arc<
+                    $crate::stores::credential::PyCredentialProvider<$credential>,
+                >,
+            ) -> Self {
+                self.with_credentials(provider)
+            }
+
+            fn build_client(self) -> Result<$client, $crate::error::ObstoreError> {
+                Ok(self.build()?)
+            }
+        }
+    };
+}
+
+pub(crate) use cloud_backend;
+
+/// What differs between clouds besides their builder's types: names, keys and defaults, and
+/// the steps of building a client that only some clouds take. `B` is the cloud's builder.
+pub struct Cloud<B: CloudBackend> {
+    /// The label of credential errors ("AWS").
+    pub label: &'static str,
+    /// The URL scheme errors name the store by ("s3").
+    pub url_scheme: &'static str,
+    /// What the service calls a bucket ("bucket", "container").
+    pub bucket_noun: &'static str,
+    /// The canonical key of the bucket name.
+    pub bucket_key: &'static str,
+    /// The settings that tell two services apart (endpoint, account), so that a bucket known
+    /// to exist on one is not taken to exist on another.
+    pub service_keys: &'static [&'static str],
+    /// The settings `repr` shows before the prefix, under their public names.
+    pub repr_keys: &'static [&'static str],
+    /// Whether the provider's `config` attribute fills missing settings.
+    pub provider_config: bool,
+    /// Whether the provider's `prefix` attribute is the default prefix.
+    pub provider_prefix: bool,
+    /// The refresh threshold when the provider has none.
+    pub refresh_threshold: Duration,
+    /// Converts the result of a Python credential provider.
+    pub convert: Convert<B::Credential>,
+    /// Where this cloud's checksums travel (see [`integrity`]).
+    pub integrity: integrity::Service,
+    /// The canonical key of the upload checksum setting.
+    pub checksum_key: &'static str,
+    /// The settings that point the store at an endpoint other than the cloud's own (an
+    /// S3-compatible server, an emulator): upload checksums are off there unless configured.
+    pub custom_endpoint_keys: &'static [&'static str],
     /// The settings a URL of this cloud implies, and its prefix.
-    fn parse_url(url: &str) -> PyResult<UrlSettings>;
-    /// The fields `repr` shows before the prefix (`bucket="b"`).
-    fn repr_fields(core: &CloudCore) -> String;
+    pub parse_url: fn(&str) -> PyResult<UrlSettings>,
+    /// Keeps a store away from the instance metadata service (the `&str` variable is set to
+    /// true): where the builder would fall back to it for credentials (none configured, and no
+    /// Python provider when the `bool` is false), installs a provider that fails with an
+    /// explanation instead.
+    pub refuse_metadata: fn(B, bool, &str) -> B,
+    /// Refuses a plain `http://` endpoint when HTTP is not allowed.
+    pub check_http: fn(&B) -> Result<(), ObstoreError>,
+    /// Applies the defaults that depend on other settings (the endpoint), once every setting is
+    /// on the builder.
+    pub with_defaults: Option<fn(B, &CloudCore) -> B>,
     /// The account key the store's requests are signed with, when a checksum header added to an
-    /// upload must be signed too (Azure SharedKey); none by default.
-    fn upload_signing_key(_core: &CloudCore) -> Option<integrity::SharedKey> {
-        None
-    }
-    /// Applies the defaults that depend on other settings (the endpoint): called once every
-    /// setting is on the builder; none by default.
-    fn with_defaults(builder: Self::Builder, _core: &CloudCore) -> Self::Builder {
-        builder
-    }
+    /// upload must be signed too (Azure SharedKey).
+    pub upload_signing_key: Option<fn(&CloudCore) -> Option<integrity::SharedKey>>,
 }
 
 /// The settings of one cloud store object.
@@ -239,15 +285,15 @@ impl CloudCore {
         }
         let provider_obj = args.credential_provider.filter(|p| !p.is_none());
         let provider = provider_obj
-            .map(|p| ProviderHandle::new(p, B::REFRESH_THRESHOLD).map(Arc::new))
+            .map(|p| ProviderHandle::new(p, B::CLOUD.refresh_threshold).map(Arc::new))
             .transpose()?;
-        if B::PROVIDER_CONFIG {
+        if B::CLOUD.provider_config {
             if let Some(config) = provider_attr(provider_obj, "config") {
                 settings.fill_from::<B::Family>(&config)?;
             }
         }
         let mut prefix = args.prefix;
-        if prefix.is_none() && B::PROVIDER_PREFIX {
+        if prefix.is_none() && B::CLOUD.provider_prefix {
             if let Some(p) = provider_attr(provider_obj, "prefix") {
                 prefix = Some(p.extract()?);
             }
@@ -301,10 +347,7 @@ impl CloudCore {
     /// `__getnewargs_ex__`: `((), {prefix?, config, client_options?, retry_config?,
     /// credential_provider?, request_hook?})`
     /// with the real (unmasked) values under canonical key names.
-    pub fn getnewargs<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+    pub fn getnewargs<'py>(&self, py: Python<'py>) -> PyResult<NewArgs<'py>> {
         let kwargs = PyDict::new(py);
         if let Some(prefix) = &self.prefix {
             kwargs.set_item("prefix", prefix)?;
@@ -388,20 +431,19 @@ fn checksum_policy<B: CloudBackend>(core: &CloudCore) -> Result<Policy, ObstoreE
         Some(value) => integrity::parse_verify(value).map_err(|e| bad(integrity::VERIFY_KEY, e))?,
         None => true,
     };
-    let upload = match core.effective(B::CHECKSUM_KEY) {
-        Some(value) => {
-            integrity::parse_upload(B::INTEGRITY, value).map_err(|e| bad(B::CHECKSUM_KEY, e))?
-        }
+    let upload = match core.effective(B::CLOUD.checksum_key) {
+        Some(value) => integrity::parse_upload(B::CLOUD.integrity, value)
+            .map_err(|e| bad(B::CLOUD.checksum_key, e))?,
         None => {
-            let custom = B::CUSTOM_ENDPOINT_KEYS.iter().any(|key| {
+            let custom = B::CLOUD.custom_endpoint_keys.iter().any(|key| {
                 core.effective(key)
                     .is_some_and(|v| !v.is_empty() && v != "false")
             });
-            integrity::default_upload(B::INTEGRITY, custom)
+            integrity::default_upload(B::CLOUD.integrity, custom)
         }
     };
     Ok(Policy {
-        service: B::INTEGRITY,
+        service: B::CLOUD.integrity,
         upload,
         verify,
     })
@@ -455,8 +497,8 @@ impl<B: CloudBackend> CloudStore<B> {
             ..checksum_policy::<B>(core)?
         };
         // S3's upload checksum is `object_store`'s own, signed with the request.
-        let s3_checksum = upload.filter(|_| B::INTEGRITY == integrity::Service::S3);
-        if policy.verify && B::INTEGRITY == integrity::Service::S3 {
+        let s3_checksum = upload.filter(|_| B::CLOUD.integrity == integrity::Service::S3);
+        if policy.verify && B::CLOUD.integrity == integrity::Service::S3 {
             // A default header is added before signing: S3 refuses unsigned `x-amz-*` headers.
             let mut headers = options.get_default_headers().cloned().unwrap_or_default();
             headers.insert(
@@ -466,9 +508,12 @@ impl<B: CloudBackend> CloudStore<B> {
             options = options.with_default_headers(headers);
         }
         let lanes = LaneConnector::new(core.settings.client.max_concurrent_requests());
-        let signing_key = policy.upload.and_then(|_| B::upload_signing_key(core));
+        let signing_key = policy
+            .upload
+            .and(B::CLOUD.upload_signing_key)
+            .and_then(|key| key(core));
         let connector = IntegrityConnector::new(lanes, policy).with_signing_key(signing_key);
-        let mut builder = B::builder(options, connector);
+        let mut builder = B::connect(options, connector);
         for (key, value) in core
             .env
             .store
@@ -476,35 +521,34 @@ impl<B: CloudBackend> CloudStore<B> {
             .map(|(k, v)| (k, v))
             .chain(core.settings.store.iter())
         {
-            if key == B::CHECKSUM_KEY || key == integrity::VERIFY_KEY {
+            if key == B::CLOUD.checksum_key || key == integrity::VERIFY_KEY {
                 continue;
             }
-            builder = B::with_config(builder, key, value)?;
+            builder = builder.with_setting(key, value)?;
         }
         if let Some(algorithm) = s3_checksum {
-            builder = B::with_config(builder, B::CHECKSUM_KEY, algorithm.name())?;
+            builder = builder.with_setting(B::CLOUD.checksum_key, algorithm.name())?;
         }
         if let Some(retry) = &core.retry {
-            builder = B::with_retry(builder, retry.to_object_store());
+            builder = builder.with_retry_config(retry.to_object_store());
         }
         if let Some(provider) = &core.provider {
-            builder = B::with_credentials(
-                builder,
-                Arc::new(PyCredentialProvider::new(
-                    provider.clone(),
-                    B::LABEL,
-                    B::CONVERT,
-                )),
-            );
+            builder = builder.with_provider(Arc::new(PyCredentialProvider::new(
+                provider.clone(),
+                B::CLOUD.label,
+                B::CLOUD.convert,
+            )));
         }
         if let Some(variable) = core.env.metadata_disabled {
-            builder = B::refuse_metadata(builder, core.provider.is_some(), variable);
+            builder = (B::CLOUD.refuse_metadata)(builder, core.provider.is_some(), variable);
         }
-        builder = B::with_defaults(builder, core);
+        if let Some(with_defaults) = B::CLOUD.with_defaults {
+            builder = with_defaults(builder, core);
+        }
         if !allow_http {
-            B::check_http(&builder)?;
+            (B::CLOUD.check_http)(&builder)?;
         }
-        B::build(builder)
+        builder.build_client()
     }
 
     /// The client of this process (built again after a fork).
@@ -522,7 +566,7 @@ impl<B: CloudBackend> CloudStore<B> {
         choice: UploadChoice,
     ) -> Result<AnyStore, ObstoreError> {
         let upload = choice
-            .resolve(B::INTEGRITY, self.upload)
+            .resolve(B::CLOUD.integrity, self.upload)
             .map_err(ObstoreError::value)?;
         if upload == self.upload {
             return self.any_store(py);
@@ -543,24 +587,40 @@ impl<B: CloudBackend> CloudStore<B> {
     pub fn prefix_path(&self) -> Option<&Path> {
         self.core.prefix_path.as_ref()
     }
+
+    /// `repr()` of a store of the class `name`: `S3Store(bucket="b", prefix="p")`.
+    pub fn repr(&self, name: &str) -> String {
+        let fields: Vec<String> = B::CLOUD
+            .repr_keys
+            .iter()
+            .map(|key| {
+                let value = self.core.effective(key).unwrap_or_default();
+                format!(
+                    "{}=\"{value}\"",
+                    <B::Family as StoreFamily>::public_name(key)
+                )
+            })
+            .collect();
+        format!("{name}({}{})", fields.join(", "), self.core.repr_prefix())
+    }
 }
 
 /// The label of a cloud store: `scheme://bucket/prefix`, its bucket identified by the settings
 /// that tell services apart.
 fn label<B: CloudBackend>(core: &CloudCore) -> StoreLabel {
-    let bucket = core.effective(B::BUCKET_KEY).unwrap_or_default();
-    let mut url = format!("{}://{bucket}", B::URL_SCHEME);
+    let bucket = core.effective(B::CLOUD.bucket_key).unwrap_or_default();
+    let mut url = format!("{}://{bucket}", B::CLOUD.url_scheme);
     let mut key = url.clone();
     if let Some(prefix) = &core.prefix_path {
         url.push('/');
         url.push_str(prefix.as_ref());
     }
-    for setting in B::SERVICE_KEYS {
+    for setting in B::CLOUD.service_keys {
         key.push('|');
         key.push_str(core.effective(setting).unwrap_or_default());
     }
     StoreLabel::new(url).with_bucket(BucketLabel {
-        noun: B::BUCKET_NOUN,
+        noun: B::CLOUD.bucket_noun,
         name: bucket.to_string(),
         key,
     })
@@ -596,7 +656,7 @@ pub fn call_from_url<'py, B: CloudBackend>(
     {
         parse_key::<B::Family>("prefix")?;
     }
-    let (settings, prefix) = B::parse_url(url)?;
+    let (settings, prefix) = (B::CLOUD.parse_url)(url)?;
     let call_kwargs = match &args.kwargs {
         Some(k) => k.copy()?,
         None => PyDict::new(py),
@@ -613,12 +673,13 @@ pub fn call_from_url<'py, B: CloudBackend>(
 }
 
 /// Defines the Python class `$class` (named `$name` in `obstore._store`) over
-/// `CloudStore<$backend>`, with the methods every cloud store has; `$positional` names the
-/// positional constructor argument (`bucket`, `container_name`).
+/// `CloudStore<$backend>` (`$backend` the cloud's builder), with the class docstring and the
+/// methods every cloud store has; `$positional` names the positional constructor argument
+/// (`bucket`, `container_name`).
 macro_rules! cloud_store_class {
     // `$name` is a `tt`: `pydoc!` matches the class name, which a forwarded `literal` hides.
-    ($(#[$doc:meta])* $class:ident, $name:tt, $backend:ty, $positional:ident) => {
-        $(#[$doc])*
+    ($class:ident, $name:tt, $backend:ty, $positional:ident) => {
+        #[doc = $crate::pydoc!($name)]
         #[pyo3::pyclass(name = $name, module = "obstore._store", subclass, frozen)]
         #[derive(Debug)]
         pub struct $class(pub $crate::stores::cloud::CloudStore<$backend>);
@@ -720,10 +781,7 @@ macro_rules! cloud_store_class {
             fn __getnewargs_ex__<'py>(
                 &self,
                 py: pyo3::Python<'py>,
-            ) -> pyo3::PyResult<(
-                pyo3::Bound<'py, pyo3::types::PyTuple>,
-                pyo3::Bound<'py, pyo3::types::PyDict>,
-            )> {
+            ) -> pyo3::PyResult<$crate::stores::NewArgs<'py>> {
                 self.0.core.getnewargs(py)
             }
 
@@ -736,13 +794,7 @@ macro_rules! cloud_store_class {
 
             fn __repr__(slf: &pyo3::Bound<'_, Self>) -> pyo3::PyResult<String> {
                 use pyo3::types::{PyAnyMethods, PyTypeMethods};
-                let name = slf.get_type().name()?;
-                let core = &slf.get().0.core;
-                Ok(format!(
-                    "{name}({}{})",
-                    <$backend as $crate::stores::cloud::CloudBackend>::repr_fields(core),
-                    core.repr_prefix()
-                ))
+                Ok(slf.get().0.repr(&slf.get_type().name()?.to_string()))
             }
         }
     };

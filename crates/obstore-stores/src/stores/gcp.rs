@@ -7,11 +7,10 @@ use object_store::gcp::{
     GcpCredential, GcpSigningCredential, GoogleCloudStorage, GoogleCloudStorageBuilder,
     GoogleConfigKey,
 };
-use object_store::{ClientOptions, RetryConfig};
 use pyo3::prelude::*;
 
-use super::cloud::{cloud_store_class, CloudBackend, CloudCore, Connector};
-use super::credential::{required_str, Convert, MetadataDisabled, PyCredentialProvider};
+use super::cloud::{cloud_backend, cloud_store_class, Cloud};
+use super::credential::{required_str, MetadataDisabled};
 use crate::config::families::GcsFamily;
 use crate::config::{bad_url, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
@@ -57,110 +56,68 @@ fn parse_gcs_url(url: &str) -> PyResult<UrlSettings> {
     ))
 }
 
-/// Google Cloud Storage as a [`CloudBackend`].
-#[derive(Debug)]
-pub struct Gcs;
+/// What differs between GCS and the other clouds.
+const GCS: Cloud<GoogleCloudStorageBuilder> = Cloud {
+    label: "GCS",
+    url_scheme: "gs",
+    bucket_noun: "bucket",
+    bucket_key: "google_bucket",
+    service_keys: &["google_base_url"],
+    repr_keys: &["google_bucket"],
+    provider_config: false,
+    provider_prefix: false,
+    refresh_threshold: Duration::from_secs(4 * 60),
+    convert: convert_credential,
+    integrity: integrity::Service::Gcs,
+    checksum_key: integrity::ALGORITHM_KEY,
+    custom_endpoint_keys: &["google_base_url"],
+    parse_url: parse_gcs_url,
+    refuse_metadata,
+    check_http,
+    with_defaults: None,
+    upload_signing_key: None,
+};
 
-impl CloudBackend for Gcs {
-    type Family = GcsFamily;
-    type Builder = GoogleCloudStorageBuilder;
-    type Client = GoogleCloudStorage;
-    type Credential = GcpCredential;
-
-    const LABEL: &'static str = "GCS";
-    const URL_SCHEME: &'static str = "gs";
-    const BUCKET_NOUN: &'static str = "bucket";
-    const BUCKET_KEY: &'static str = "google_bucket";
-    const SERVICE_KEYS: &'static [&'static str] = &["google_base_url"];
-    const PROVIDER_CONFIG: bool = false;
-    const PROVIDER_PREFIX: bool = false;
-    const REFRESH_THRESHOLD: Duration = Duration::from_secs(4 * 60);
-    const CONVERT: Convert<GcpCredential> = convert_credential;
-
-    const INTEGRITY: integrity::Service = integrity::Service::Gcs;
-    const CHECKSUM_KEY: &'static str = integrity::ALGORITHM_KEY;
-    const CUSTOM_ENDPOINT_KEYS: &'static [&'static str] = &["google_base_url"];
-
-    fn builder(options: ClientOptions, connector: Connector) -> GoogleCloudStorageBuilder {
-        GoogleCloudStorageBuilder::new()
-            .with_client_options(options)
-            .with_http_connector(connector)
+/// GCS's [`Cloud::refuse_metadata`], for the request and the signing credentials.
+fn refuse_metadata(
+    builder: GoogleCloudStorageBuilder,
+    has_provider: bool,
+    variable: &str,
+) -> GoogleCloudStorageBuilder {
+    // The order of `GoogleCloudStorageBuilder::build`: a service account, then application
+    // default credentials, then the metadata service, for both the request credentials and
+    // the signing credentials (of `sign`). A bearer token or a provider gives only the first.
+    let set = |key: GoogleConfigKey| builder.get_config_value(&key).is_some();
+    if set(GoogleConfigKey::ServiceAccount)
+        || set(GoogleConfigKey::ServiceAccountKey)
+        || set(GoogleConfigKey::ApplicationCredentials)
+        || has_default_credentials_file()
+    {
+        return builder;
     }
-
-    fn with_config(
-        builder: GoogleCloudStorageBuilder,
-        key: &str,
-        value: &str,
-    ) -> Result<GoogleCloudStorageBuilder, ObstoreError> {
-        Ok(builder.with_config(key.parse::<GoogleConfigKey>()?, value))
+    let bearer = set(GoogleConfigKey::BearerToken);
+    let builder = builder.with_signing_credentials(Arc::new(MetadataDisabled::<
+        GcpSigningCredential,
+    >::new("GCS", variable, HOW)));
+    if has_provider || bearer {
+        return builder;
     }
-
-    fn with_retry(
-        builder: GoogleCloudStorageBuilder,
-        retry: RetryConfig,
-    ) -> GoogleCloudStorageBuilder {
-        builder.with_retry(retry)
-    }
-
-    fn with_credentials(
-        builder: GoogleCloudStorageBuilder,
-        provider: Arc<PyCredentialProvider<GcpCredential>>,
-    ) -> GoogleCloudStorageBuilder {
-        builder.with_credentials(provider)
-    }
-
-    fn refuse_metadata(
-        builder: GoogleCloudStorageBuilder,
-        has_provider: bool,
-        variable: &str,
-    ) -> GoogleCloudStorageBuilder {
-        // The order of `GoogleCloudStorageBuilder::build`: a service account, then application
-        // default credentials, then the metadata service, for both the request credentials and
-        // the signing credentials (of `sign`). A bearer token or a provider gives only the first.
-        let set = |key: GoogleConfigKey| builder.get_config_value(&key).is_some();
-        if set(GoogleConfigKey::ServiceAccount)
-            || set(GoogleConfigKey::ServiceAccountKey)
-            || set(GoogleConfigKey::ApplicationCredentials)
-            || has_default_credentials_file()
-        {
-            return builder;
-        }
-        let bearer = set(GoogleConfigKey::BearerToken);
-        let builder =
-            builder.with_signing_credentials(Arc::new(
-                MetadataDisabled::<GcpSigningCredential>::new("GCS", variable, HOW),
-            ));
-        if has_provider || bearer {
-            return builder;
-        }
-        builder.with_credentials(Arc::new(MetadataDisabled::<GcpCredential>::new(
-            "GCS", variable, HOW,
-        )))
-    }
-
-    fn check_http(builder: &GoogleCloudStorageBuilder) -> Result<(), ObstoreError> {
-        let base_url = builder.get_config_value(&GoogleConfigKey::BaseUrl);
-        Ok(refuse_plain_http("The GCS base_url", base_url)?)
-    }
-
-    fn build(builder: GoogleCloudStorageBuilder) -> Result<GoogleCloudStorage, ObstoreError> {
-        Ok(builder.build()?)
-    }
-
-    fn parse_url(url: &str) -> PyResult<UrlSettings> {
-        parse_gcs_url(url)
-    }
-
-    fn repr_fields(core: &CloudCore) -> String {
-        let bucket = core.effective("google_bucket").unwrap_or_default();
-        format!("bucket=\"{bucket}\"")
-    }
+    builder.with_credentials(Arc::new(MetadataDisabled::<GcpCredential>::new(
+        "GCS", variable, HOW,
+    )))
 }
 
-cloud_store_class!(
-    #[doc = crate::pydoc!(GCSStore)]
-    PyGCSStore,
-    "GCSStore",
-    Gcs,
-    bucket
+/// GCS's [`Cloud::check_http`]: the base URL.
+fn check_http(builder: &GoogleCloudStorageBuilder) -> Result<(), ObstoreError> {
+    let base_url = builder.get_config_value(&GoogleConfigKey::BaseUrl);
+    Ok(refuse_plain_http("The GCS base_url", base_url)?)
+}
+
+cloud_backend!(
+    GoogleCloudStorageBuilder,
+    GcsFamily,
+    GoogleCloudStorage,
+    GcpCredential,
+    GCS
 );
+cloud_store_class!(PyGCSStore, "GCSStore", GoogleCloudStorageBuilder, bucket);

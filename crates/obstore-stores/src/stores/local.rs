@@ -19,6 +19,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 
 use super::context::{Confinement, ContextStore, StoreLabel};
 use super::handle::{AnyStore, Executor};
+use super::NewArgs;
 use crate::config::bad_url;
 use crate::error::ObstoreError;
 
@@ -68,6 +69,23 @@ fn check_url_path(url: &str, parsed: &url::Url) -> PyResult<()> {
         }
     }
     Ok(())
+}
+
+/// The keyword arguments of the constructor besides the directory.
+fn options_kwargs(
+    py: Python<'_>,
+    automatic_cleanup: bool,
+    mkdir: bool,
+    allow_symlinks_outside: bool,
+) -> PyResult<Bound<'_, PyDict>> {
+    let kwargs = PyDict::new(py);
+    kwargs.set_item(intern!(py, "automatic_cleanup"), automatic_cleanup)?;
+    kwargs.set_item(intern!(py, "mkdir"), mkdir)?;
+    kwargs.set_item(
+        intern!(py, "allow_symlinks_outside"),
+        allow_symlinks_outside,
+    )?;
+    Ok(kwargs)
 }
 
 #[pymethods]
@@ -128,13 +146,7 @@ impl PyLocalStore {
         let path = parsed
             .to_file_path()
             .map_err(|_| PyValueError::new_err(format!("Not a local file path: {url}")))?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item(intern!(py, "automatic_cleanup"), automatic_cleanup)?;
-        kwargs.set_item(intern!(py, "mkdir"), mkdir)?;
-        kwargs.set_item(
-            intern!(py, "allow_symlinks_outside"),
-            allow_symlinks_outside,
-        )?;
+        let kwargs = options_kwargs(py, automatic_cleanup, mkdir, allow_symlinks_outside)?;
         cls.call((path,), Some(&kwargs))
     }
 
@@ -145,15 +157,11 @@ impl PyLocalStore {
     }
 
     #[doc = crate::pydoc!(LocalStore.__getnewargs_ex__)]
-    fn __getnewargs_ex__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
-        let kwargs = PyDict::new(py);
-        kwargs.set_item(intern!(py, "automatic_cleanup"), self.automatic_cleanup)?;
-        kwargs.set_item(intern!(py, "mkdir"), self.mkdir)?;
-        kwargs.set_item(
-            intern!(py, "allow_symlinks_outside"),
+    fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<NewArgs<'py>> {
+        let kwargs = options_kwargs(
+            py,
+            self.automatic_cleanup,
+            self.mkdir,
             self.allow_symlinks_outside,
         )?;
         Ok((PyTuple::new(py, [self.prefix.clone()])?, kwargs))

@@ -39,6 +39,9 @@ use http::PyHTTPStore;
 use local::PyLocalStore;
 use memory::PyMemoryStore;
 
+/// What `__getnewargs_ex__` returns: the positional and the keyword arguments of the constructor.
+pub type NewArgs<'py> = (Bound<'py, PyTuple>, Bound<'py, PyDict>);
+
 /// The names of the store classes, for the "same library" error message.
 const STORE_CLASS_NAMES: [&str; 6] = [
     "S3Store",

@@ -9,7 +9,8 @@ use object_store::http::{HttpBuilder, HttpStore};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use super::cloud::{with_prefix, LazyClient};
+use super::cloud::{py_objects_equal, with_prefix, LazyClient};
+use super::NewArgs;
 use crate::config::client::{allows_http, ClientConfig};
 use crate::config::retry::PyRetryConfig;
 use crate::config::values::check_url;
@@ -163,10 +164,7 @@ impl PyHTTPStore {
     }
 
     #[doc = crate::pydoc!(HTTPStore.__getnewargs_ex__)]
-    fn __getnewargs_ex__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+    fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<NewArgs<'py>> {
         let kwargs = PyDict::new(py);
         if !self.client_options.is_empty() {
             kwargs.set_item("client_options", self.client_options.to_py(py)?)?;
@@ -188,11 +186,7 @@ impl PyHTTPStore {
                 self.url == other.url
                     && self.client_options == other.client_options
                     && self.retry == other.retry
-                    && match (&self.request_hook, &other.request_hook) {
-                        (None, None) => true,
-                        (Some(a), Some(b)) => a.bind(py).eq(b.bind(py)).unwrap_or(false),
-                        _ => false,
-                    }
+                    && py_objects_equal(self.request_hook.as_ref(), other.request_hook.as_ref(), py)
             }
             Err(_) => false,
         }
