@@ -228,6 +228,20 @@ impl CloudBackend for S3 {
         Ok(builder.build()?)
     }
 
+    fn upload_signer(_core: &CloudCore) -> Option<integrity::UploadSigner> {
+        Some(integrity::UploadSigner::S3(
+            integrity::S3Credentials::default(),
+        ))
+    }
+
+    fn share_credential(client: &AmazonS3, signer: &integrity::UploadSigner) {
+        // Whatever its source (keys, environment, a credential provider, web identity, ...):
+        // the provider `object_store` signs with.
+        if let integrity::UploadSigner::S3(credentials) = signer {
+            credentials.set(client.credentials().clone());
+        }
+    }
+
     fn parse_url(url: &str) -> PyResult<UrlSettings> {
         parse_s3_url(url)
     }

@@ -271,7 +271,7 @@ impl CloudBackend for Azure {
         parse_azure_url(url)
     }
 
-    fn upload_signing_key(core: &CloudCore) -> Option<integrity::SharedKey> {
+    fn upload_signer(core: &CloudCore) -> Option<integrity::UploadSigner> {
         // The static key the builder signs with: the configured one, else the emulator's. A
         // credential provider's key replaces it (except on the emulator, whose credentials come
         // from the settings alone), and may change: its requests are not signed again.
@@ -281,11 +281,12 @@ impl CloudBackend for Azure {
         if core.provider.is_some() && !emulator {
             return None;
         }
-        match core.effective("azure_storage_account_key") {
+        let key = match core.effective("azure_storage_account_key") {
             Some(key) => integrity::SharedKey::from_base64(key),
             None if emulator => integrity::SharedKey::from_base64(EMULATOR_ACCOUNT_KEY),
             None => None,
-        }
+        };
+        key.map(integrity::UploadSigner::Azure)
     }
 
     fn repr_fields(core: &CloudCore) -> String {

@@ -172,11 +172,15 @@ pub trait CloudBackend: 'static {
     fn parse_url(url: &str) -> PyResult<UrlSettings>;
     /// The fields `repr` shows before the prefix (`bucket="b"`).
     fn repr_fields(core: &CloudCore) -> String;
-    /// The account key the store's requests are signed with, when a checksum header added to an
-    /// upload must be signed too (Azure SharedKey); none by default.
-    fn upload_signing_key(_core: &CloudCore) -> Option<integrity::SharedKey> {
+    /// The credential the store's requests are signed with, when a checksum header the
+    /// connector adds to an upload must be signed too (Azure's account key; S3's credential,
+    /// handed over by [`CloudBackend::share_credential`] once the client is built); none by
+    /// default.
+    fn upload_signer(_core: &CloudCore) -> Option<integrity::UploadSigner> {
         None
     }
+    /// Hands the credential of the built `client` to `signer`; nothing by default.
+    fn share_credential(_client: &Self::Client, _signer: &integrity::UploadSigner) {}
     /// Applies the defaults that depend on other settings (the endpoint): called once every
     /// setting is on the builder; none by default.
     fn with_defaults(builder: Self::Builder, _core: &CloudCore) -> Self::Builder {
@@ -454,8 +458,8 @@ impl<B: CloudBackend> CloudStore<B> {
             upload,
             ..checksum_policy::<B>(core)?
         };
-        // S3's upload checksum is `object_store`'s own, signed with the request.
-        let s3_checksum = upload.filter(|_| B::INTEGRITY == integrity::Service::S3);
+        // The S3 checksums `object_store` sends itself, signed with the request.
+        let s3_checksum = upload.filter(|a| B::INTEGRITY.sent_by_object_store(*a));
         if policy.verify && B::INTEGRITY == integrity::Service::S3 {
             // A default header is added before signing: S3 refuses unsigned `x-amz-*` headers.
             let mut headers = options.get_default_headers().cloned().unwrap_or_default();
@@ -466,8 +470,11 @@ impl<B: CloudBackend> CloudStore<B> {
             options = options.with_default_headers(headers);
         }
         let lanes = LaneConnector::new(core.settings.client.max_concurrent_requests());
-        let signing_key = policy.upload.and_then(|_| B::upload_signing_key(core));
-        let connector = IntegrityConnector::new(lanes, policy).with_signing_key(signing_key);
+        let signer = policy
+            .upload
+            .filter(|a| !B::INTEGRITY.sent_by_object_store(*a))
+            .and_then(|_| B::upload_signer(core));
+        let connector = IntegrityConnector::new(lanes, policy).with_signer(signer.clone());
         let mut builder = B::builder(options, connector);
         for (key, value) in core
             .env
@@ -504,7 +511,11 @@ impl<B: CloudBackend> CloudStore<B> {
         if !allow_http {
             B::check_http(&builder)?;
         }
-        B::build(builder)
+        let client = B::build(builder)?;
+        if let Some(signer) = &signer {
+            B::share_credential(&client, signer);
+        }
+        Ok(client)
     }
 
     /// The client of this process (built again after a fork).
