@@ -97,8 +97,7 @@ def test_a_checksum_that_is_not_a_str_raises_type_error(upload: str) -> None:
 @pytest.mark.parametrize(
     ("cls", "algorithm", "takes"),
     [
-        ("S3Store", "crc32c", '"crc64nvme", "sha256"'),
-        ("S3Store", "md5", '"crc64nvme", "sha256"'),
+        ("S3Store", "md5", '"crc32c", "crc64nvme", "sha256"'),
         ("GCSStore", "sha256", '"crc32c", "md5"'),
         ("GCSStore", "crc64nvme", '"crc32c", "md5"'),
         ("AzureStore", "sha256", '"md5"'),
@@ -212,7 +211,7 @@ def _sent(proxied: Proxied, header: str, *, query: str = "", since: int = 0) -> 
 
 
 @needs_minio
-@pytest.mark.parametrize("algorithm", ["sha256", "crc64nvme"])
+@pytest.mark.parametrize("algorithm", ["sha256", "crc64nvme", "crc32c"])
 @pytest.mark.parametrize("upload", UPLOADS)
 def test_a_per_call_checksum_is_stored_by_minio_on_a_store_without_one(
     minio: Proxied, algorithm: str, upload: str
@@ -240,7 +239,7 @@ def test_checksum_none_sends_no_checksum_from_a_store_that_has_one(minio: Proxie
 
 
 @needs_minio
-@pytest.mark.parametrize("algorithm", ["sha256", "crc64nvme"])
+@pytest.mark.parametrize("algorithm", ["sha256", "crc64nvme", "crc32c"])
 def test_a_byte_flipped_on_the_way_to_minio_is_refused_only_with_a_checksum(
     minio: Proxied, algorithm: ChecksumAlgorithm
 ) -> None:
@@ -259,43 +258,45 @@ def test_a_byte_flipped_on_the_way_to_minio_is_refused_only_with_a_checksum(
 
 
 @needs_minio
+@pytest.mark.parametrize("algorithm", ["sha256", "crc32c"])
 @pytest.mark.parametrize("upload", ["put", "open_writer", "open_writer_async"])
 def test_every_part_of_a_minio_multipart_upload_carries_the_per_call_checksum(
-    minio: Proxied, upload: str
+    minio: Proxied, upload: str, algorithm: ChecksumAlgorithm
 ) -> None:
     store = minio.store(checksum_algorithm="none", unsigned_payload=True)
     size = {"buffer_size": 5 * MiB} if upload.startswith("open") else {"chunk_size": 5 * MiB}
-    UPLOADS[upload](store, "whole", BIG, checksum="sha256", **size)
-    sent = _sent(minio, "x-amz-checksum-sha256", query="partNumber=")
+    UPLOADS[upload](store, "whole", BIG, checksum=algorithm, **size)
+    sent = _sent(minio, f"x-amz-checksum-{algorithm}", query="partNumber=")
     assert len(sent) == 3 and all(sent), sent
     assert bytes(obstore.get(store, "whole").bytes()) == BIG
 
     minio.proxy.add(Rule(Flip(at=77, request=True), method="PUT", query="partNumber=2"))
     with pytest.raises(ChecksumMismatchError, match=r"put s3://\S+/obj"):
-        UPLOADS[upload](store, "obj", BIG, checksum="sha256", **size)
+        UPLOADS[upload](store, "obj", BIG, checksum=algorithm, **size)
     with pytest.raises(FileNotFoundError):
         obstore.head(minio.store(through_proxy=False), "obj")
 
 
 @needs_minio
+@pytest.mark.parametrize("algorithm", ["crc64nvme", "crc32c"])
 def test_the_transfer_functions_send_the_checksum_with_their_uploads(
-    minio: Proxied, tmp_path: Path
+    minio: Proxied, tmp_path: Path, algorithm: ChecksumAlgorithm
 ) -> None:
     source = tmp_path / "tree"
     (source / "sub").mkdir(parents=True)
     (source / "a.bin").write_bytes(DATA)
     (source / "sub" / "b.bin").write_bytes(DATA[::-1])
     store = minio.store(checksum_algorithm="none", unsigned_payload=True)
-    report = obstore.transfer.copy(f"{source}/", (store, "copied/"), checksum="crc64nvme")
+    report = obstore.transfer.copy(f"{source}/", (store, "copied/"), checksum=algorithm)
     assert report.transferred == 2 and not report.failed
-    sent = _sent(minio, "x-amz-checksum-crc64nvme")
+    sent = _sent(minio, f"x-amz-checksum-{algorithm}")
     assert sorted(str(s) for s in sent) == sorted(
-        expected_checksums(data)["crc64nvme"] for data in (DATA, DATA[::-1])
+        expected_checksums(data)[algorithm] for data in (DATA, DATA[::-1])
     )
 
     minio.proxy.add(Rule(Flip(at=100, request=True), method="PUT"))
     with pytest.raises(ChecksumMismatchError):
-        obstore.transfer.copy(f"{source}/", (store, "again/"), checksum="crc64nvme", fail_fast=True)
+        obstore.transfer.copy(f"{source}/", (store, "again/"), checksum=algorithm, fail_fast=True)
     with pytest.raises(FileNotFoundError):
         obstore.head(minio.store(through_proxy=False), "again/a.bin")
 

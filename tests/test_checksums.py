@@ -6,7 +6,8 @@
 * ``head`` and ``GetResult.meta`` report the checksums the server stores, and they are the
   checksums of the bytes (computed here independently).
 * An upload corrupted on its way is refused by the server and raises ``ChecksumMismatchError``,
-  where the server can tell (S3: the signed payload hash and ``x-amz-checksum-*``; GCS:
+  where the server can tell (S3: the signed payload hash and ``x-amz-checksum-*``, crc32c's
+  included, see ``test_s3_crc32c.py``; GCS:
   ``x-goog-hash`` on every upload request with a body, a multipart upload's parts included;
   Azure: ``Content-MD5`` on every block, signed again with the account key, see
   ``test_azure_upload_checksum.py``), and nothing is stored.
@@ -109,7 +110,7 @@ CREDENTIALS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize(
     ("cls", "algorithm"),
-    [("S3Store", "md5"), ("S3Store", "crc32c"), ("GCSStore", "sha256"), ("AzureStore", "crc32c")],
+    [("S3Store", "md5"), ("GCSStore", "sha256"), ("AzureStore", "crc32c")],
 )
 def test_an_upload_checksum_the_service_cannot_take_raises_value_error(
     cls: str, algorithm: str
@@ -339,7 +340,7 @@ S3_KINDS = [kind for kind in KINDS if kind.startswith("s3-")]
 
 
 @pytest.mark.skipif(not S3_KINDS, reason="no S3 server selected")
-@pytest.mark.parametrize("algorithm", ["crc64nvme", "sha256", "none"])
+@pytest.mark.parametrize("algorithm", ["crc64nvme", "sha256", "crc32c", "none"])
 def test_an_s3_upload_corrupted_in_transit_is_refused(
     servers: Any, tmp_path: Path, algorithm: str
 ) -> None:

@@ -629,16 +629,7 @@ def test_upload_that_cannot_complete_leaves_nothing(
 
 def s3_uploads_in_progress(faulty: Faulty) -> list[str]:
     """Keys below the test's prefix with a multipart upload in progress, asked of MinIO itself."""
-    import boto3  # type: ignore[import-untyped]
-
-    kwargs = faulty.server.store_kwargs
-    client = boto3.client(
-        "s3",
-        endpoint_url=faulty.server.endpoint,
-        aws_access_key_id=kwargs["access_key_id"],
-        aws_secret_access_key=kwargs["secret_access_key"],
-        region_name=kwargs["region"],
-    )
+    client = faulty.server.s3_client()
     # MinIO matches Prefix against whole keys only, so list every upload and filter here.
     uploads = client.list_multipart_uploads(Bucket=faulty.server.bucket).get("Uploads", [])
     return [upload["Key"] for upload in uploads if upload["Key"].startswith(faulty.prefix + "/")]

@@ -107,7 +107,7 @@ ChecksumAlgorithm: TypeAlias = (
     Literal["crc32c"] | Literal["crc64nvme"] | Literal["sha256"] | Literal["md5"]
 )
 """A checksum algorithm an upload can carry (``checksum=`` of ``put`` and
-``open_writer``): S3 takes ``"sha256"`` and ``"crc64nvme"``, GCS ``"crc32c"``
+``open_writer``): S3 takes ``"crc32c"``, ``"crc64nvme"`` and ``"sha256"``, GCS ``"crc32c"``
 and ``"md5"``, Azure ``"md5"``."""
 
 PutMode: TypeAlias = Literal["create", "overwrite"] | UpdateVersion

@@ -327,6 +327,19 @@ class Server:
 
         return getattr(_s, self.store_class_name)(**{**self.store_kwargs, **overrides})
 
+    def s3_client(self) -> Any:
+        """A boto3 S3 client of this server (minio, moto), to ask it directly."""
+        import boto3  # type: ignore[import-untyped]
+
+        kwargs = self.store_kwargs
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=kwargs["access_key_id"],
+            aws_secret_access_key=kwargs["secret_access_key"],
+            region_name=kwargs["region"],
+        )
+
     def alive(self) -> bool:
         return not self._stopped and all(p.poll() is None for p in self._procs)
 

@@ -4,10 +4,12 @@
 //!
 //! Where each backend's checksum travels:
 //!
-//! * S3 signs every `x-amz-*` header (an unsigned one is refused), so upload checksums are
-//!   `object_store`'s own (`checksum_algorithm`: sha256 or crc64nvme, per part and for the whole
-//!   multipart upload, inside the signature); downloads ask for checksums with
-//!   `x-amz-checksum-mode: ENABLED`, sent as a default header, which `object_store` signs.
+//! * S3 signs every `x-amz-*` header (an unsigned one is refused). sha256 and crc64nvme are
+//!   `object_store`'s own upload checksums (per part and for the whole multipart upload, inside
+//!   its signature); crc32c, which it does not know, is added here (per part, and per part in
+//!   the completion of a multipart upload) and the request signed again with the store's
+//!   credential ([`s3_upload`]). Downloads ask for checksums with `x-amz-checksum-mode: ENABLED`,
+//!   sent as a default header, which `object_store` signs.
 //! * GCS authenticates with a bearer token that covers no header: `x-goog-hash` (crc32c or md5)
 //!   is added here to every upload request with a body.
 //! * Azure SharedKey signs `Content-MD5` and every `x-ms-*` header, and `object_store` signs
@@ -44,13 +46,15 @@ use object_store::ClientOptions;
 
 mod azure_sign;
 mod listing;
+mod s3_upload;
 pub use azure_sign::SharedKey;
 pub use listing::ListedChecksums;
+pub use s3_upload::S3Credentials;
 
 /// The store setting that turns download verification off (`"false"`); on by default.
 pub const VERIFY_KEY: &str = "verify_checksum";
 /// The store setting naming the upload checksum of GCS and Azure stores (S3 stores use
-/// `object_store`'s `aws_checksum_algorithm`, signed with the request).
+/// `aws_checksum_algorithm`).
 pub const ALGORITHM_KEY: &str = "checksum_algorithm";
 
 /// A checksum algorithm.
@@ -414,7 +418,8 @@ impl Stream for Verified {
 /// Which service a connector talks to: where an upload checksum header goes, if anywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
-    /// S3: `object_store` sends (and signs) the checksums; nothing is added here.
+    /// S3: `object_store` sends (and signs) sha256 and crc64nvme; crc32c is added here, and
+    /// the request signed again with the store's credential.
     S3,
     /// GCS: `x-goog-hash`.
     Gcs,
@@ -428,7 +433,7 @@ pub enum Service {
 pub struct Policy {
     /// The service.
     pub service: Service,
-    /// The checksum sent with every upload request with a body (GCS, Azure).
+    /// The checksum every upload request carries.
     pub upload: Option<Algorithm>,
     /// Whether whole-object responses carry their checksums on to be verified.
     pub verify: bool,
@@ -438,7 +443,10 @@ impl Policy {
     /// Whether `algorithm` can be sent as an upload checksum header of `service`.
     pub fn supports(service: Service, algorithm: Algorithm) -> bool {
         match service {
-            Service::S3 => matches!(algorithm, Algorithm::Sha256 | Algorithm::Crc64Nvme),
+            Service::S3 => matches!(
+                algorithm,
+                Algorithm::Sha256 | Algorithm::Crc64Nvme | Algorithm::Crc32c
+            ),
             Service::Gcs => matches!(algorithm, Algorithm::Crc32c | Algorithm::Md5),
             Service::Azure => algorithm == Algorithm::Md5,
         }
@@ -446,6 +454,12 @@ impl Policy {
 }
 
 impl Service {
+    /// Whether `object_store` itself sends `algorithm` as this service's upload checksum (and
+    /// signs it), rather than the connector.
+    pub fn sent_by_object_store(self, algorithm: Algorithm) -> bool {
+        self == Self::S3 && matches!(algorithm, Algorithm::Sha256 | Algorithm::Crc64Nvme)
+    }
+
     /// The store class of the service, as errors name it.
     pub fn store_class(self) -> &'static str {
         match self {
@@ -522,12 +536,22 @@ impl UploadChoice {
     }
 }
 
+/// The store's own credential, with which the connector signs again the upload requests it
+/// gives a checksum header that the signature covers.
+#[derive(Clone, Debug)]
+pub enum UploadSigner {
+    /// The Azure account key (SharedKey).
+    Azure(SharedKey),
+    /// The S3 client's credential (SigV4), handed over once the client is built.
+    S3(S3Credentials),
+}
+
 /// An [`HttpConnector`] that wraps another (the lanes') with the checksum [`Policy`].
 #[derive(Debug, Clone)]
 pub struct IntegrityConnector<C> {
     inner: C,
     policy: Policy,
-    signing_key: Option<SharedKey>,
+    signer: Option<UploadSigner>,
 }
 
 impl<C> IntegrityConnector<C> {
@@ -536,26 +560,37 @@ impl<C> IntegrityConnector<C> {
         Self {
             inner,
             policy,
-            signing_key: None,
+            signer: None,
         }
     }
 
-    /// Signs again with `key` (the store's Azure account key) the SharedKey-signed uploads it
-    /// gives a checksum header.
-    pub fn with_signing_key(self, key: Option<SharedKey>) -> Self {
-        Self {
-            signing_key: key,
-            ..self
-        }
+    /// Signs again with `signer` the signed uploads it gives a checksum header.
+    pub fn with_signer(self, signer: Option<UploadSigner>) -> Self {
+        Self { signer, ..self }
     }
 }
 
 impl<C: HttpConnector> HttpConnector for IntegrityConnector<C> {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let s3 = match (self.policy.service, self.policy.upload) {
+            (Service::S3, Some(algorithm)) if !Service::S3.sent_by_object_store(algorithm) => {
+                let credentials = match &self.signer {
+                    Some(UploadSigner::S3(credentials)) => credentials.clone(),
+                    _ => S3Credentials::default(),
+                };
+                Some(s3_upload::S3Uploads::new(algorithm, credentials))
+            }
+            _ => None,
+        };
+        let azure_key = match &self.signer {
+            Some(UploadSigner::Azure(key)) => Some(key.clone()),
+            _ => None,
+        };
         Ok(HttpClient::new(IntegrityService {
             inner: self.inner.connect(options)?,
             policy: self.policy,
-            signing_key: self.signing_key.clone(),
+            azure_key,
+            s3,
         }))
     }
 }
@@ -564,19 +599,24 @@ impl<C: HttpConnector> HttpConnector for IntegrityConnector<C> {
 struct IntegrityService {
     inner: HttpClient,
     policy: Policy,
-    signing_key: Option<SharedKey>,
+    azure_key: Option<SharedKey>,
+    /// The S3 upload checksum the connector sends, and the state of its multipart uploads.
+    s3: Option<s3_upload::S3Uploads>,
 }
 
 #[async_trait]
 impl HttpService for IntegrityService {
     async fn call(&self, mut req: HttpRequest) -> Result<HttpResponse, HttpError> {
-        if let Some(algorithm) = self.policy.upload {
-            add_upload_checksum(
+        let mut follow_up = None;
+        match (&self.s3, self.policy.upload) {
+            (Some(s3), _) => follow_up = s3.prepare(&mut req).await?,
+            (None, Some(algorithm)) => add_upload_checksum(
                 &mut req,
                 self.policy.service,
                 algorithm,
-                self.signing_key.as_ref(),
-            );
+                self.azure_key.as_ref(),
+            ),
+            (None, None) => {}
         }
         let whole_object_read = self.policy.verify
             && (req.method() == Method::GET || req.method() == Method::HEAD)
@@ -592,6 +632,9 @@ impl HttpService for IntegrityService {
             let page = body.bytes().await?;
             listing.record_azure_page(&page);
             return Ok(HttpResponse::from_parts(parts, page.into()));
+        }
+        if let (Some(s3), Some(follow_up)) = (&self.s3, follow_up) {
+            response = s3.finish(follow_up, response).await?;
         }
         if whole_object_read
             && response.status() == http::StatusCode::OK
@@ -615,10 +658,10 @@ fn is_azure_listing(req: &HttpRequest) -> bool {
         })
 }
 
-/// Adds the upload checksum header of `service` to an upload request with a body, computed over
-/// the body (in memory: one pass, no copy), unless a signature covers the headers (an Azure
-/// SharedKey signature made with `signing_key` is made again to cover it) or the request
-/// already carries one.
+/// Adds the upload checksum header of GCS or Azure to an upload request with a body, computed
+/// over the body (in memory: one pass, no copy), unless a signature covers the headers (an
+/// Azure SharedKey signature made with `signing_key` is made again to cover it) or the request
+/// already carries one. S3 requests are left as they are (see [`s3_upload`]).
 fn add_upload_checksum(
     req: &mut HttpRequest,
     service: Service,
@@ -854,10 +897,12 @@ mod tests {
             parse(Some("SHA256")).resolve(Service::S3, store),
             Ok(Some(Algorithm::Sha256))
         );
-        let refused = parse(Some("crc32c"))
-            .resolve(Service::S3, store)
-            .unwrap_err();
-        assert!(refused.contains("\"crc32c\"") && refused.contains("S3Store"));
+        assert_eq!(
+            parse(Some("crc32c")).resolve(Service::S3, store),
+            Ok(Some(Algorithm::Crc32c))
+        );
+        let refused = parse(Some("md5")).resolve(Service::S3, store).unwrap_err();
+        assert!(refused.contains("\"md5\"") && refused.contains("S3Store"));
         assert!(UploadChoice::parse(Some("crc33"))
             .unwrap_err()
             .contains("\"crc33\""));

@@ -327,7 +327,7 @@ size of ``file``, or ``None`` for an iterable until the final call.
 ``checksum`` is the checksum this upload's requests carry for the server to
 check, a multipart upload's parts included: ``"default"`` uses the store's
 ``checksum_algorithm`` setting, ``None`` sends none, and an algorithm sends
-that one (S3 takes ``"sha256"`` and ``"crc64nvme"``, GCS ``"crc32c"`` and
+that one (S3 takes ``"crc32c"``, ``"crc64nvme"`` and ``"sha256"``, GCS ``"crc32c"`` and
 ``"md5"``, Azure ``"md5"``; anything else raises ``ValueError``). A server
 that refuses the bytes for their checksum raises ``ChecksumMismatchError``
 and stores nothing. ``HTTPStore`` sends no upload checksum (an algorithm

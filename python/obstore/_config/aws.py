@@ -47,7 +47,12 @@ S3Regions: TypeAlias = (
 """Known AWS region names (any other string is accepted too)."""
 
 S3ChecksumAlgorithm: TypeAlias = (
-    Literal["SHA256"] | Literal["sha256"] | Literal["CRC64NVME"] | Literal["crc64nvme"]
+    Literal["SHA256"]
+    | Literal["sha256"]
+    | Literal["CRC64NVME"]
+    | Literal["crc64nvme"]
+    | Literal["CRC32C"]
+    | Literal["crc32c"]
 )
 """Checksum algorithms that can be sent with uploads."""
 
@@ -84,8 +89,9 @@ class S3Config(TypedDict, total=False):
     """Bucket name; required (env ``AWS_BUCKET``, ``AWS_BUCKET_NAME``)."""
     checksum_algorithm: S3ChecksumAlgorithm | Literal["none"] | str
     """Checksum sent (and signed) with uploads, per part and for the whole of a multipart upload
-    (env ``AWS_CHECKSUM_ALGORITHM``): ``"crc64nvme"`` by default on AWS's own endpoint, none on a
-    custom ``endpoint`` unless set; ``"none"`` sends none."""
+    (env ``AWS_CHECKSUM_ALGORITHM``): ``"crc64nvme"``, ``"sha256"`` or ``"crc32c"``;
+    ``"crc64nvme"`` by default on AWS's own endpoint, none on a custom ``endpoint`` unless set;
+    ``"none"`` sends none."""
     verify_checksum: bool
     """Check a download read whole against the checksum the server announces (asked for with
     ``x-amz-checksum-mode: ENABLED``), raising ``ChecksumMismatchError`` on a mismatch; ``True``

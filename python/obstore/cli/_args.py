@@ -96,8 +96,8 @@ def _transfers(*, parts: bool) -> argparse.ArgumentParser:
             "--checksum-algorithm",
             choices=["crc32c", "crc64nvme", "sha256", "md5", "none"],
             default=None,
-            help="the checksum every upload sends and the server verifies (S3: crc64nvme, "
-            "sha256; GCS: crc32c, md5; Azure: md5); none: no checksum; default: the "
+            help="the checksum every upload sends and the server verifies (S3: crc32c, "
+            "crc64nvme, sha256; GCS: crc32c, md5; Azure: md5); none: no checksum; default: the "
             "destination store's checksum_algorithm setting",
         )
         group.add_argument(

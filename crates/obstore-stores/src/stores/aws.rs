@@ -150,8 +150,24 @@ const S3: Cloud<AmazonS3Builder> = Cloud {
     refuse_metadata,
     check_http,
     with_defaults: Some(with_defaults),
-    upload_signing_key: None,
+    upload_signer: Some(upload_signer),
+    share_credential: Some(share_credential),
 };
+
+/// S3's [`Cloud::upload_signer`]: the credential arrives once the client is built.
+fn upload_signer(_core: &CloudCore) -> Option<integrity::UploadSigner> {
+    Some(integrity::UploadSigner::S3(
+        integrity::S3Credentials::default(),
+    ))
+}
+
+/// S3's [`Cloud::share_credential`]: whatever its source (keys, environment, a credential
+/// provider, web identity, ...), the provider `object_store` signs with.
+fn share_credential(client: &AmazonS3, signer: &integrity::UploadSigner) {
+    if let integrity::UploadSigner::S3(credentials) = signer {
+        credentials.set(client.credentials().clone());
+    }
+}
 
 /// S3's [`Cloud::refuse_metadata`].
 fn refuse_metadata(

@@ -177,7 +177,8 @@ const AZURE: Cloud<MicrosoftAzureBuilder> = Cloud {
     refuse_metadata,
     check_http,
     with_defaults: None,
-    upload_signing_key: Some(upload_signing_key),
+    upload_signer: Some(upload_signer),
+    share_credential: None,
 };
 
 /// Azure's [`Cloud::refuse_metadata`].
@@ -233,8 +234,8 @@ fn check_http(builder: &MicrosoftAzureBuilder) -> Result<(), ObstoreError> {
     Ok(())
 }
 
-/// Azure's [`Cloud::upload_signing_key`].
-fn upload_signing_key(core: &CloudCore) -> Option<integrity::SharedKey> {
+/// Azure's [`Cloud::upload_signer`].
+fn upload_signer(core: &CloudCore) -> Option<integrity::UploadSigner> {
     // The static key the builder signs with: the configured one, else the emulator's. A
     // credential provider's key replaces it (except on the emulator, whose credentials come
     // from the settings alone), and may change: its requests are not signed again.
@@ -244,11 +245,12 @@ fn upload_signing_key(core: &CloudCore) -> Option<integrity::SharedKey> {
     if core.provider.is_some() && !emulator {
         return None;
     }
-    match core.effective("azure_storage_account_key") {
+    let key = match core.effective("azure_storage_account_key") {
         Some(key) => integrity::SharedKey::from_base64(key),
         None if emulator => integrity::SharedKey::from_base64(EMULATOR_ACCOUNT_KEY),
         None => None,
-    }
+    };
+    key.map(integrity::UploadSigner::Azure)
 }
 
 cloud_backend!(

@@ -225,9 +225,12 @@ pub struct Cloud<B: CloudBackend> {
     /// Applies the defaults that depend on other settings (the endpoint), once every setting is
     /// on the builder.
     pub with_defaults: Option<fn(B, &CloudCore) -> B>,
-    /// The account key the store's requests are signed with, when a checksum header added to an
-    /// upload must be signed too (Azure SharedKey).
-    pub upload_signing_key: Option<fn(&CloudCore) -> Option<integrity::SharedKey>>,
+    /// The credential the store's requests are signed with, when a checksum header the
+    /// connector adds to an upload must be signed too (Azure's account key; S3's credential,
+    /// handed over by `share_credential` once the client is built).
+    pub upload_signer: Option<fn(&CloudCore) -> Option<integrity::UploadSigner>>,
+    /// Hands the credential of the built client to the upload signer.
+    pub share_credential: Option<fn(&B::Client, &integrity::UploadSigner)>,
 }
 
 /// The settings of one cloud store object.
@@ -496,8 +499,8 @@ impl<B: CloudBackend> CloudStore<B> {
             upload,
             ..checksum_policy::<B>(core)?
         };
-        // S3's upload checksum is `object_store`'s own, signed with the request.
-        let s3_checksum = upload.filter(|_| B::CLOUD.integrity == integrity::Service::S3);
+        // The S3 checksums `object_store` sends itself, signed with the request.
+        let s3_checksum = upload.filter(|a| B::CLOUD.integrity.sent_by_object_store(*a));
         if policy.verify && B::CLOUD.integrity == integrity::Service::S3 {
             // A default header is added before signing: S3 refuses unsigned `x-amz-*` headers.
             let mut headers = options.get_default_headers().cloned().unwrap_or_default();
@@ -508,11 +511,12 @@ impl<B: CloudBackend> CloudStore<B> {
             options = options.with_default_headers(headers);
         }
         let lanes = LaneConnector::new(core.settings.client.max_concurrent_requests());
-        let signing_key = policy
+        let signer = policy
             .upload
-            .and(B::CLOUD.upload_signing_key)
-            .and_then(|key| key(core));
-        let connector = IntegrityConnector::new(lanes, policy).with_signing_key(signing_key);
+            .filter(|a| !B::CLOUD.integrity.sent_by_object_store(*a))
+            .and(B::CLOUD.upload_signer)
+            .and_then(|signer| signer(core));
+        let connector = IntegrityConnector::new(lanes, policy).with_signer(signer.clone());
         let mut builder = B::connect(options, connector);
         for (key, value) in core
             .env
@@ -548,7 +552,11 @@ impl<B: CloudBackend> CloudStore<B> {
         if !allow_http {
             (B::CLOUD.check_http)(&builder)?;
         }
-        builder.build_client()
+        let client = builder.build_client()?;
+        if let (Some(signer), Some(share)) = (&signer, B::CLOUD.share_credential) {
+            share(&client, signer);
+        }
+        Ok(client)
     }
 
     /// The client of this process (built again after a fork).

@@ -75,7 +75,8 @@ const GCS: Cloud<GoogleCloudStorageBuilder> = Cloud {
     refuse_metadata,
     check_http,
     with_defaults: None,
-    upload_signing_key: None,
+    upload_signer: None,
+    share_credential: None,
 };
 
 /// GCS's [`Cloud::refuse_metadata`], for the request and the signing credentials.
