@@ -99,6 +99,53 @@ fn as_arro3<'py>(value: Bound<'py, PyAny>, class: &str) -> PyResult<Bound<'py, P
     }
 }
 
+/// The `#[pymethods]` of a class of listing results, whose record batches `batches()` gives:
+/// the Arrow PyCapsule exports named (`__arrow_c_stream__` and, for one batch,
+/// `__arrow_c_array__`, each made by the method of the same name without underscores), the
+/// schema, `num_rows`, `len` and `repr`.
+macro_rules! arrow_listing_methods {
+    ($class:ident, $name:literal, $(($export:ident, $capsules:ty, $make:ident)),*) => {
+        #[pymethods]
+        impl $class {
+            $(
+                #[pyo3(signature = (requested_schema = None))]
+                fn $export<'py>(
+                    &self,
+                    py: Python<'py>,
+                    requested_schema: Option<Bound<'py, PyAny>>,
+                ) -> PyResult<$capsules> {
+                    // The schema is always the listing's; a consumer casts if it wants another.
+                    let _ = requested_schema;
+                    self.$make(py)
+                }
+            )*
+
+            fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+                schema_capsule(py, &list_schema())
+            }
+
+            /// The number of rows.
+            #[getter]
+            fn num_rows(&self) -> usize {
+                self.batches().iter().map(RecordBatch::num_rows).sum()
+            }
+
+            fn __len__(&self) -> usize {
+                self.num_rows()
+            }
+
+            fn __repr__(&self) -> String {
+                format!(concat!($name, "(num_rows={})"), self.num_rows())
+            }
+        }
+    };
+}
+
+/// The Arrow C stream of `batches`.
+fn c_stream<'py>(py: Python<'py>, batches: &[RecordBatch]) -> PyResult<Bound<'py, PyCapsule>> {
+    stream_capsule(py, list_schema(), batches.to_vec())
+}
+
 /// One record batch of listing results, exported through the Arrow PyCapsule interface.
 #[pyclass(name = "ArrowRecordBatch", module = "obstore._obstore", frozen)]
 pub struct ArrowChunk {
@@ -117,52 +164,31 @@ impl ArrowChunk {
     pub fn into_record_batch(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         as_arro3(Bound::new(py, self)?.into_any(), "RecordBatch")
     }
-}
 
-#[pymethods]
-impl ArrowChunk {
-    #[pyo3(signature = (requested_schema = None))]
-    fn __arrow_c_array__<'py>(
-        &self,
-        py: Python<'py>,
-        requested_schema: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        let _ = requested_schema;
+    fn batches(&self) -> &[RecordBatch] {
+        std::slice::from_ref(&self.batch)
+    }
+
+    fn arrow_c_stream<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        c_stream(py, self.batches())
+    }
+
+    /// The batch as an Arrow C array with its schema.
+    fn arrow_c_array<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let data = arrow_array::Array::into_data(StructArray::from(self.batch.clone()));
         let (array, schema) = to_ffi(&data).map_err(arrow_error)?;
         let schema = PyCapsule::new_with_value(py, schema, c"arrow_schema")?;
         let array = PyCapsule::new_with_value(py, array, c"arrow_array")?;
         PyTuple::new(py, [schema.into_any(), array.into_any()])
     }
-
-    #[pyo3(signature = (requested_schema = None))]
-    fn __arrow_c_stream__<'py>(
-        &self,
-        py: Python<'py>,
-        requested_schema: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyCapsule>> {
-        let _ = requested_schema;
-        stream_capsule(py, self.batch.schema(), vec![self.batch.clone()])
-    }
-
-    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
-        schema_capsule(py, &self.batch.schema())
-    }
-
-    /// The number of rows.
-    #[getter]
-    fn num_rows(&self) -> usize {
-        self.batch.num_rows()
-    }
-
-    fn __len__(&self) -> usize {
-        self.batch.num_rows()
-    }
-
-    fn __repr__(&self) -> String {
-        format!("ArrowRecordBatch(num_rows={})", self.batch.num_rows())
-    }
 }
+
+arrow_listing_methods!(
+    ArrowChunk,
+    "ArrowRecordBatch",
+    (__arrow_c_stream__, Bound<'py, PyCapsule>, arrow_c_stream),
+    (__arrow_c_array__, Bound<'py, PyTuple>, arrow_c_array)
+);
 
 /// A table of listing results, exported as an Arrow C stream.
 #[pyclass(name = "ArrowTable", module = "obstore._obstore", frozen)]
@@ -182,35 +208,18 @@ impl ArrowTable {
     pub fn into_table(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         as_arro3(Bound::new(py, self)?.into_any(), "Table")
     }
-}
 
-#[pymethods]
-impl ArrowTable {
-    #[pyo3(signature = (requested_schema = None))]
-    fn __arrow_c_stream__<'py>(
-        &self,
-        py: Python<'py>,
-        requested_schema: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyCapsule>> {
-        let _ = requested_schema;
-        stream_capsule(py, list_schema(), self.batches.clone())
+    fn batches(&self) -> &[RecordBatch] {
+        &self.batches
     }
 
-    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
-        schema_capsule(py, &list_schema())
-    }
-
-    /// The number of rows.
-    #[getter]
-    fn num_rows(&self) -> usize {
-        self.batches.iter().map(RecordBatch::num_rows).sum()
-    }
-
-    fn __len__(&self) -> usize {
-        self.num_rows()
-    }
-
-    fn __repr__(&self) -> String {
-        format!("ArrowTable(num_rows={})", self.num_rows())
+    fn arrow_c_stream<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        c_stream(py, self.batches())
     }
 }
+
+arrow_listing_methods!(
+    ArrowTable,
+    "ArrowTable",
+    (__arrow_c_stream__, Bound<'py, PyCapsule>, arrow_c_stream)
+);

@@ -30,6 +30,27 @@ macro_rules! impl_into_pyobject {
 }
 pub(crate) use impl_into_pyobject;
 
+/// The `#[pymethods]` of a class that is its own iterator for `for` and `async for`: the
+/// methods given (`__next__`, `__anext__`, ...) and `__iter__` and `__aiter__`.
+macro_rules! iterator_methods {
+    ($class:ident, { $($methods:tt)* }) => {
+        $crate::convert::iterator_methods!(@impl $class, { $($methods)* }, __iter__, __aiter__);
+    };
+    (@impl $class:ident, { $($methods:tt)* }, $($iter:ident),*) => {
+        #[pymethods]
+        impl $class {
+            $(
+                fn $iter(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+                    slf
+                }
+            )*
+
+            $($methods)*
+        }
+    };
+}
+pub(crate) use iterator_methods;
+
 /// Builds the ObjectMeta dict.
 pub fn meta_to_dict<'py>(py: Python<'py>, meta: &ObjectMeta) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);

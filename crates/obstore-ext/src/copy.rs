@@ -6,6 +6,8 @@ use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 
+use crate::twins::twins;
+
 /// Copying or renaming an object onto itself: no request that could change it (a memory store's
 /// rename deletes the source after copying, S3 refuses a copy onto itself), only the answers the
 /// operation gives for an existing destination. A missing source is `NotFound`; with
@@ -49,70 +51,25 @@ async fn transfer(
     Ok(PyNone)
 }
 
-#[doc = obstore_stores::pydoc!(copy)]
-#[pyfunction]
-#[pyo3(signature = (store, from_, to, *, overwrite = true))]
-pub fn copy(
-    py: Python<'_>,
-    store: AnyStore,
-    from_: PyPath,
-    to: PyPath,
-    overwrite: bool,
-) -> PyResult<()> {
-    store.block_on_complete(
-        py,
-        transfer(store.clone(), from_, to, overwrite, Transfer::Copy),
-    )?;
-    Ok(())
+/// `copy` and `rename` (and their async twins): the same arguments, one [`Transfer`] apart.
+macro_rules! transfer_twins {
+    ($sync:ident / $async_:ident, $transfer:expr) => {
+        twins! {
+            #[pyo3(signature = (store, from_, to, *, overwrite = true))]
+            fn $sync / $async_(py, store: AnyStore, from_: PyPath, to: PyPath, overwrite: bool)
+            shared {
+                let future = transfer(store.clone(), from_, to, overwrite, $transfer);
+            }
+            sync -> PyResult<()> {
+                store.block_on_complete(py, future)?;
+                Ok(())
+            }
+            async -> PyResult<Bound<'py, PyAny>> {
+                store.into_py_future(py, None, future)
+            }
+        }
+    };
 }
 
-#[doc = obstore_stores::pydoc!(copy_async)]
-#[pyfunction]
-#[pyo3(signature = (store, from_, to, *, overwrite = true))]
-pub fn copy_async<'py>(
-    py: Python<'py>,
-    store: AnyStore,
-    from_: PyPath,
-    to: PyPath,
-    overwrite: bool,
-) -> PyResult<Bound<'py, PyAny>> {
-    store.into_py_future(
-        py,
-        None,
-        transfer(store.clone(), from_, to, overwrite, Transfer::Copy),
-    )
-}
-
-#[doc = obstore_stores::pydoc!(rename)]
-#[pyfunction]
-#[pyo3(signature = (store, from_, to, *, overwrite = true))]
-pub fn rename(
-    py: Python<'_>,
-    store: AnyStore,
-    from_: PyPath,
-    to: PyPath,
-    overwrite: bool,
-) -> PyResult<()> {
-    store.block_on_complete(
-        py,
-        transfer(store.clone(), from_, to, overwrite, Transfer::Rename),
-    )?;
-    Ok(())
-}
-
-#[doc = obstore_stores::pydoc!(rename_async)]
-#[pyfunction]
-#[pyo3(signature = (store, from_, to, *, overwrite = true))]
-pub fn rename_async<'py>(
-    py: Python<'py>,
-    store: AnyStore,
-    from_: PyPath,
-    to: PyPath,
-    overwrite: bool,
-) -> PyResult<Bound<'py, PyAny>> {
-    store.into_py_future(
-        py,
-        None,
-        transfer(store.clone(), from_, to, overwrite, Transfer::Rename),
-    )
-}
+transfer_twins!(copy / copy_async, Transfer::Copy);
+transfer_twins!(rename / rename_async, Transfer::Rename);

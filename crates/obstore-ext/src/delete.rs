@@ -7,6 +7,8 @@ use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+
+use crate::twins::twins;
 use pyo3::types::{PySequence, PyString};
 
 /// One path or a sequence of paths.
@@ -55,23 +57,17 @@ async fn delete_inner(store: AnyStore, paths: Paths) -> ObstoreResult<PyNone> {
     Ok(PyNone)
 }
 
-#[doc = obstore_stores::pydoc!(delete)]
-#[pyfunction]
-pub fn delete(py: Python<'_>, store: AnyStore, paths: Paths) -> PyResult<()> {
-    store.block_on_complete(py, delete_inner(store.clone(), paths))?;
-    Ok(())
-}
-
-#[doc = obstore_stores::pydoc!(delete_async)]
-#[pyfunction]
-pub fn delete_async<'py>(
-    py: Python<'py>,
-    store: AnyStore,
-    paths: Paths,
-) -> PyResult<Bound<'py, PyAny>> {
-    let hint = match &paths {
-        Paths::One(_) => Some(0),
-        Paths::Many(_) => None,
-    };
-    store.into_py_future(py, hint, delete_inner(store.clone(), paths))
+twins! {
+    fn delete / delete_async(py, store: AnyStore, paths: Paths)
+    sync -> PyResult<()> {
+        store.block_on_complete(py, delete_inner(store.clone(), paths))?;
+        Ok(())
+    }
+    async -> PyResult<Bound<'py, PyAny>> {
+        let hint = match &paths {
+            Paths::One(_) => Some(0),
+            Paths::Many(_) => None,
+        };
+        store.into_py_future(py, hint, delete_inner(store.clone(), paths))
+    }
 }

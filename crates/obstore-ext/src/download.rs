@@ -22,6 +22,7 @@ use crate::body::{checked_stream, copy_pieces, Body, BodyStream};
 use crate::download_buffer::DownloadBuffer;
 use crate::get::{get_result, PyGetOptions};
 use crate::progress::{ProgressCallback, ProgressTracker};
+use crate::twins::twins;
 use obstore_stores::integrity::{self, ServerChecksums};
 
 /// `stream`, its first `len` bytes counted when there is a tracker.
@@ -221,38 +222,24 @@ fn prepare(
     ))
 }
 
-#[doc = obstore_stores::pydoc!(get_parallel)]
-#[pyfunction]
-#[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12, progress = None))]
-pub fn get_parallel(
-    py: Python<'_>,
-    store: AnyStore,
-    path: PyPath,
-    options: Option<PyGetOptions>,
-    chunk_size: usize,
-    max_concurrency: usize,
-    progress: Option<ProgressCallback>,
-) -> PyResult<PyBytesWrapper> {
-    let future = prepare(&store, path, options, chunk_size, max_concurrency, progress)?;
-    Ok(PyBytesWrapper::new(store.block_on(py, future)?))
-}
-
-#[doc = obstore_stores::pydoc!(get_parallel_async)]
-#[pyfunction]
-#[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12, progress = None))]
-pub fn get_parallel_async<'py>(
-    py: Python<'py>,
-    store: AnyStore,
-    path: PyPath,
-    options: Option<PyGetOptions>,
-    chunk_size: usize,
-    max_concurrency: usize,
-    progress: Option<ProgressCallback>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let future = prepare(&store, path, options, chunk_size, max_concurrency, progress)?;
-    store.into_py_future(
+twins! {
+    #[pyo3(signature = (store, path, *, options = None, chunk_size = 16_777_216, max_concurrency = 12, progress = None))]
+    fn get_parallel / get_parallel_async(
         py,
-        None,
-        async move { future.await.map(PyBytesWrapper::new) },
+        store: AnyStore,
+        path: PyPath,
+        options: Option<PyGetOptions>,
+        chunk_size: usize,
+        max_concurrency: usize,
+        progress: Option<ProgressCallback>,
     )
+    sync -> PyResult<PyBytesWrapper> {
+        let future = prepare(&store, path, options, chunk_size, max_concurrency, progress)?;
+        Ok(PyBytesWrapper::new(store.block_on(py, future)?))
+    }
+    async -> PyResult<Bound<'py, PyAny>> {
+        let future = prepare(&store, path, options, chunk_size, max_concurrency, progress)?;
+        let get = async move { future.await.map(PyBytesWrapper::new) };
+        store.into_py_future(py, None, get)
+    }
 }

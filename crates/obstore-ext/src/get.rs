@@ -14,10 +14,11 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::body::Body;
 use crate::convert::{
-    attributes_to_dict, check_keys, expect_dict, impl_into_pyobject, meta_with_checksums,
-    PyUtcDateTime,
+    attributes_to_dict, check_keys, expect_dict, impl_into_pyobject, iterator_methods,
+    meta_with_checksums, PyUtcDateTime,
 };
 use crate::progress::{ProgressCallback, ProgressTracker};
+use crate::twins::twins;
 
 const GET_OPTION_KEYS: &[&str] = &[
     "if_match",
@@ -436,16 +437,7 @@ impl PyBytesStream {
     }
 }
 
-#[pymethods]
-impl PyBytesStream {
-    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
+iterator_methods!(PyBytesStream, {
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let (_, future) = self.step(py, false)?;
         self.store.block_on(py, future)?.into_pyobject(py)
@@ -455,7 +447,7 @@ impl PyBytesStream {
         let (size, future) = self.step(py, true)?;
         self.store.into_py_future(py, Some(size), future)
     }
-}
+});
 
 /// A get with the caller's options. Azure has no suffix ranges: one is emulated with the size.
 pub(crate) async fn get_result(
@@ -728,39 +720,26 @@ async fn get_ranges_inner(
         .collect()
 }
 
-#[doc = obstore_stores::pydoc!(get_ranges)]
-#[pyfunction]
-#[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1_048_576))]
-pub fn get_ranges(
-    py: Python<'_>,
-    store: AnyStore,
-    path: PyPath,
-    starts: Vec<u64>,
-    ends: Option<Vec<u64>>,
-    lengths: Option<Vec<u64>>,
-    coalesce: u64,
-) -> PyResult<Vec<PyBytesWrapper>> {
-    let ranges = byte_ranges(starts, ends, lengths)?;
-    Ok(store.block_on_complete(py, get_ranges_inner(store.clone(), path, ranges, coalesce))?)
-}
-
-#[doc = obstore_stores::pydoc!(get_ranges_async)]
-#[pyfunction]
-#[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1_048_576))]
-pub fn get_ranges_async<'py>(
-    py: Python<'py>,
-    store: AnyStore,
-    path: PyPath,
-    starts: Vec<u64>,
-    ends: Option<Vec<u64>>,
-    lengths: Option<Vec<u64>>,
-    coalesce: u64,
-) -> PyResult<Bound<'py, PyAny>> {
-    let ranges = byte_ranges(starts, ends, lengths)?;
-    let total = ranges.iter().map(|r| r.end - r.start).sum();
-    store.into_py_future(
+twins! {
+    #[pyo3(signature = (store, path, *, starts, ends = None, lengths = None, coalesce = 1_048_576))]
+    fn get_ranges / get_ranges_async(
         py,
-        Some(total),
-        get_ranges_inner(store.clone(), path, ranges, coalesce),
+        store: AnyStore,
+        path: PyPath,
+        starts: Vec<u64>,
+        ends: Option<Vec<u64>>,
+        lengths: Option<Vec<u64>>,
+        coalesce: u64,
     )
+    sync -> PyResult<Vec<PyBytesWrapper>> {
+        let ranges = byte_ranges(starts, ends, lengths)?;
+        let get = get_ranges_inner(store.clone(), path, ranges, coalesce);
+        Ok(store.block_on_complete(py, get)?)
+    }
+    async -> PyResult<Bound<'py, PyAny>> {
+        let ranges = byte_ranges(starts, ends, lengths)?;
+        let total = ranges.iter().map(|r| r.end - r.start).sum();
+        let get = get_ranges_inner(store.clone(), path, ranges, coalesce);
+        store.into_py_future(py, Some(total), get)
+    }
 }

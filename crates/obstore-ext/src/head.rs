@@ -6,6 +6,7 @@ use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 
 use crate::convert::PyObjectMetaChecksums;
+use crate::twins::twins;
 
 /// A HEAD request (`get_opts` with `head`, what `ObjectStoreExt::head` sends for every store),
 /// made here to keep the response's checksums (a server's; in-process stores announce none).
@@ -16,18 +17,12 @@ async fn head_inner(store: AnyStore, path: PyPath) -> ObstoreResult<PyObjectMeta
     Ok(PyObjectMetaChecksums(result.meta, checksums))
 }
 
-#[doc = obstore_stores::pydoc!(head)]
-#[pyfunction]
-pub fn head(py: Python<'_>, store: AnyStore, path: PyPath) -> PyResult<PyObjectMetaChecksums> {
-    Ok(store.block_on_complete(py, head_inner(store.clone(), path))?)
-}
-
-#[doc = obstore_stores::pydoc!(head_async)]
-#[pyfunction]
-pub fn head_async<'py>(
-    py: Python<'py>,
-    store: AnyStore,
-    path: PyPath,
-) -> PyResult<Bound<'py, PyAny>> {
-    store.into_py_future(py, Some(0), head_inner(store.clone(), path))
+twins! {
+    fn head / head_async(py, store: AnyStore, path: PyPath)
+    sync -> PyResult<PyObjectMetaChecksums> {
+        Ok(store.block_on_complete(py, head_inner(store.clone(), path))?)
+    }
+    async -> PyResult<Bound<'py, PyAny>> {
+        store.into_py_future(py, Some(0), head_inner(store.clone(), path))
+    }
 }

@@ -11,6 +11,7 @@ mod delete;
 mod download;
 mod download_buffer;
 mod download_file;
+mod file_protocol;
 mod get;
 mod head;
 mod list;
@@ -18,6 +19,7 @@ mod progress;
 mod put;
 mod reader;
 mod sign;
+mod twins;
 mod writer;
 
 /// Rust allocations of the extension (request buffers, headers, futures) go to mimalloc: glibc's

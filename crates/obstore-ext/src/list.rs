@@ -15,7 +15,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::arrow::{ArrowChunk, ArrowTable};
-use crate::convert::{greater_than_zero, impl_into_pyobject, meta_to_dict, meta_with_checksums};
+use crate::convert::{
+    greater_than_zero, impl_into_pyobject, iterator_methods, meta_to_dict, meta_with_checksums,
+};
 
 type MetaStream = BoxStream<'static, object_store::Result<ObjectMeta>>;
 
@@ -128,16 +130,7 @@ impl ListChunk {
     }
 }
 
-#[pymethods]
-impl PyListStream {
-    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
+iterator_methods!(PyListStream, {
     fn __next__(&self, py: Python<'_>) -> PyResult<ListChunk> {
         let items = self
             .store
@@ -178,7 +171,7 @@ impl PyListStream {
             Ok::<_, PyErr>(ListChunk::new(items, arrow))
         })
     }
-}
+});
 
 fn optional_path(path: Option<PyPath>) -> Option<Path> {
     path.map(|p| p.0).filter(|p| !p.as_ref().is_empty())

@@ -22,8 +22,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 
-use crate::convert::{PyAttributes, PyPutResult};
+use crate::convert::{greater_than_zero, PyAttributes, PyPutResult};
 use crate::progress::{ProgressCallback, ProgressTracker};
+use crate::twins::twins;
 
 /// The `mode` argument: "overwrite", "create" (case-insensitive) or an UpdateVersion dict.
 pub struct PyPutMode(pub PutMode);
@@ -576,118 +577,63 @@ pub fn upload_store(store: &Bound<'_, PyAny>, checksum: Option<&str>) -> PyResul
     Ok(store.extract::<PyStore<'_>>()?.upload_store(choice)?)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn settings(
-    store: &AnyStore,
-    attributes: Option<PyAttributes>,
-    tags: Option<PyTags>,
-    mode: Option<PyPutMode>,
-    use_multipart: Option<bool>,
-    chunk_size: usize,
-    max_concurrency: usize,
-) -> PyResult<UploadSettings> {
-    let chunk_size = crate::convert::greater_than_zero("chunk_size", chunk_size)?;
-    let max_concurrency = crate::convert::greater_than_zero("max_concurrency", max_concurrency)?;
-    Ok(UploadSettings {
-        attributes: attributes.map(|a| a.0).unwrap_or_default(),
-        min_part_size: store.min_part_size(),
-        tags: tags.map(|t| t.0).unwrap_or_default(),
-        mode: mode.map(|m| m.0).unwrap_or_default(),
-        use_multipart,
-        chunk_size,
-        max_concurrency,
-    })
-}
-
-#[doc = obstore_stores::pydoc!(put)]
-#[pyfunction]
-#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None, checksum = "default"))]
-#[allow(clippy::too_many_arguments)]
-pub fn put(
-    py: Python<'_>,
-    store: &Bound<'_, PyAny>,
-    path: PyPath,
-    file: &Bound<'_, PyAny>,
-    attributes: Option<PyAttributes>,
-    tags: Option<PyTags>,
-    mode: Option<PyPutMode>,
-    use_multipart: Option<bool>,
-    chunk_size: usize,
-    max_concurrency: usize,
-    progress: Option<ProgressCallback>,
-    checksum: Option<&str>,
-) -> PyResult<PyPutResult> {
-    let store = upload_store(store, checksum)?;
-    let settings = settings(
-        &store,
-        attributes,
-        tags,
-        mode,
-        use_multipart,
-        chunk_size,
-        max_concurrency,
-    )?;
-    // A memory store keeps the very bytes it is given; other stores are done with them when the
-    // sync call returns.
-    let keeps_data = store.executor == Executor::Inline;
-    let source = extract_source(file, false, keeps_data)?.expect("sync sources only");
-    let size = source.size()?;
-    let needs_runtime = settings.multipart_for(size);
-    let progress = ProgressTracker::new(progress, &path.0, size);
-    let future = put_tracked(store.inner.clone(), path.0, source, settings, progress);
-    let result = if needs_runtime {
-        store.block_on_runtime(py, future)
-    } else {
-        store.block_on_complete(py, future)
-    };
-    Ok(result?)
-}
-
-#[doc = obstore_stores::pydoc!(put_async)]
-#[pyfunction]
-#[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None, checksum = "default"))]
-#[allow(clippy::too_many_arguments)]
-pub fn put_async<'py>(
-    py: Python<'py>,
-    store: &Bound<'py, PyAny>,
-    path: PyPath,
-    file: &Bound<'py, PyAny>,
-    attributes: Option<PyAttributes>,
-    tags: Option<PyTags>,
-    mode: Option<PyPutMode>,
-    use_multipart: Option<bool>,
-    chunk_size: usize,
-    max_concurrency: usize,
-    progress: Option<ProgressCallback>,
-    checksum: Option<&str>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let store = upload_store(store, checksum)?;
-    let settings = settings(
-        &store,
-        attributes,
-        tags,
-        mode,
-        use_multipart,
-        chunk_size,
-        max_concurrency,
-    )?;
-    // The upload goes on after this call returns its awaitable, while the caller runs on.
-    let Some(source) = extract_source(file, true, true)? else {
-        let progress = ProgressTracker::new(progress, &path.0, None);
-        return put_async_iterable(py, store, path, file, settings, progress);
-    };
-    let size = source.size()?;
-    let progress = ProgressTracker::new(progress, &path.0, size);
-    let future = put_tracked(
-        store.inner.clone(),
-        path.0,
-        source,
-        settings.clone(),
-        progress,
-    );
-    match (&settings.multipart_for(size), size) {
-        (false, Some(size)) => store.into_py_future(py, Some(size), future),
-        _ => store.into_py_future_runtime(py, future),
+twins! {
+    #[pyo3(signature = (store, path, file, *, attributes = None, tags = None, mode = None, use_multipart = None, chunk_size = 5_242_880, max_concurrency = 12, progress = None, checksum = "default"))]
+    fn put / put_async(
+        py,
+        store: &Bound<'py, PyAny>,
+        path: PyPath,
+        file: &Bound<'py, PyAny>,
+        attributes: Option<PyAttributes>,
+        tags: Option<PyTags>,
+        mode: Option<PyPutMode>,
+        use_multipart: Option<bool>,
+        chunk_size: usize,
+        max_concurrency: usize,
+        progress: Option<ProgressCallback>,
+        checksum: Option<&str>,
+    )
+    shared {
+        let store = upload_store(store, checksum)?;
+        let settings = UploadSettings {
+            attributes: attributes.map(|a| a.0).unwrap_or_default(),
+            min_part_size: store.min_part_size(),
+            tags: tags.map(|t| t.0).unwrap_or_default(),
+            mode: mode.map(|m| m.0).unwrap_or_default(),
+            use_multipart,
+            chunk_size: greater_than_zero("chunk_size", chunk_size)?,
+            max_concurrency: greater_than_zero("max_concurrency", max_concurrency)?,
+        };
+    }
+    sync -> PyResult<PyPutResult> {
+        // A memory store keeps the very bytes it is given; other stores are done with them when
+        // the sync call returns.
+        let keeps_data = store.executor == Executor::Inline;
+        let source = extract_source(file, false, keeps_data)?.expect("sync sources only");
+        let size = source.size()?;
+        let needs_runtime = settings.multipart_for(size);
+        let progress = ProgressTracker::new(progress, &path.0, size);
+        let future = put_tracked(store.inner.clone(), path.0, source, settings, progress);
+        let result = if needs_runtime {
+            store.block_on_runtime(py, future)
+        } else {
+            store.block_on_complete(py, future)
+        };
+        Ok(result?)
+    }
+    async -> PyResult<Bound<'py, PyAny>> {
+        // The upload goes on after this call returns its awaitable, while the caller runs on.
+        let Some(source) = extract_source(file, true, true)? else {
+            let progress = ProgressTracker::new(progress, &path.0, None);
+            return put_async_iterable(py, store, path, file, settings, progress);
+        };
+        let size = source.size()?;
+        let progress = ProgressTracker::new(progress, &path.0, size);
+        let future = put_tracked(store.inner.clone(), path.0, source, settings.clone(), progress);
+        match (&settings.multipart_for(size), size) {
+            (false, Some(size)) => store.into_py_future(py, Some(size), future),
+            _ => store.into_py_future_runtime(py, future),
+        }
     }
 }
 

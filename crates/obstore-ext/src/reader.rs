@@ -12,6 +12,8 @@ use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopIteration, PyValueError};
 use pyo3::prelude::*;
 
+use crate::file_protocol::{file_methods, FileObject};
+
 /// Position and read-ahead buffer of a reader.
 struct ReaderState {
     position: u64,
@@ -210,12 +212,22 @@ pub fn closed_file_error() -> PyErr {
     PyValueError::new_err(CLOSED_FILE)
 }
 
-impl PyReadableFile {
+impl FileObject for PyReadableFile {
     fn check_open(&self) -> PyResult<()> {
         match self.closed.load(Ordering::Acquire) {
             true => Err(closed_file_error()),
             false => Ok(()),
         }
+    }
+
+    fn exit(&self, _py: Python<'_>, _failed: bool) -> PyResult<bool> {
+        self.close();
+        Ok(false)
+    }
+
+    fn exit_async<'py>(&self, py: Python<'py>, _failed: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.close();
+        obstore_stores::runtime::asyncio::ready_future::<bool, PyErr>(py, Ok(false))
     }
 }
 
@@ -238,8 +250,7 @@ macro_rules! reader_call {
     }};
 }
 
-#[pymethods]
-impl PyReadableFile {
+file_methods!(PyReadableFile, ReadableFile, AsyncReadableFile, {
     #[doc = obstore_stores::pydoc!(ReadableFile.close)]
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
@@ -249,47 +260,6 @@ impl PyReadableFile {
     #[getter]
     fn closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
-    }
-
-    #[doc = obstore_stores::pydoc!(ReadableFile.__enter__)]
-    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
-        slf.get().check_open()?;
-        Ok(slf)
-    }
-
-    #[doc = obstore_stores::pydoc!(ReadableFile.__exit__)]
-    #[pyo3(signature = (exc_type, exc_value, traceback))]
-    fn __exit__(
-        &self,
-        exc_type: Option<Bound<'_, PyAny>>,
-        exc_value: Option<Bound<'_, PyAny>>,
-        traceback: Option<Bound<'_, PyAny>>,
-    ) -> bool {
-        let _ = (exc_type, exc_value, traceback);
-        self.close();
-        false
-    }
-
-    #[doc = obstore_stores::pydoc!(AsyncReadableFile.__aenter__)]
-    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        slf.get().check_open()?;
-        let py = slf.py();
-        let value = slf.clone().into_any().unbind();
-        obstore_stores::runtime::asyncio::ready_future::<Py<PyAny>, PyErr>(py, Ok(value))
-    }
-
-    #[doc = obstore_stores::pydoc!(AsyncReadableFile.__aexit__)]
-    #[pyo3(signature = (exc_type, exc_value, traceback))]
-    fn __aexit__<'py>(
-        &self,
-        py: Python<'py>,
-        exc_type: Option<Bound<'py, PyAny>>,
-        exc_value: Option<Bound<'py, PyAny>>,
-        traceback: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = (exc_type, exc_value, traceback);
-        self.close();
-        obstore_stores::runtime::asyncio::ready_future::<bool, PyErr>(py, Ok(false))
     }
 
     #[doc = obstore_stores::pydoc!(ReadableFile.read)]
@@ -391,7 +361,7 @@ impl PyReadableFile {
         };
         format!("{name}({:?})", self.reader.path.as_ref())
     }
-}
+});
 
 async fn open_inner(
     store: AnyStore,

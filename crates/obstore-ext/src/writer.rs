@@ -12,9 +12,12 @@ use obstore_stores::runtime::asyncio::PyNone;
 use obstore_stores::{AnyStore, ObstoreError, ObstoreResult, PyPath};
 use pyo3::prelude::*;
 
+use crate::file_protocol::{file_methods, FileObject};
+
 use crate::convert::{greater_than_zero, PyAttributes};
 use crate::progress::{ProgressCallback, ProgressTracker};
 use crate::put::{upload_store, PyTags, UploadSettings, UploadSink};
+use crate::twins::twins;
 
 /// A write or flush after the writer was closed, aborted, or failed: what Python's `io` raises.
 fn closed_error() -> ObstoreError {
@@ -117,31 +120,31 @@ async fn flush(slot: WriterSlot) -> ObstoreResult<PyNone> {
     Ok(PyNone)
 }
 
-async fn close(slot: WriterSlot) -> ObstoreResult<PyNone> {
+/// Completes the upload (`complete`) or aborts it, once; the progress callback's final report
+/// says whether the upload succeeded, which an abort never does, even when it succeeds itself.
+/// The slot stays locked until the upload has ended, so a second close waits for the first.
+async fn end(slot: WriterSlot, complete: bool) -> ObstoreResult<PyNone> {
     let mut guard = slot.lock().await;
-    if let Some(writer) = guard.take() {
-        let progress = writer.progress.clone();
-        let result = writer.finish().await;
-        ProgressTracker::finish_opt(progress.as_ref(), result)?;
-    }
+    let Some(writer) = guard.take() else {
+        return Ok(PyNone);
+    };
+    let progress = writer.progress.clone();
+    let result = match complete {
+        true => writer.finish().await,
+        false => writer.abort().await,
+    };
+    let reported = progress.map(|p| p.finish(complete && result.is_ok()));
+    result?;
+    reported.transpose()?;
     Ok(PyNone)
 }
 
+async fn close(slot: WriterSlot) -> ObstoreResult<PyNone> {
+    end(slot, true).await
+}
+
 async fn abort(slot: WriterSlot) -> ObstoreResult<PyNone> {
-    let mut guard = slot.lock().await;
-    if let Some(writer) = guard.take() {
-        let progress = writer.progress.clone();
-        let result = writer.abort().await;
-        if let Some(progress) = progress {
-            // Aborting is not a success, even when the abort itself succeeds.
-            let reported = progress.finish(false);
-            result?;
-            reported?;
-        } else {
-            result?;
-        }
-    }
-    Ok(PyNone)
+    end(slot, false).await
 }
 
 async fn is_closed(slot: WriterSlot) -> ObstoreResult<bool> {
@@ -161,6 +164,21 @@ pub struct PyWritableFile {
 }
 
 impl PyWritableFile {
+    fn new(store: AnyStore, writer: Writer, r#async: bool) -> Self {
+        Self {
+            store,
+            slot: Arc::new(tokio::sync::Mutex::new(Some(writer))),
+            r#async,
+            closing: AtomicBool::new(false),
+        }
+    }
+
+    fn mark_closed(&self) {
+        self.closing.store(true, Ordering::Release);
+    }
+}
+
+impl FileObject for PyWritableFile {
     fn check_open(&self) -> PyResult<()> {
         match self.closing.load(Ordering::Acquire) {
             true => Err(crate::reader::closed_file_error()),
@@ -168,8 +186,20 @@ impl PyWritableFile {
         }
     }
 
-    fn mark_closed(&self) {
-        self.closing.store(true, Ordering::Release);
+    fn exit(&self, py: Python<'_>, failed: bool) -> PyResult<bool> {
+        self.mark_closed();
+        self.store
+            .block_on_runtime(py, end(self.slot.clone(), !failed))?;
+        Ok(false)
+    }
+
+    fn exit_async<'py>(&self, py: Python<'py>, failed: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.mark_closed();
+        let slot = self.slot.clone();
+        self.store.into_py_future_runtime(py, async move {
+            end(slot, !failed).await?;
+            Ok::<bool, ObstoreError>(false)
+        })
     }
 }
 
@@ -185,8 +215,7 @@ macro_rules! writer_call {
     }};
 }
 
-#[pymethods]
-impl PyWritableFile {
+file_methods!(PyWritableFile, WritableFile, AsyncWritableFile, {
     #[doc = obstore_stores::pydoc!(WritableFile.write)]
     fn write<'py>(
         &self,
@@ -221,61 +250,6 @@ impl PyWritableFile {
         writer_call!(self, py, is_closed(self.slot.clone()))
     }
 
-    #[doc = obstore_stores::pydoc!(WritableFile.__enter__)]
-    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
-        slf.get().check_open()?;
-        Ok(slf)
-    }
-
-    #[doc = obstore_stores::pydoc!(WritableFile.__exit__)]
-    #[pyo3(signature = (exc_type, exc_value, traceback))]
-    fn __exit__<'py>(
-        &self,
-        py: Python<'py>,
-        exc_type: Option<Bound<'py, PyAny>>,
-        exc_value: Option<Bound<'py, PyAny>>,
-        traceback: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<bool> {
-        let _ = (exc_value, traceback);
-        self.mark_closed();
-        let slot = self.slot.clone();
-        match exc_type {
-            Some(t) if !t.is_none() => self.store.block_on_runtime(py, abort(slot))?,
-            _ => self.store.block_on_runtime(py, close(slot))?,
-        };
-        Ok(false)
-    }
-
-    #[doc = obstore_stores::pydoc!(AsyncWritableFile.__aenter__)]
-    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        slf.get().check_open()?;
-        let py = slf.py();
-        let value = slf.clone().into_any().unbind();
-        obstore_stores::runtime::asyncio::ready_future::<Py<PyAny>, PyErr>(py, Ok(value))
-    }
-
-    #[doc = obstore_stores::pydoc!(AsyncWritableFile.__aexit__)]
-    #[pyo3(signature = (exc_type, exc_value, traceback))]
-    fn __aexit__<'py>(
-        &self,
-        py: Python<'py>,
-        exc_type: Option<Bound<'py, PyAny>>,
-        exc_value: Option<Bound<'py, PyAny>>,
-        traceback: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = (exc_value, traceback);
-        self.mark_closed();
-        let slot = self.slot.clone();
-        let failed = exc_type.is_some_and(|t| !t.is_none());
-        self.store.into_py_future_runtime(py, async move {
-            match failed {
-                true => abort(slot).await?,
-                false => close(slot).await?,
-            };
-            Ok::<bool, ObstoreError>(false)
-        })
-    }
-
     fn __repr__(&self) -> &'static str {
         if self.r#async {
             "AsyncWritableFile"
@@ -283,95 +257,48 @@ impl PyWritableFile {
             "WritableFile"
         }
     }
-}
+});
 
-#[allow(clippy::too_many_arguments)]
-fn open(
-    store: AnyStore,
-    path: PyPath,
-    attributes: Option<PyAttributes>,
-    buffer_size: usize,
-    tags: Option<PyTags>,
-    max_concurrency: usize,
-    progress: Option<ProgressCallback>,
-    r#async: bool,
-) -> PyResult<PyWritableFile> {
-    let buffer_size = greater_than_zero("buffer_size", buffer_size)?;
-    let settings = UploadSettings {
-        attributes: attributes.map(|a| a.0).unwrap_or_default(),
-        min_part_size: store.min_part_size(),
-        tags: tags.map(|t| t.0).unwrap_or_default(),
-        mode: object_store::PutMode::Overwrite,
-        use_multipart: Some(true),
-        chunk_size: buffer_size,
-        max_concurrency: max_concurrency.max(1),
-    };
-    let progress = ProgressTracker::new(progress, &path.0, None);
-    let writer = Writer {
-        store: store.inner.clone(),
-        progress,
-        path: path.0,
-        settings,
-        pending: Vec::new(),
-        pending_len: 0,
-        upload: None,
-    };
-    Ok(PyWritableFile {
-        store,
-        slot: Arc::new(tokio::sync::Mutex::new(Some(writer))),
-        r#async,
-        closing: AtomicBool::new(false),
-    })
-}
-
-#[doc = obstore_stores::pydoc!(open_writer)]
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None, checksum = "default"))]
-pub fn open_writer(
-    store: &Bound<'_, PyAny>,
-    path: PyPath,
-    attributes: Option<PyAttributes>,
-    buffer_size: usize,
-    tags: Option<PyTags>,
-    max_concurrency: usize,
-    progress: Option<ProgressCallback>,
-    checksum: Option<&str>,
-) -> PyResult<PyWritableFile> {
-    open(
-        upload_store(store, checksum)?,
-        path,
-        attributes,
-        buffer_size,
-        tags,
-        max_concurrency,
-        progress,
-        false,
+twins! {
+    #[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None, checksum = "default"))]
+    fn open_writer / open_writer_async(
+        _py,
+        store: &Bound<'py, PyAny>,
+        path: PyPath,
+        attributes: Option<PyAttributes>,
+        buffer_size: usize,
+        tags: Option<PyTags>,
+        max_concurrency: usize,
+        progress: Option<ProgressCallback>,
+        checksum: Option<&str>,
     )
-}
-
-#[doc = obstore_stores::pydoc!(open_writer_async)]
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (store, path, *, attributes = None, buffer_size = 10_485_760, tags = None, max_concurrency = 12, progress = None, checksum = "default"))]
-pub fn open_writer_async(
-    store: &Bound<'_, PyAny>,
-    path: PyPath,
-    attributes: Option<PyAttributes>,
-    buffer_size: usize,
-    tags: Option<PyTags>,
-    max_concurrency: usize,
-    progress: Option<ProgressCallback>,
-    checksum: Option<&str>,
-) -> PyResult<PyWritableFile> {
-    open(
-        upload_store(store, checksum)?,
-        path,
-        attributes,
-        buffer_size,
-        tags,
-        max_concurrency,
-        progress,
-        true,
-    )
+    shared {
+        let store = upload_store(store, checksum)?;
+        let buffer_size = greater_than_zero("buffer_size", buffer_size)?;
+        let settings = UploadSettings {
+            attributes: attributes.map(|a| a.0).unwrap_or_default(),
+            min_part_size: store.min_part_size(),
+            tags: tags.map(|t| t.0).unwrap_or_default(),
+            mode: object_store::PutMode::Overwrite,
+            use_multipart: Some(true),
+            chunk_size: buffer_size,
+            max_concurrency: max_concurrency.max(1),
+        };
+        let progress = ProgressTracker::new(progress, &path.0, None);
+        let writer = Writer {
+            store: store.inner.clone(),
+            progress,
+            path: path.0,
+            settings,
+            pending: Vec::new(),
+            pending_len: 0,
+            upload: None,
+        };
+    }
+    sync -> PyResult<PyWritableFile> {
+        Ok(PyWritableFile::new(store, writer, false))
+    }
+    async -> PyResult<PyWritableFile> {
+        Ok(PyWritableFile::new(store, writer, true))
+    }
 }
