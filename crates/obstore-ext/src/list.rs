@@ -1,12 +1,13 @@
 //! `list` (a lazily paged `ListStream`) and `list_with_delimiter` (one level, sync and async).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::ObjectMeta;
-use obstore_stores::integrity::{ListedChecksums, ServerChecksums};
+use obstore_stores::integrity::{Listing, ServerChecksums};
 use obstore_stores::stores::PyStore;
 use obstore_stores::{AnyStore, ObstoreResult, PyPath};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
@@ -29,8 +30,13 @@ pub struct Listed {
 }
 
 impl Listed {
-    fn new(metas: Vec<ObjectMeta>, listed: Option<&ListedChecksums>) -> Self {
-        let checksums = listed.map(|l| metas.iter().map(|m| l.take(&m.location)).collect());
+    fn new(metas: Vec<ObjectMeta>, listing: Option<&Listing>) -> Self {
+        let checksums = listing.filter(|l| l.reports_checksums()).map(|l| {
+            metas
+                .iter()
+                .map(|m| l.take_checksums(&m.location))
+                .collect()
+        });
         Self { metas, checksums }
     }
 
@@ -72,8 +78,12 @@ impl_into_pyobject!(ListChunk, PyAny, |chunk, py| {
 
 struct ListState {
     stream: Option<MetaStream>,
-    /// Where the listing's pages leave their checksums, for stores whose listings report them.
-    checksums: Option<ListedChecksums>,
+    /// What the connector reads from the listing's pages, for stores where it reads any: each
+    /// blob's checksums (Azure), or the objects of each page but its last (S3, GCS; the stream
+    /// then yields each page's last object).
+    listing: Option<Listing>,
+    /// Objects listed and not yet returned, in order.
+    ready: VecDeque<ObjectMeta>,
 }
 
 async fn next_items(
@@ -83,31 +93,36 @@ async fn next_items(
     let mut state = state.lock().await;
     let state = &mut *state;
     let mut items = Vec::with_capacity(limit.unwrap_or(0).min(10_000));
-    let listed = state.checksums.clone();
-    let Some(stream) = state.stream.as_mut() else {
-        return Ok(Listed::new(items, listed.as_ref()));
-    };
+    let listing = state.listing.clone();
     loop {
+        let wanted = limit.map_or(state.ready.len(), |l| l - items.len());
+        items.extend(state.ready.drain(..wanted.min(state.ready.len())));
+        let Some(stream) = state.stream.as_mut() else {
+            return Ok(Listed::new(items, listing.as_ref()));
+        };
         if limit.is_some_and(|l| items.len() >= l) {
-            return Ok(Listed::new(items, listed.as_ref()));
+            return Ok(Listed::new(items, listing.as_ref()));
         }
-        let next = match &listed {
-            Some(listed) => {
-                futures::future::poll_fn(|cx| listed.poll_within(|| stream.poll_next_unpin(cx)))
+        let next = match &listing {
+            Some(listing) => {
+                futures::future::poll_fn(|cx| listing.poll_within(|| stream.poll_next_unpin(cx)))
                     .await
             }
             None => stream.next().await,
         };
         match next {
-            Some(Ok(meta)) => items.push(meta),
+            Some(Ok(meta)) => {
+                if let Some(listing) = &listing {
+                    state.ready.extend(listing.take_objects());
+                }
+                state.ready.push_back(meta);
+            }
             Some(Err(err)) => {
                 state.stream = None;
+                state.ready.clear();
                 return Err(err.into());
             }
-            None => {
-                state.stream = None;
-                return Ok(Listed::new(items, listed.as_ref()));
-            }
+            None => state.stream = None,
         }
     }
 }
@@ -188,7 +203,7 @@ pub fn list(
     return_arrow: bool,
 ) -> PyResult<PyListStream> {
     let chunk_size = greater_than_zero("chunk_size", chunk_size)?;
-    let checksums = store.listed_checksums().filter(|_| !return_arrow);
+    let listing = store.listing(true, return_arrow);
     let store = store.any_store()?;
     let prefix = optional_path(prefix);
     let stream = match offset {
@@ -199,7 +214,8 @@ pub fn list(
         store,
         state: Arc::new(tokio::sync::Mutex::new(ListState {
             stream: Some(stream),
-            checksums,
+            listing,
+            ready: VecDeque::new(),
         })),
         chunk_size,
         return_arrow,
@@ -230,16 +246,16 @@ async fn list_with_delimiter_inner(
     store: AnyStore,
     prefix: Option<Path>,
     return_arrow: bool,
-    checksums: Option<ListedChecksums>,
+    listing: Option<Listing>,
 ) -> ObstoreResult<PyListResult> {
-    let listing = store.inner.list_with_delimiter(prefix.as_ref());
-    let result = match &checksums {
-        Some(listed) => listed.scope(listing).await?,
-        None => listing.await?,
+    let listed = store.inner.list_with_delimiter(prefix.as_ref());
+    let result = match &listing {
+        Some(listing) => listing.scope(listed).await?,
+        None => listed.await?,
     };
     Ok(PyListResult {
         common_prefixes: result.common_prefixes,
-        objects: Listed::new(result.objects, checksums.as_ref()),
+        objects: Listed::new(result.objects, listing.as_ref()),
         return_arrow,
     })
 }
@@ -253,12 +269,12 @@ pub fn list_with_delimiter(
     prefix: Option<PyPath>,
     return_arrow: bool,
 ) -> PyResult<PyListResult> {
-    let checksums = store.listed_checksums().filter(|_| !return_arrow);
+    let listing = store.listing(false, return_arrow);
     let store = store.any_store()?;
     let prefix = optional_path(prefix);
     Ok(store.block_on_complete(
         py,
-        list_with_delimiter_inner(store.clone(), prefix, return_arrow, checksums),
+        list_with_delimiter_inner(store.clone(), prefix, return_arrow, listing),
     )?)
 }
 
@@ -271,12 +287,12 @@ pub fn list_with_delimiter_async<'py>(
     prefix: Option<PyPath>,
     return_arrow: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let checksums = store.listed_checksums().filter(|_| !return_arrow);
+    let listing = store.listing(false, return_arrow);
     let store = store.any_store()?;
     let prefix = optional_path(prefix);
     store.into_py_future(
         py,
         None,
-        list_with_delimiter_inner(store.clone(), prefix, return_arrow, checksums),
+        list_with_delimiter_inner(store.clone(), prefix, return_arrow, listing),
     )
 }

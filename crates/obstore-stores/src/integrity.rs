@@ -20,7 +20,9 @@
 //!   without one.
 //!
 //! Listings: Azure's answer names each blob's stored MD5, which the connector reads from the
-//! pages of a listing that asks for it ([`ListedChecksums`]).
+//! pages of a listing that asks for it ([`Listing`]). S3's and GCS's pages are read here too,
+//! for speed rather than integrity: the objects of a page go straight to a streaming listing,
+//! since this connector is where a page's bytes pass ([`list_pages`]).
 //!
 //! The upload checksum is a client's: a call that asks for another one ([`UploadChoice`],
 //! `checksum=`) goes through a client of its store built with it, so that every request of the
@@ -45,10 +47,11 @@ use object_store::path::Path;
 use object_store::ClientOptions;
 
 mod azure_sign;
+mod list_pages;
 mod listing;
 mod s3_upload;
 pub use azure_sign::SharedKey;
-pub use listing::ListedChecksums;
+pub use listing::Listing;
 pub use s3_upload::S3Credentials;
 
 /// The store setting that turns download verification off (`"false"`); on by default.
@@ -621,16 +624,28 @@ impl HttpService for IntegrityService {
         let whole_object_read = self.policy.verify
             && (req.method() == Method::GET || req.method() == Method::HEAD)
             && !req.headers().contains_key(RANGE);
-        let listing = (self.policy.service == Service::Azure && is_azure_listing(&req))
-            .then(ListedChecksums::current)
-            .flatten();
+        let listing = match self.policy.service {
+            Service::Azure if is_azure_listing(&req) => {
+                Listing::current().map(|l| (l, Service::Azure))
+            }
+            Service::S3 | Service::Gcs if is_s3_listing(&req) => {
+                Listing::current().map(|l| (l, Service::S3))
+            }
+            _ => None,
+        };
         let mut response = self.inner.execute(req).await?;
         if let Some(listing) = listing.filter(|_| response.status() == http::StatusCode::OK) {
             // object_store reads a listing page whole before parsing it, so reading it here
             // first holds no more in memory.
             let (parts, body) = response.into_parts();
             let page = body.bytes().await?;
-            listing.record_azure_page(&page);
+            let page = match listing {
+                (listing, Service::Azure) => {
+                    listing.record_azure_page(&page);
+                    page
+                }
+                (listing, _) => listing.read_s3_page(page),
+            };
             return Ok(HttpResponse::from_parts(parts, page.into()));
         }
         if let (Some(s3), Some(follow_up)) = (&self.s3, follow_up) {
@@ -647,6 +662,15 @@ impl HttpService for IntegrityService {
         }
         Ok(response)
     }
+}
+
+/// Whether `req` asks for a page of an S3 or GCS (XML API) ListObjectsV2 listing.
+fn is_s3_listing(req: &HttpRequest) -> bool {
+    req.method() == Method::GET
+        && req
+            .uri()
+            .query()
+            .is_some_and(|query| query.split('&').any(|p| p == "list-type=2"))
 }
 
 /// Whether `req` asks for a page of an Azure container's blob listing.

@@ -1,41 +1,64 @@
-//! The checksums a listing reports: Azure's List Blobs answer gives each blob's stored
-//! `Content-MD5`, which `object_store`'s parser drops. A listing polled inside
-//! [`ListedChecksums::poll_within`] has the connector read them from each page it receives;
-//! the listing then takes each object's checksums by its full name.
+//! What the connector reads from the pages of one listing, for the listing that asks: a
+//! [`Listing`] polled inside [`Listing::poll_within`] (or [`Listing::scope`]) is the one whose
+//! page requests are being sent.
 //!
-//! S3's ListObjectsV2 and GCS's XML listing name no checksum values (S3 only the algorithm),
-//! so their listings carry none.
+//! * Checksums: Azure's List Blobs answer gives each blob's stored `Content-MD5`, which
+//!   `object_store`'s parser drops; the connector records them and the listing takes each
+//!   object's by its full name. S3's ListObjectsV2 and GCS's XML listing name no checksum
+//!   values (S3 only the algorithm), so their listings carry none.
+//! * Objects: the objects of S3's and GCS's pages, read by our own scan for speed
+//!   ([`super::list_pages`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use base64::prelude::{Engine, BASE64_STANDARD};
 use object_store::path::{Path, DELIMITER};
+use object_store::ObjectMeta;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use super::{Algorithm, ServerChecksums};
 
 tokio::task_local! {
-    /// The checksums of the listing whose page requests are being sent.
-    static LISTING: ListedChecksums;
+    /// The listing whose page requests are being sent.
+    static LISTING: Listing;
 }
 
-/// The checksums found in the pages of one listing of a store, by the objects' full names (the
-/// store prefix included), until the listing takes them.
+/// What the connector found in the pages of one listing of a store, until the listing takes it.
 #[derive(Clone, Debug, Default)]
-pub struct ListedChecksums {
-    found: Arc<Mutex<HashMap<String, ServerChecksums>>>,
+pub struct Listing {
     /// The store prefix, which the listing's locations do not include.
-    prefix: Option<Path>,
+    pub(super) prefix: Option<Path>,
+    /// Azure: each blob's checksums by its full name (the store prefix included), when the
+    /// listing reports checksums.
+    checksums: Option<Arc<Mutex<HashMap<String, ServerChecksums>>>>,
+    /// S3 and GCS: the objects of each page but its last, when the listing streams objects.
+    pub(super) objects: Option<Arc<Mutex<Vec<ObjectMeta>>>>,
 }
 
-impl ListedChecksums {
-    /// For a listing of a store with `prefix`.
-    pub fn new(prefix: Option<&Path>) -> Self {
+impl Listing {
+    /// A listing of a store with `prefix` that reports each blob's checksums (Azure).
+    pub fn with_checksums(prefix: Option<&Path>) -> Self {
         Self {
-            found: Arc::default(),
+            checksums: Some(Arc::default()),
+            ..Self::new(prefix)
+        }
+    }
+
+    /// A listing of a store with `prefix` whose pages' objects the connector reads (S3, GCS);
+    /// only for a stream of objects, which takes them after each object the stream yields.
+    pub fn with_objects(prefix: Option<&Path>) -> Self {
+        Self {
+            objects: Some(Arc::default()),
+            ..Self::new(prefix)
+        }
+    }
+
+    fn new(prefix: Option<&Path>) -> Self {
+        Self {
             prefix: prefix.filter(|p| !p.as_ref().is_empty()).cloned(),
+            ..Self::default()
         }
     }
 
@@ -57,10 +80,18 @@ impl ListedChecksums {
         LISTING.try_with(Clone::clone).ok()
     }
 
+    /// Whether the listing reports checksums.
+    pub fn reports_checksums(&self) -> bool {
+        self.checksums.is_some()
+    }
+
     /// Takes the checksums listed for the object at `location` (relative to the store prefix);
     /// none if its page named no checksum.
-    pub fn take(&self, location: &Path) -> ServerChecksums {
-        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn take_checksums(&self, location: &Path) -> ServerChecksums {
+        let Some(found) = &self.checksums else {
+            return ServerChecksums::default();
+        };
+        let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
         let taken = match &self.prefix {
             Some(prefix) => found.remove(&format!("{prefix}{DELIMITER}{location}")),
             None => found.remove(location.as_ref()),
@@ -68,13 +99,24 @@ impl ListedChecksums {
         taken.unwrap_or_default()
     }
 
-    /// Records the blobs of one page of an Azure listing.
+    /// Takes the objects read so far: those that come before the next object the listing's
+    /// stream yields.
+    pub fn take_objects(&self) -> Vec<ObjectMeta> {
+        match &self.objects {
+            Some(found) => std::mem::take(&mut *found.lock().unwrap_or_else(|e| e.into_inner())),
+            None => Vec::new(),
+        }
+    }
+
+    /// Records the blobs of one page of an Azure listing, if the listing reports checksums.
     pub(super) fn record_azure_page(&self, xml: &[u8]) {
-        let blobs = azure_blob_checksums(xml);
-        self.found
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(blobs);
+        if let Some(found) = &self.checksums {
+            let blobs = azure_blob_checksums(xml);
+            found
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(blobs);
+        }
     }
 }
 
@@ -187,22 +229,28 @@ mod tests {
 
     #[test]
     fn listing_takes_each_object_once_below_the_store_prefix() {
-        let listed = ListedChecksums::new(Some(&Path::from("pre")));
+        let listed = Listing::with_checksums(Some(&Path::from("pre")));
         listed.record_azure_page(
             b"<EnumerationResults><Blobs><Blob><Name>pre/x</Name><Properties>\
               <Content-MD5>kAFQmDzST7DWlj99KOF/cg==</Content-MD5></Properties></Blob>\
               </Blobs></EnumerationResults>",
         );
-        assert_eq!(listed.take(&Path::from("x")).0.len(), 1);
-        assert!(listed.take(&Path::from("x")).0.is_empty());
+        assert_eq!(listed.take_checksums(&Path::from("x")).0.len(), 1);
+        assert!(listed.take_checksums(&Path::from("x")).0.is_empty());
     }
 
     #[test]
     fn the_current_listing_is_the_one_being_polled() {
-        assert!(ListedChecksums::current().is_none());
-        let listed = ListedChecksums::default();
-        let inside = listed.poll_within(ListedChecksums::current);
-        assert!(inside.is_some_and(|l| Arc::ptr_eq(&l.found, &listed.found)));
-        assert!(ListedChecksums::current().is_none());
+        assert!(Listing::current().is_none());
+        let listed = Listing::with_objects(None);
+        let inside = listed.poll_within(Listing::current);
+        let same = |l: Listing| {
+            Arc::ptr_eq(
+                l.objects.as_ref().unwrap(),
+                listed.objects.as_ref().unwrap(),
+            )
+        };
+        assert!(inside.is_some_and(same));
+        assert!(Listing::current().is_none());
     }
 }

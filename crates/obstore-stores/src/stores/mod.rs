@@ -28,7 +28,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::error::{new_error, ExceptionKind, ObstoreError};
-use crate::integrity::{ListedChecksums, UploadChoice};
+use crate::integrity::{Listing, UploadChoice};
 use crate::url::scheme_name;
 pub use handle::{AnyStore, Executor, INLINE_IO_LIMIT};
 
@@ -82,11 +82,15 @@ impl<'py> PyStore<'py> {
         }
     }
 
-    /// Where a listing of this store collects the checksums its pages report: only Azure's
-    /// listings report any (see [`crate::integrity::ListedChecksums`]).
-    pub fn listed_checksums(&self) -> Option<ListedChecksums> {
+    /// What the connector is to read from the pages of a listing of this store: for a stream
+    /// of objects (`stream`) from S3 or GCS, the pages' objects (read by the connector's own
+    /// scan, `integrity/list_pages.rs`); from Azure, for dicts (not `arrow`), each blob's
+    /// checksums, which only Azure's listings report.
+    pub fn listing(&self, stream: bool, arrow: bool) -> Option<Listing> {
         match self {
-            Self::Azure(s) => Some(ListedChecksums::new(s.get().0.prefix_path())),
+            Self::S3(s) if stream => Some(Listing::with_objects(s.get().0.prefix_path())),
+            Self::Gcs(s) if stream => Some(Listing::with_objects(s.get().0.prefix_path())),
+            Self::Azure(s) if !arrow => Some(Listing::with_checksums(s.get().0.prefix_path())),
             _ => None,
         }
     }
