@@ -28,6 +28,9 @@ TOP = 45
 
 
 def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
+    """Profiles one worker of `impl` ("ours" or "ref", its scenario's first row of it; or
+    "ours:arrow", the row of that variant)."""
+    impl, _, wanted = impl.partition(":")
     if impl == "ours":
         py = ours_py
     else:
@@ -54,11 +57,14 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
         nginx = h.Nginx(env["root"], s["nginx_workers"], replay=env["replay"])
         env["nginx"] = nginx.endpoint
         env["replay_endpoint"] = nginx.replay_endpoint
-        variant = next(v for i, v in sc.rows if i == impl)
+        variant = next(v for i, v in sc.rows if i == impl and wanted in ("", v))
         spec = net_spec(sc, impl, variant, env, s)
         cmd = [py, os.path.join(h.WORKERS, "net.py"), json.dumps(spec)]
         if args.profile == "perf":
-            _perf(cmd, args.profile_out or os.path.join(tmp, "perf.data"), args.call_graph)
+            data = args.profile_out or os.path.join(tmp, "perf.data")
+            _perf(cmd, data, args.call_graph)
+            if args.flame:
+                _flame(data, args.flame, f"{sc.name} {impl}:{variant}")
         else:
             _pyspy(cmd, args.profile_out or os.path.join(tmp, "pyspy.txt"))
         if sc.name == "big_put":
@@ -105,6 +111,36 @@ def _perf(cmd: list, data: str, call_graph: str) -> None:
         lines = [x for x in rep.stdout.splitlines() if x and not x.startswith("#")]
         print(f"\n== perf report --sort {sort} (self time) ==")
         print("\n".join(lines[:TOP]))
+
+
+INFERNO = os.path.join(h.CACHE, "inferno")
+
+
+def _flame(data: str, svg: str, title: str) -> None:
+    """Draws the perf profile `data` as a flame graph (all threads, total time) into `svg`."""
+    bin_dir = os.path.join(INFERNO, "bin")
+    if not os.path.exists(os.path.join(bin_dir, "inferno-flamegraph")):
+        print(f"[flame] cargo install inferno --root {INFERNO} (once)")
+        subprocess.run(["cargo", "install", "-q", "inferno", "--root", INFERNO], check=True)
+    script = subprocess.run(
+        ["perf", "script", "-i", data], capture_output=True, check=True, timeout=600
+    )
+    folded = subprocess.run(
+        [os.path.join(bin_dir, "inferno-collapse-perf"), "--all"],
+        input=script.stdout,
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
+    with open(svg, "wb") as out:
+        subprocess.run(
+            [os.path.join(bin_dir, "inferno-flamegraph"), "--title", title, "--minwidth", "0.2"],
+            input=folded.stdout,
+            stdout=out,
+            check=True,
+            timeout=600,
+        )
+    print(f"[flame] {svg}")
 
 
 def _pyspy(cmd: list, raw: str) -> None:
