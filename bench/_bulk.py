@@ -371,6 +371,7 @@ def _cleanup(sc_name: str, tool: str, env: Env, src, dst, chosen: set) -> None:
         return
     if big and dst is not None:
         env.ours("delete_prefix", dst)
+        h.empty_minio_trash(env.server)
         return
     if sc_name == "bulk_small_upload" and "bulk_small_sync" in chosen:
         return  # the sync row runs against it
@@ -395,6 +396,7 @@ def _settle(env: Env) -> None:
     for prefix in env.later:
         env.ours("delete_prefix", prefix)
     env.later.clear()
+    h.empty_minio_trash(env.server)
     shutil.rmtree(env.trash, ignore_errors=True)
     os.makedirs(env.trash)
     _pause()

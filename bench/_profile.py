@@ -69,6 +69,7 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
             _pyspy(cmd, args.profile_out or os.path.join(tmp, "pyspy.txt"))
         if sc.name == "big_put":
             h.delete_object(ours_py, env["minio"], "upload/big.bin")
+            h.empty_minio_trash(minio)
     finally:
         if minio is not None:
             minio.stop()

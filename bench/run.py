@@ -498,8 +498,9 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
                     if competitor_cpu_s is not None:
                         res["competitor_cpu_s"] = competitor_cpu_s
                     if spec.get("variant") == "upload":  # every upload starts from no object
-                        uploaded = env["minio_tls" if sc.params.get("tls") else "minio"]
-                        h.delete_object(ours_py, uploaded, UPLOAD_KEY)
+                        tls = sc.params.get("tls")
+                        h.delete_object(ours_py, env["minio_tls" if tls else "minio"], UPLOAD_KEY)
+                        h.empty_minio_trash(minio_tls if tls else minio)
                     res["page_cache_warm_s"] = cache_s
                     res["rep"] = rep
                     key = _report.row_key(sc.name, impl, variant)
