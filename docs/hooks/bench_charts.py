@@ -20,20 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS_MD = ROOT / "bench/RESULTS.md"
 BENCH_README = ROOT / "bench/README.md"
 CHART_DIR = "performance/charts"
-RAW = re.compile(r"raw results: (bench/results/\S+\.json)(?: and (\S+\.json))?")
-
-# Scenario keys of the raw results -> the names `python bench/run.py --list` shows.
-SCENARIOS = {
-    "s1_c64": "async_get_64",
-    "s1_c256": "async_get_256",
-    "s2": "sync_get_pool",
-    "s2_t1": "sync_get_loop",
-    "s3_bytes": "big_get_bytes",
-    "s3_stream": "big_get_stream",
-    "s3_parallel": "big_get_parallel",
-    "s3_upload": "big_put",
-    "s5_list": "list",
-}
+RAW = re.compile(r"raw results in (bench/results/\S+\.json)")
 IMPL_LABELS = {"ours": "obstore (this)", "ref": "obstore 0.12.1"}
 CHARTS = {
     "network.png": "Network scenarios: ours relative to obstore 0.12.1",
@@ -43,15 +30,23 @@ CHARTS = {
 
 
 def raw_results() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(network summary, in-process summary) of the run that bench/RESULTS.md shows."""
+    """(network rows by scenario, in-process rows) of the run that bench/RESULTS.md shows;
+    rows without a ratio to 0.12.1 are left out."""
     match = RAW.search(RESULTS_MD.read_text().splitlines()[0])
     if not match:
         raise ValueError(f"{RESULTS_MD}: first line names no raw results file")
-    data = json.loads((ROOT / match.group(1)).read_text())
-    inprocess = data.get("inprocess", {}).get("summary", [])
-    if match.group(2):
-        inprocess = json.loads((ROOT / "bench/results" / match.group(2)).read_text())["summary"]
-    return data["summary"], inprocess
+    results = json.loads((ROOT / match.group(1)).read_text())["results"]
+    net = {
+        name: [r for r in rows if r.get("rate_ratio") is not None]
+        for name, rows in results.get("net", {}).items()
+    }
+    return {k: v for k, v in net.items() if v}, results.get("inprocess", [])
+
+
+def _label(row: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The row's variant where its implementation has several in the scenario."""
+    several = sum(r["impl"] == row["impl"] for r in rows) > 1
+    return f" ({row['variant']})" if several and row["variant"] else ""
 
 
 def _figure(width: float, height: float) -> Any:
@@ -80,8 +75,7 @@ def network_chart(summary: dict[str, Any]) -> bytes:
     labels, rate, cpu = [], [], []
     for key, rows in summary.items():
         for row in _ours(rows):
-            variant = f" ({row['variant']})" if key == "s5_list" and row["variant"] else ""
-            labels.append(SCENARIOS.get(key, key) + variant)
+            labels.append(key + _label(row, rows))
             rate.append(row["rate_ratio"])
             cpu.append(row["cpu_ratio"])
     fig, ax = _figure(8, 0.45 * len(labels) + 1.2)
@@ -107,15 +101,12 @@ def peers_chart(summary: dict[str, Any]) -> bytes:
     )
     for ax, key in zip(axes.flat, keys, strict=False):
         rows = summary[key]
-        names = [
-            IMPL_LABELS.get(r["impl"], r["impl"]) + (f" {r['variant']}" if key == "s5_list" else "")
-            for r in rows
-        ]
+        names = [IMPL_LABELS.get(r["impl"], r["impl"]) + _label(r, rows) for r in rows]
         colors = ["#3f51b5" if r["impl"] == "ours" else "#9e9e9e" for r in rows]
         ax.barh(names, [r["rate_ratio"] for r in rows], color=colors)
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.invert_yaxis()
-        ax.set_title(f"{SCENARIOS.get(key, key)} ({rows[0]['unit']})", fontsize=10)
+        ax.set_title(f"{key} ({rows[0]['unit']})", fontsize=10)
         ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[len(keys) :]:
         ax.set_visible(False)
