@@ -280,7 +280,7 @@ impl Body {
                     None => stream,
                 };
                 let stream = match progress {
-                    Some(progress) => progress.count(stream),
+                    Some(progress) => counted(stream, &progress, u64::MAX),
                     None => stream,
                 };
                 collect_stream(stream, size_hint).await
@@ -556,5 +556,40 @@ async fn read_file_range(
             .await
             .map_err(|err| ObstoreError::Store(object_store::Error::from(err)))?,
         Err(_) => read(),
+    }
+}
+
+/// `stream`, with its first `limit` bytes counted by `progress` (`u64::MAX`: all; less for a
+/// body read only in part, whose rest is dropped or counted elsewhere); a chunk whose report
+/// raises is replaced by the error.
+pub fn counted(stream: BodyStream, progress: &ProgressTracker, limit: u64) -> BodyStream {
+    CountedStream {
+        inner: stream,
+        progress: progress.clone(),
+        uncounted: limit,
+    }
+    .boxed()
+}
+
+/// A body stream whose chunks are counted as they pass.
+struct CountedStream {
+    inner: BodyStream,
+    progress: ProgressTracker,
+    /// How many more bytes are counted.
+    uncounted: u64,
+}
+
+impl Stream for CountedStream {
+    type Item = ObstoreResult<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let n = (chunk.len() as u64).min(self.uncounted);
+                self.uncounted -= n;
+                Poll::Ready(Some(self.progress.add(n).map(|()| chunk)))
+            }
+            other => other,
+        }
     }
 }

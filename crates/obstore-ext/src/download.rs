@@ -18,7 +18,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use tokio::task::JoinSet;
 
-use crate::body::{checked_stream, copy_pieces, Body, BodyStream};
+use crate::body::{checked_stream, copy_pieces, counted, Body, BodyStream};
 use crate::download_buffer::DownloadBuffer;
 use crate::get::{get_result, PyGetOptions};
 use crate::progress::{ProgressCallback, ProgressTracker};
@@ -26,9 +26,9 @@ use crate::twins::twins;
 use obstore_stores::integrity::{self, ServerChecksums};
 
 /// `stream`, its first `len` bytes counted when there is a tracker.
-fn counted(stream: BodyStream, progress: Option<&ProgressTracker>, len: usize) -> BodyStream {
+fn counted_part(stream: BodyStream, progress: Option<&ProgressTracker>, len: usize) -> BodyStream {
     match progress {
-        Some(progress) => progress.count_first(stream, len as u64),
+        Some(progress) => counted(stream, progress, len as u64),
         None => stream,
     }
 }
@@ -96,7 +96,7 @@ async fn fetch_part(
         )));
     }
     let len = (range.end - range.start) as usize;
-    let stream = counted(checked_stream(result), progress.as_ref(), len);
+    let stream = counted_part(checked_stream(result), progress.as_ref(), len);
     fill(stream, buffer, offset, len, false).await
 }
 
@@ -155,7 +155,7 @@ async fn get_parallel_inner(
 
     let mut tasks = JoinSet::new();
     tasks.spawn(fill(
-        counted(checked_stream(first), progress, chunk_size),
+        counted_part(checked_stream(first), progress, chunk_size),
         buffer.clone(),
         0,
         chunk_size,

@@ -9,20 +9,15 @@
 //! does not run in the event loop's thread). Each report takes the GIL for the call only. An
 //! exception raised by the callable ends the operation and is raised to its caller.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures::{Stream, StreamExt};
 use object_store::path::Path;
 use obstore_stores::{ObstoreError, ObstoreResult};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-
-use crate::body::BodyStream;
 
 /// The shortest time between two reports: at most 10 per second, whatever the chunk rate.
 const REPORT_INTERVAL: Duration = Duration::from_millis(100);
@@ -155,22 +150,6 @@ impl ProgressTracker {
             None => result,
         }
     }
-
-    /// `stream`, with every chunk counted; a chunk whose report raises is replaced by the error.
-    pub fn count(&self, stream: BodyStream) -> BodyStream {
-        self.count_first(stream, u64::MAX)
-    }
-
-    /// `stream`, with its first `limit` bytes counted (a body read only in part: the rest is
-    /// dropped, or counted elsewhere).
-    pub fn count_first(&self, stream: BodyStream, limit: u64) -> BodyStream {
-        CountedStream {
-            inner: stream,
-            progress: self.clone(),
-            uncounted: limit,
-        }
-        .boxed()
-    }
 }
 
 impl Tracker {
@@ -234,28 +213,5 @@ impl Drop for Tracker {
                 err.write_unraisable(py, None);
             }
         });
-    }
-}
-
-/// A body stream whose chunks are counted as they pass.
-struct CountedStream {
-    inner: BodyStream,
-    progress: ProgressTracker,
-    /// How many more bytes are counted.
-    uncounted: u64,
-}
-
-impl Stream for CountedStream {
-    type Item = ObstoreResult<bytes::Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.inner.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                let n = (chunk.len() as u64).min(self.uncounted);
-                self.uncounted -= n;
-                Poll::Ready(Some(self.progress.add(n).map(|()| chunk)))
-            }
-            other => other,
-        }
     }
 }

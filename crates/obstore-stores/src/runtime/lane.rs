@@ -118,13 +118,14 @@ struct Driving(*const Lane);
 
 impl Driving {
     fn enter(lane: &Lane) -> Self {
-        Self(polling::set_lane(lane))
+        let lane: *const Lane = lane;
+        Self(polling::set_lane(lane.cast()).cast())
     }
 }
 
 impl Drop for Driving {
     fn drop(&mut self) {
-        polling::set_lane(self.0);
+        polling::set_lane(self.0.cast());
     }
 }
 
@@ -254,13 +255,13 @@ impl HttpService for LaneService {
         // Read once, before the request is sent: the lane and scope of this poll.
         let (client, scope) = {
             let polling = polling::current();
-            let client = match unsafe { polling.lane.as_ref() } {
+            let client = match unsafe { polling.lane.cast::<Lane>().as_ref() } {
                 None => self.shared.clone(),
                 // SAFETY (above): the pointer is set only while this thread drives the lane (see
                 // `block_on`), and this poll runs inside that drive.
                 Some(lane) => lane.client(self)?,
             };
-            (client, observe::scope_of(polling.scope))
+            (client, observe::scope_of(polling.scope.cast()))
         };
         let response = observe::execute(&client, req, scope).await?;
         Ok(response.map(|body| {

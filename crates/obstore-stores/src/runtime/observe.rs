@@ -283,7 +283,7 @@ struct Entered(*const Scope);
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        runtime::polling::set_scope(self.0);
+        runtime::polling::set_scope(self.0.cast());
     }
 }
 
@@ -301,7 +301,8 @@ impl<T> Scoped<T> {
 
     fn enter(&self) -> Option<Entered> {
         let scope = self.scope.as_ref()?;
-        Some(Entered(runtime::polling::set_scope(Arc::as_ptr(scope))))
+        let scope: *const Scope = Arc::as_ptr(scope);
+        Some(Entered(runtime::polling::set_scope(scope.cast()).cast()))
     }
 }
 
