@@ -100,7 +100,7 @@ def test_async_listing_and_collect_after_a_partial_read_list_the_rest(paged: Any
         first = await stream.__anext__()
         second = await stream.__anext__()
         rest = await stream.collect_async()
-        return [*first, *second], rest
+        return [*first, *second], list(rest)
 
     head, rest = run(main)
     assert len(head) == 1998
