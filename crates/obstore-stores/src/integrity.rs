@@ -625,12 +625,8 @@ impl HttpService for IntegrityService {
             && (req.method() == Method::GET || req.method() == Method::HEAD)
             && !req.headers().contains_key(RANGE);
         let listing = match self.policy.service {
-            Service::Azure if is_azure_listing(&req) => {
-                Listing::current().map(|l| (l, Service::Azure))
-            }
-            Service::S3 | Service::Gcs if is_s3_listing(&req) => {
-                Listing::current().map(|l| (l, Service::S3))
-            }
+            Service::Azure if is_azure_listing(&req) => Listing::current(),
+            Service::S3 | Service::Gcs if is_s3_listing(&req) => Listing::current(),
             _ => None,
         };
         let mut response = self.inner.execute(req).await?;
@@ -639,12 +635,12 @@ impl HttpService for IntegrityService {
             // first holds no more in memory.
             let (parts, body) = response.into_parts();
             let page = body.bytes().await?;
-            let page = match listing {
-                (listing, Service::Azure) => {
+            let page = match self.policy.service {
+                Service::Azure => {
                     listing.record_azure_page(&page);
                     page
                 }
-                (listing, _) => listing.read_s3_page(page),
+                Service::S3 | Service::Gcs => listing.read_s3_page(page),
             };
             return Ok(HttpResponse::from_parts(parts, page.into()));
         }
