@@ -8,7 +8,7 @@
 //! - [`buffer`]: zero-copy views of Python buffers, released safely from any thread.
 //! - [`bytes`]: `obstore.Bytes`, and bytes in from any Python buffer.
 //! - [`config`]: configuration keys, values, environment, client options and retries.
-//! - [`runtime`]: the tokio runtime, the sync-call lanes and the asyncio bridge.
+//! - [`runtime`]: the tokio runtime, the HTTP client, the sync-call lanes and the asyncio bridge.
 //! - [`stores`]: the six store classes, the dispatch over them and `from_url`.
 
 pub mod buffer;

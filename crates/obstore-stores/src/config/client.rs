@@ -15,6 +15,8 @@ use object_store::{Certificate, ClientConfigKey, ClientOptions};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 use super::config_value;
 use super::values::{validate, Origin, ValueKind};
@@ -232,6 +234,18 @@ impl ClientConfig {
         self.text(MAX_CONCURRENT_REQUESTS)
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS)
+    }
+
+    /// The `root_certificate` certificates, for the HTTP client to trust.
+    pub fn root_certificates(&self) -> PyResult<Vec<CertificateDer<'static>>> {
+        let Some(ClientValue::Pem(pem)) = self.entries.get("root_certificate") else {
+            return Ok(Vec::new());
+        };
+        CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| {
+                PyValueError::new_err(format!("Invalid PEM in `root_certificate` input: {err}"))
+            })
     }
 
     /// The options as a dict (the `client_options` getter, and pickling).

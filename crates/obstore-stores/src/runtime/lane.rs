@@ -22,14 +22,15 @@ use async_trait::async_trait;
 use object_store::client::HttpResponseBody;
 use object_store::client::{
     HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
-    ReqwestConnector,
 };
 use object_store::ClientOptions;
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::runtime::{self, observe, polling};
+use rustls::pki_types::CertificateDer;
+
+use crate::runtime::{self, client, observe, polling};
 
 /// Idle lanes kept for reuse; a lane returned beyond this is dropped.
 const MAX_IDLE_LANES: usize = 64;
@@ -64,8 +65,7 @@ impl Lane {
             }
         }
         clients.retain(|_, (identity, _)| identity.strong_count() > 0);
-        let client = ReqwestConnector::default()
-            .connect(&service.options)
+        let client = client::connect(&service.options, &service.roots)
             .map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))?;
         clients.insert(key, (Arc::downgrade(&service.identity), client.clone()));
         Ok(client)
@@ -208,16 +208,20 @@ where
 /// flight, each counted until its response body is read or dropped (it holds a socket until
 /// then); further requests wait for a place instead of opening more sockets than the process
 /// may have.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LaneConnector {
     max_in_flight: usize,
+    /// The `root_certificate`s its clients trust.
+    roots: Arc<[CertificateDer<'static>]>,
 }
 
 impl LaneConnector {
-    /// A connector whose clients keep at most `max_in_flight` requests in flight.
-    pub fn new(max_in_flight: usize) -> Self {
+    /// A connector whose clients keep at most `max_in_flight` requests in flight and trust
+    /// `roots` too.
+    pub fn new(max_in_flight: usize, roots: Vec<CertificateDer<'static>>) -> Self {
         Self {
             max_in_flight: max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
+            roots: roots.into(),
         }
     }
 }
@@ -225,8 +229,9 @@ impl LaneConnector {
 impl HttpConnector for LaneConnector {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
         Ok(HttpClient::new(LaneService {
-            shared: ReqwestConnector::default().connect(options)?,
+            shared: client::connect(options, &self.roots)?,
             options: options.clone(),
+            roots: self.roots.clone(),
             identity: Arc::new(()),
             in_flight: Arc::new(Semaphore::new(self.max_in_flight)),
         }))
@@ -237,6 +242,7 @@ impl HttpConnector for LaneConnector {
 struct LaneService {
     shared: HttpClient,
     options: ClientOptions,
+    roots: Arc<[CertificateDer<'static>]>,
     /// Identifies this service in the lanes' client maps (and tells them when it is gone).
     identity: Arc<()>,
     /// One permit per request in flight, held by its response body.

@@ -5,11 +5,13 @@
 //! interrupts a call that waits on a slow server. Sync calls that finish their requests within the
 //! call may instead run on the calling thread: see [`lane`].
 //!
+//! - [`client`]: the HTTP client every network store sends through, on hyper directly.
 //! - [`lane`]: sync network calls driven on the calling thread.
 //! - [`asyncio`]: the bridge that hands Rust futures to asyncio with batched wake-ups.
 //! - [`observe`]: one event per HTTP request for the Python request hooks and logger.
 
 pub mod asyncio;
+pub mod client;
 pub mod lane;
 pub mod observe;
 pub(crate) mod polling;

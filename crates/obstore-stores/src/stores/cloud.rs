@@ -510,7 +510,10 @@ impl<B: CloudBackend> CloudStore<B> {
             );
             options = options.with_default_headers(headers);
         }
-        let lanes = LaneConnector::new(core.settings.client.max_concurrent_requests());
+        let lanes = LaneConnector::new(
+            core.settings.client.max_concurrent_requests(),
+            core.settings.client.root_certificates()?,
+        );
         let signer = policy
             .upload
             .filter(|a| !B::CLOUD.integrity.sent_by_object_store(*a))

@@ -54,6 +54,7 @@ impl PyHTTPStore {
             .with_client_options(options)
             .with_http_connector(webdav::WebDavConnector(LaneConnector::new(
                 self.client_options.max_concurrent_requests(),
+                self.client_options.root_certificates()?,
             )));
         if let Some(retry) = &self.retry {
             builder = builder.with_retry(retry.to_object_store());

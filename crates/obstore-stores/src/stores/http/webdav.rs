@@ -24,7 +24,7 @@ const LOCKED_RETRIES: u32 = 8;
 const FIRST_LOCKED_WAIT: Duration = Duration::from_millis(5);
 
 /// Connects HTTP stores through a [`LaneConnector`], with `MKCOL` answered as described above.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WebDavConnector(pub LaneConnector);
 
 impl HttpConnector for WebDavConnector {
