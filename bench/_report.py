@@ -515,7 +515,7 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
             done_kinds.add("inprocess")
             L.append(
                 f"\n### {sc.section}. in-process (no network): MemoryStore and LocalStore, 1 KiB "
-                "objects, and the plain-Python floors\n"
+                "objects, the plain-Python floors, and making a store\n"
             )
             L += _inprocess_table(inproc)
         elif sc.kind == "stream" and results.get("stream") and "stream" not in done_kinds:

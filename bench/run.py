@@ -60,6 +60,7 @@ _INPROCESS = [
     ("local_put_async", "LocalStore: gather of 1,000 put_async (overwrite)"),
     ("python_open_read", "floor: Python open(p, 'rb').read() of the same files"),
     ("python_open_write", "floor: Python open(p, 'wb').write() (overwrite)"),
+    ("store_new", "S3Store(bucket, endpoint, credentials) constructed in a loop (no request)"),
 ]
 
 SCENARIOS = [

@@ -230,6 +230,19 @@ def test_tls_refuses_a_certificate_of_an_unknown_authority(tls_minio: Any) -> No
         obstore.put(tls_store(tls_minio, disable_system_certificates=True), "o", BODY)
 
 
+def test_stores_of_different_trust_in_one_process_each_keep_their_own(tls_minio: Any) -> None:
+    # The system's certificates are loaded once per process and shared: a store trusting the
+    # test authority must not lend that trust to one without it, in either order.
+    ca = open(tls_minio.extra["ca_certificate"]).read()
+    for _ in range(2):
+        with pytest.raises(BaseError, match="(?i)certificate|issuer"):
+            obstore.put(tls_store(tls_minio), "o", BODY)
+        round_trip(tls_store(tls_minio, root_certificate=ca))
+        round_trip(tls_store(tls_minio, root_certificate=ca, disable_system_certificates=True))
+        with pytest.raises(BaseError, match="(?i)certificate|issuer"):
+            obstore.put(tls_store(tls_minio, disable_system_certificates=True), "o", BODY)
+
+
 def test_tls_accepts_any_certificate_when_invalid_ones_are_allowed(tls_minio: Any) -> None:
     round_trip(tls_store(tls_minio, allow_invalid_certificates=True))
 

@@ -3,8 +3,8 @@
 Invoked by the driver as a subprocess with the interpreter of the implementation
 under test (ours or the PyPI reference), so whichever `obstore` that interpreter
 imports is the one measured. Uses only the public API common to both:
-``obstore.store.MemoryStore``, ``obstore.store.LocalStore``, ``obstore.get``,
-``obstore.put``, ``obstore.get_async``, ``obstore.put_async``,
+``obstore.store.MemoryStore``, ``obstore.store.LocalStore``, ``obstore.store.S3Store``,
+``obstore.get``, ``obstore.put``, ``obstore.get_async``, ``obstore.put_async``,
 ``GetResult.bytes()`` and ``GetResult.bytes_async()``.
 
 Work is done in "rounds" of ``--keys`` operations (default 1,000) over a fixed
@@ -45,6 +45,7 @@ SCENARIOS = (
     "local_put_async",
     "python_open_read",
     "python_open_write",
+    "store_new",
 )
 
 
@@ -112,7 +113,7 @@ def run(args) -> dict:
         store = LocalStore(args.get_dir)
     elif sc.startswith("local_put"):
         store = LocalStore(args.put_dir)
-    elif sc.startswith("python_"):
+    elif sc.startswith("python_") or sc == "store_new":
         store = None
     else:
         raise SystemExit(f"unknown scenario {sc!r}")
@@ -176,6 +177,29 @@ def run(args) -> dict:
         def check():
             with open(paths[-1], "rb") as f:
                 return f.read()
+
+        res = _run_sync(rnd, args.max_rounds, args.time_cap)
+    elif sc == "store_new":
+        from obstore.store import S3Store
+
+        def new_store():
+            # Never sends a request: the endpoint is a closed loopback port.
+            return S3Store(
+                "bucket",
+                endpoint="http://127.0.0.1:9",
+                access_key_id="key",
+                secret_access_key="secret",
+                region="us-east-1",
+                client_options={"allow_http": True},
+            )
+
+        def rnd():
+            for _ in keys:
+                new_store()
+
+        def check():
+            new_store()
+            return data
 
         res = _run_sync(rnd, args.max_rounds, args.time_cap)
     else:

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use object_store::client::{HttpConnector, ReqwestConnector};
 use object_store::{Certificate, ClientConfigKey, ClientOptions};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -96,8 +95,8 @@ fn unknown_key(key: &str) -> PyErr {
 
 /// The error for a `root_certificate` that is PEM but not a certificate: the library's own error,
 /// as for any certificate the HTTP client refuses.
-fn bad_certificate(index: usize, err: &object_store::Error) -> PyErr {
-    let mut cause: &dyn std::error::Error = err;
+fn bad_certificate(index: usize, err: &dyn std::error::Error) -> PyErr {
+    let mut cause = err;
     while let Some(source) = cause.source() {
         cause = source;
     }
@@ -124,17 +123,26 @@ fn parse_certificates(pem: &[u8]) -> PyResult<Vec<Certificate>> {
     Ok(certs)
 }
 
-/// Parses `root_certificate` and has the HTTP client load each certificate, which decodes it:
-/// PEM armour around bytes that are not a certificate fails here rather than with an
-/// anonymous builder error.
+/// Parses `root_certificate` and decodes each certificate as the HTTP client does when it trusts
+/// it: PEM armour around bytes that are not a certificate fails here rather than at the first
+/// request.
 fn check_certificates(pem: &[u8]) -> PyResult<()> {
-    for (index, cert) in parse_certificates(pem)?.into_iter().enumerate() {
-        let options = ClientOptions::new().with_root_certificate(cert);
-        ReqwestConnector::default()
-            .connect(&options)
+    parse_certificates(pem)?;
+    for (index, cert) in certificate_ders(pem)?.into_iter().enumerate() {
+        rustls::RootCertStore::empty()
+            .add(cert)
             .map_err(|err| bad_certificate(index, &err))?;
     }
     Ok(())
+}
+
+/// The DER bytes of each certificate of a PEM bundle.
+fn certificate_ders(pem: &[u8]) -> PyResult<Vec<CertificateDer<'static>>> {
+    CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| {
+            PyValueError::new_err(format!("Invalid PEM in `root_certificate` input: {err}"))
+        })
 }
 
 /// Checks a `default_headers` value: S3 signs every header as text, and panics on one that is
@@ -241,11 +249,7 @@ impl ClientConfig {
         let Some(ClientValue::Pem(pem)) = self.entries.get("root_certificate") else {
             return Ok(Vec::new());
         };
-        CertificateDer::pem_slice_iter(pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| {
-                PyValueError::new_err(format!("Invalid PEM in `root_certificate` input: {err}"))
-            })
+        certificate_ders(pem)
     }
 
     /// The options as a dict (the `client_options` getter, and pickling).

@@ -17,7 +17,7 @@ use std::future::{poll_fn, Future};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -237,9 +237,7 @@ fn tls_config(
     options: &ClientOptions,
     roots: &[CertificateDer<'static>],
 ) -> object_store::Result<rustls::ClientConfig> {
-    let provider = CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let provider = crypto_provider();
     let tls_error = |err: rustls::Error| object_store::Error::Generic {
         store: "HTTP client",
         source: Box::new(err),
@@ -258,16 +256,68 @@ fn tls_config(
         }
         builder.with_root_certificates(store)
     } else {
-        let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
-            roots.iter().cloned(),
-            provider,
+        builder.dangerous().with_custom_certificate_verifier(
+            platform_verifier(&provider, roots).map_err(tls_error)?,
         )
-        .map_err(tls_error)?;
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
     };
     Ok(config.with_no_client_auth())
+}
+
+/// The process's default crypto provider, else one aws-lc-rs provider for the whole process (the
+/// same `Arc`, so that [`platform_verifier`] finds its verifiers again).
+fn crypto_provider() -> Arc<CryptoProvider> {
+    static AWS_LC: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    match CryptoProvider::get_default() {
+        Some(provider) => provider.clone(),
+        None => AWS_LC
+            .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .clone(),
+    }
+}
+
+/// A platform verifier and what it was built with.
+struct CachedVerifier {
+    provider: Arc<CryptoProvider>,
+    roots: Vec<CertificateDer<'static>>,
+    verifier: Arc<rustls_platform_verifier::Verifier>,
+}
+
+/// The platform verifiers built so far, the newest last, at most [`CACHED_VERIFIERS`]. Building
+/// one reads and parses the system's whole CA bundle: 2.7 ms per client here, a hundred times the
+/// rest of a store's construction, paid by every store and by each lane's client of it. So the
+/// system's certificates are read once per process for each set of `roots`; a process started
+/// after they change sees the change.
+static VERIFIERS: Mutex<Vec<CachedVerifier>> = Mutex::new(Vec::new());
+
+/// Sets of `root_certificate`s whose verifiers are kept: a process uses one or a few.
+const CACHED_VERIFIERS: usize = 16;
+
+/// The platform's verifier with `roots` added, built once per provider and set of roots.
+fn platform_verifier(
+    provider: &Arc<CryptoProvider>,
+    roots: &[CertificateDer<'static>],
+) -> Result<Arc<rustls_platform_verifier::Verifier>, rustls::Error> {
+    // Held while a verifier is built: clients made at once wait for the one load.
+    let mut cache = VERIFIERS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(cached) = cache
+        .iter()
+        .find(|cached| Arc::ptr_eq(&cached.provider, provider) && cached.roots == roots)
+    {
+        return Ok(cached.verifier.clone());
+    }
+    let verifier = Arc::new(rustls_platform_verifier::Verifier::new_with_extra_roots(
+        roots.iter().cloned(),
+        provider.clone(),
+    )?);
+    if cache.len() == CACHED_VERIFIERS {
+        cache.remove(0);
+    }
+    cache.push(CachedVerifier {
+        provider: provider.clone(),
+        roots: roots.to_vec(),
+        verifier: verifier.clone(),
+    });
+    Ok(verifier)
 }
 
 /// `allow_invalid_certificates`: every certificate and signature accepted.
