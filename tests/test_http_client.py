@@ -3,6 +3,8 @@ https, redirects followed (credentials kept from other origins), and proxies hon
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
@@ -241,6 +243,33 @@ def test_stores_of_different_trust_in_one_process_each_keep_their_own(tls_minio:
         round_trip(tls_store(tls_minio, root_certificate=ca, disable_system_certificates=True))
         with pytest.raises(BaseError, match="(?i)certificate|issuer"):
             obstore.put(tls_store(tls_minio, disable_system_certificates=True), "o", BODY)
+
+
+def test_a_forked_child_makes_tls_stores_of_its_own(tls_minio: Any) -> None:
+    ca = open(tls_minio.extra["ca_certificate"]).read()
+    round_trip(tls_store(tls_minio, root_certificate=ca))
+    pid = os.fork()
+    if pid == 0:  # child: the parent's trust is loaded; its locks and connections are not ours
+        code = 1
+        try:
+            signal.alarm(20)
+            round_trip(tls_store(tls_minio, root_certificate=ca))
+            round_trip(tls_store(tls_minio, allow_invalid_certificates=True))
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("forked child hung")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    round_trip(tls_store(tls_minio, root_certificate=ca))
 
 
 def test_tls_accepts_any_certificate_when_invalid_ones_are_allowed(tls_minio: Any) -> None:

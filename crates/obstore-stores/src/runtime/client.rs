@@ -286,8 +286,9 @@ struct CachedVerifier {
 /// one reads and parses the system's whole CA bundle: 2.7 ms per client here, a hundred times the
 /// rest of a store's construction, paid by every store and by each lane's client of it. So the
 /// system's certificates are read once per process for each set of `roots`; a process started
-/// after they change sees the change.
-static VERIFIERS: Mutex<Vec<CachedVerifier>> = Mutex::new(Vec::new());
+/// after they change sees the change. Per generation: a child forked while another thread held
+/// the lock starts with a cache of its own.
+static VERIFIERS: super::PerGeneration<Mutex<Vec<CachedVerifier>>> = super::PerGeneration::new();
 
 /// Sets of `root_certificate`s whose verifiers are kept: a process uses one or a few.
 const CACHED_VERIFIERS: usize = 16;
@@ -298,7 +299,10 @@ fn platform_verifier(
     roots: &[CertificateDer<'static>],
 ) -> Result<Arc<rustls_platform_verifier::Verifier>, rustls::Error> {
     // Held while a verifier is built: clients made at once wait for the one load.
-    let mut cache = VERIFIERS.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut cache = VERIFIERS
+        .get(|_| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     if let Some(cached) = cache
         .iter()
         .find(|cached| Arc::ptr_eq(&cached.provider, provider) && cached.roots == roots)
