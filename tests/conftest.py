@@ -17,6 +17,8 @@ import importlib.metadata
 import os
 import random
 import shutil
+import signal
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -362,6 +364,29 @@ def run(make_awaitable: Callable[[], Any]) -> Any:
         return await make_awaitable()
 
     return asyncio.run(main())
+
+
+def in_forked_child(child: Callable[[], bool], timeout: float = 20) -> None:
+    """Run ``child`` in a forked child process and fail unless it returns True in ``timeout``."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.alarm(int(timeout))
+            code = 0 if child() else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout + 10
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("forked child hung")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status}"
 
 
 def is_reference() -> bool:

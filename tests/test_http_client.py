@@ -3,8 +3,6 @@ https, redirects followed (credentials kept from other origins), and proxies hon
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import threading
 import time
@@ -21,7 +19,7 @@ from obstore.store import ClientConfig, HTTPStore, RetryConfig, S3Store
 from tests.local_http import LocalHTTPServer
 from tests.servers import start
 
-from .conftest import STORE_KINDS
+from .conftest import STORE_KINDS, in_forked_child
 
 BODY = b"the object's bytes"
 NO_RETRY: RetryConfig = {"max_retries": 0}
@@ -248,27 +246,13 @@ def test_stores_of_different_trust_in_one_process_each_keep_their_own(tls_minio:
 def test_a_forked_child_makes_tls_stores_of_its_own(tls_minio: Any) -> None:
     ca = open(tls_minio.extra["ca_certificate"]).read()
     round_trip(tls_store(tls_minio, root_certificate=ca))
-    pid = os.fork()
-    if pid == 0:  # child: the parent's trust is loaded; its locks and connections are not ours
-        code = 1
-        try:
-            signal.alarm(20)
-            round_trip(tls_store(tls_minio, root_certificate=ca))
-            round_trip(tls_store(tls_minio, allow_invalid_certificates=True))
-            code = 0
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        pytest.fail("forked child hung")
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+    def child() -> bool:  # the parent's trust is loaded; its locks and connections are not ours
+        round_trip(tls_store(tls_minio, root_certificate=ca))
+        round_trip(tls_store(tls_minio, allow_invalid_certificates=True))
+        return True
+
+    in_forked_child(child)
     round_trip(tls_store(tls_minio, root_certificate=ca))
 
 
