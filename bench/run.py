@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import fcntl
 import fnmatch
 import json
 import os
@@ -738,11 +739,20 @@ def main(argv=None) -> int:
     if args.list:
         list_scenarios()
         return 0
+    # One run at a time: runs share the staged objects and servers' data under the cache, and
+    # a run drops them when it ends, under another run still reading them.
+    os.makedirs(h.CACHE, exist_ok=True)
+    lock = open(os.path.join(h.CACHE, ".run.lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another bench/run.py is running on {h.CACHE}; wait for it to end")
     try:
         return _run(ap, args, argv)
     finally:
         if not args.keep_data:
             h.drop_staged_data()
+        lock.close()
 
 
 def _run(ap: argparse.ArgumentParser, args: argparse.Namespace, argv: list | None) -> int:
