@@ -79,6 +79,21 @@ def test_cancelled_async_call_closes_the_request(slow_server: SlowServer) -> Non
     assert slow_server.disconnected.wait(timeout=10)
 
 
+@pytest.mark.parametrize("cancel_after", [0.001, 0.5], ids=["at-once", "mid-body"])
+def test_cancelled_async_ranged_read_closes_the_request(
+    slow_server: SlowServer, cancel_after: float
+) -> None:
+    store = HTTPStore(slow_server.url, client_options={"allow_http": True})
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            read = obs.get_range_async(store, "slow", start=0, length=1000)
+            await asyncio.wait_for(read, timeout=cancel_after)
+
+    asyncio.run(main())
+    assert slow_server.disconnected.wait(timeout=10)
+
+
 CHILD = textwrap.dedent(
     """
     import sys
