@@ -10,7 +10,7 @@ TEST_DEPS := maturin pytest pytest-asyncio arro3-core pyarrow numpy mypy ruff \
 # The documentation site (`make docs`) and its browser test; also the `docs` extra of pyproject.
 DOCS_DEPS := mkdocs mkdocs-material mkdocstrings-python matplotlib selenium
 
-.PHONY: demo test test-fast build check lint stubtest pydoc servers browser docs bench fuzz clean
+.PHONY: demo test test-rust test-fast build check lint stubtest pydoc servers browser docs bench fuzz clean
 
 $(VENV)/.deps-installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,15 @@ ALL_STORES := memory,local,s3-minio,s3-moto,azurite,gcs,webdav
 # each server), then check the stubs against the compiled module. The tests run where the only
 # network is loopback when the machine allows it, so no socket, Rust's included, leaves it.
 test: build servers browser
+	$(MAKE) --no-print-directory test-rust
 	OBSTORE_TEST_STORES=$(ALL_STORES) scripts/loopback-only $(PY) -m pytest -q
 	$(MAKE) --no-print-directory stubtest
+
+# The Rust unit tests (redirects, error kinds, checksums, signing, redaction): a debug build of
+# their own, linked against the venv's interpreter, built first and then run loopback-only.
+test-rust: $(VENV)/.deps-installed
+	PYO3_PYTHON=$(abspath $(PY)) cargo test --workspace --lib --quiet --no-run
+	PYO3_PYTHON=$(abspath $(PY)) scripts/loopback-only cargo test --workspace --lib --quiet --offline
 
 # Only the in-process stores: a fast check while developing.
 test-fast: build
