@@ -42,8 +42,8 @@ test: build servers browser
 # The Rust unit tests (redirects, error kinds, checksums, signing, redaction): a debug build of
 # their own, linked against the venv's interpreter, built first and then run loopback-only.
 test-rust: $(VENV)/.deps-installed
-	PYO3_PYTHON=$(abspath $(PY)) cargo test --workspace --lib --quiet --no-run
-	PYO3_PYTHON=$(abspath $(PY)) scripts/loopback-only cargo test --workspace --lib --quiet --offline
+	PYO3_PYTHON=$(abspath $(PY)) cargo test --workspace --quiet --no-run
+	PYO3_PYTHON=$(abspath $(PY)) scripts/loopback-only cargo test --workspace --quiet --offline
 
 # Only the in-process stores: a fast check while developing.
 test-fast: build
