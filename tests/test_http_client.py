@@ -117,7 +117,7 @@ def test_a_redirect_to_another_origin_does_not_carry_credentials(two_origins: An
     [(method, path, headers)] = b_seen.seen
     assert (method, path) == ("GET", "/elsewhere")
     assert "authorization" not in headers
-    assert headers["user-agent"].startswith("object_store/")
+    assert headers["user-agent"] == f"object_store/{obstore._obstore._object_store_version}"
 
 
 def test_a_temporary_redirect_sends_the_upload_on_whole(two_origins: Any) -> None:

@@ -170,8 +170,11 @@ fn _obstore(module: &Bound<'_, PyModule>) -> PyResult<()> {
     obstore_stores::runtime::check_environment()?;
     let py = module.py();
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    module.add("_object_store_version", env!("OBJECT_STORE_VERSION"))?;
-    module.add("_object_store_source", env!("OBJECT_STORE_SOURCE"))?;
+    module.add(
+        "_object_store_version",
+        obstore_stores::OBJECT_STORE_VERSION,
+    )?;
+    module.add("_object_store_source", obstore_stores::OBJECT_STORE_SOURCE)?;
 
     let store_module = PyModule::new(py, "_store")?;
     obstore_stores::register_store_module(&store_module)?;

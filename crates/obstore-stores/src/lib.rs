@@ -23,6 +23,11 @@ pub mod runtime;
 pub mod stores;
 pub mod url;
 
+/// The version of the `object_store` crate this build links (from Cargo.lock, by build.rs).
+pub const OBJECT_STORE_VERSION: &str = env!("OBJECT_STORE_VERSION");
+/// Where that crate came from (a cargo source id).
+pub const OBJECT_STORE_SOURCE: &str = env!("OBJECT_STORE_SOURCE");
+
 pub use error::{ObstoreError, ObstoreResult};
 pub use path::PyPath;
 pub use stores::{AnyStore, Executor};

@@ -45,8 +45,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::time::{Instant, Sleep};
 
-/// The user agent of a client without `user_agent`: `object_store`'s own.
-const DEFAULT_USER_AGENT: &str = "object_store/0.14.2";
+/// The user agent of a client without `user_agent`: `object_store`'s own, which it does not export.
+const DEFAULT_USER_AGENT: &str = concat!("object_store/", env!("OBJECT_STORE_VERSION"));
 
 /// Redirects followed before a request fails, as reqwest's default policy.
 const MAX_REDIRECTS: usize = 10;
