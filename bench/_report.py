@@ -1,7 +1,9 @@
 """What bench/run.py reports: medians and ratios of the samples, the targets, the markdown.
 
 Every ratio is to PyPI obstore 0.12.1 of the same run (rate: > 1 is faster; CPU: < 1 is
-cheaper); for ours, the min-max of the per-repetition paired ratios is shown beside it.
+cheaper); for ours, the min-max of the per-repetition paired ratios is shown beside it, and for
+0.12.1 its A/A band: the min-max of the ratios between its own repetitions, which is how far a
+ratio moves in this run when nothing differs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ def _med(xs):
 
 def _ratio(a, b):
     return a / b if a is not None and b not in (None, 0) else None
+
+
+def aa_band(values: list) -> tuple | None:
+    """(min, max) of x / y over every two repetitions x, y of one implementation: its A/A."""
+    xs = [x for x in values if x]
+    if len(xs) < 2:
+        return None
+    ratios = [x / y for i, x in enumerate(xs) for j, y in enumerate(xs) if i != j]
+    return min(ratios), max(ratios)
 
 
 def row_key(scenario: str, impl: str, variant: str | None) -> str:
@@ -76,6 +87,8 @@ def summarize_net(samples: dict, scenarios: list) -> dict:
                     ),
                     "truncated": any(r.get("truncated") for r in ok),
                     "rates": [r["rate"] for r in ok],
+                    "aa_rate": aa_band([r["rate"] for r in ok]),
+                    "aa_cpu": aa_band([r.get(cf) for r in ok]),
                     "lib_version": ok[0].get("lib_version") if ok else None,
                 }
             )
@@ -149,6 +162,18 @@ def evaluate_targets(net: dict, inproc: list) -> list:
                 return r
         return None
 
+    def aa(sc, variant=None):
+        """The A/A band of 0.12.1 in scenario sc, for the evidence column."""
+        ref = row(sc, "ref", variant)
+        if not ref or not (ref.get("aa_rate") or ref.get("aa_cpu")):
+            return ""
+        bands = [
+            f"{what} {band[0]:.2f}–{band[1]:.2f}"
+            for what, band in (("rate", ref.get("aa_rate")), ("CPU", ref.get("aa_cpu")))
+            if band
+        ]
+        return f" [A/A of 0.12.1: {', '.join(bands)}]"
+
     for conc in (64, 256):
         o, wrk = row(f"async_get_{conc}", "ours"), row(f"async_get_{conc}", "wrk")
         if o and o["rate_ratio"] is not None:
@@ -164,7 +189,7 @@ def evaluate_targets(net: dict, inproc: list) -> list:
                     f"async_get_{conc}: ≥3x req/s; CPU/req ≤0.5x 0.12.1's and ≤3x wrk's",
                     "MET" if ok else "MISSED",
                     f"req/s ratio {o['rate_ratio']:.2f}, CPU ratio {_f(o['cpu_ratio'])}, "
-                    f"CPU/req {_f(lean)}x wrk's",
+                    f"CPU/req {_f(lean)}x wrk's" + aa(f"async_get_{conc}"),
                 )
             )
     o = row("async_get_64_contended", "ours")
@@ -173,7 +198,8 @@ def evaluate_targets(net: dict, inproc: list) -> list:
             (
                 "async_get_64_contended (a busy loop beside it, default workers): ≥2x req/s",
                 "MET" if o["rate_ratio"] >= 2 else "MISSED",
-                f"req/s ratio {o['rate_ratio']:.2f} (CPU ratio {_f(o['cpu_ratio'])})",
+                f"req/s ratio {o['rate_ratio']:.2f} (CPU ratio {_f(o['cpu_ratio'])})"
+                + aa("async_get_64_contended"),
             )
         )
     o = row("sync_get_pool", "ours")
@@ -189,7 +215,8 @@ def evaluate_targets(net: dict, inproc: list) -> list:
             (
                 "sync_get_pool: ≥1.3x req/s at no more CPU/req",
                 "MET" if o["rate_ratio"] >= 1.3 and (o["cpu_ratio"] or 9) <= 1 else "MISSED",
-                f"req/s ratio {o['rate_ratio']:.2f} (CPU ratio {_f(o['cpu_ratio'])}){bound}",
+                f"req/s ratio {o['rate_ratio']:.2f} (CPU ratio {_f(o['cpu_ratio'])}){bound}"
+                + aa("sync_get_pool"),
             )
         )
     rows = {r["scenario"]: r for r in inproc}
@@ -236,7 +263,7 @@ def evaluate_targets(net: dict, inproc: list) -> list:
                 f"get().bytes() {o['rate_ratio']:.2f}x, get_parallel {_f(par)}x the GB/s of "
                 f"0.12.1 get().bytes(); peak RSS − size = {_f(o['rss_over_size_mib'])} / "
                 f"{_f((p or {}).get('rss_over_size_mib'))} MiB (whole process: interpreter and "
-                "imports included)",
+                "imports included)" + aa("big_get_bytes"),
             )
         )
     o, h = row("big_get_parallel", "ours"), row("big_get_bytes", "http.client")
@@ -258,7 +285,7 @@ def evaluate_targets(net: dict, inproc: list) -> list:
                     f"{sc}: CPU per GB ≤ opendal's, GB/s ≥ 0.12.1's",
                     "MET" if ok else "MISSED",
                     f"GB/s ratio {o['rate_ratio']:.2f}; CPU s/GB {_f(o['cpu'])} vs opendal's "
-                    f"{_f(od['cpu'])}",
+                    f"{_f(od['cpu'])}" + aa(sc),
                 )
             )
     a, d = row("list", "ours", "arrow"), row("list", "ours", "dicts")
@@ -283,7 +310,7 @@ def evaluate_targets(net: dict, inproc: list) -> list:
                 "MET" if ok else "MISSED",
                 f"dicts {d['rate_ratio']:.2f}x objects/s (Arrow {_f((a or {}).get('rate_ratio'))}x "
                 f"0.12.1's Arrow); Arrow CPU µs/object {_f((a or {}).get('cpu'))} vs dicts "
-                f"{_f(d['cpu'])} = {_f(arrow)}x",
+                f"{_f(d['cpu'])} = {_f(arrow)}x" + aa("list_replay", "dicts"),
             )
         )
     return T
@@ -298,13 +325,15 @@ def _f(x, nd=3):
     return f"{x:.{nd}g}"
 
 
-def _r(x, pairs=None):
+def _r(x, pairs=None, aa=None):
     if x is None:
         return "—"
     s = f"**{x:.2f}**"
     pairs = [p for p in pairs or [] if p is not None]
     if len(pairs) >= 2:
         s += f" ({min(pairs):.2f}–{max(pairs):.2f})"
+    if aa:
+        s += f" (A/A {aa[0]:.2f}–{aa[1]:.2f})"
     return s
 
 
@@ -340,9 +369,11 @@ def _net_table(sc, rows: list) -> list:
         errs = str(r["errors"]) + (" (truncated)" if r["truncated"] else "")
         if r["errors"] and r["first_error"]:
             errs += f" `{r['first_error'][:60]}`"
+        aa_rate, aa_cpu = (r.get("aa_rate"), r.get("aa_cpu")) if r["impl"] == "ref" else (None,) * 2
         L.append(
-            f"| {name} | {rate} | {_r(r['rate_ratio'], r.get('paired_rate_ratios'))} "
-            f"| {_f(r['cpu'])} | {_r(r['cpu_ratio'])} | {_f(r['peak_rss_mib'])}{ex} | {errs} |"
+            f"| {name} | {rate} | {_r(r['rate_ratio'], r.get('paired_rate_ratios'), aa_rate)} "
+            f"| {_f(r['cpu'])} | {_r(r['cpu_ratio'], aa=aa_cpu)} | {_f(r['peak_rss_mib'])}{ex} "
+            f"| {errs} |"
         )
     return L
 
@@ -490,7 +521,9 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
     L.append("- settings: " + "; ".join(settings))
     L.append(
         "- ratio = value / obstore 0.12.1 of the same run (rate: >1 is faster; CPU: <1 is "
-        "cheaper); for ours, (a–b) = min–max of the per-repetition paired ratios. CPU = "
+        "cheaper); for ours, (a–b) = min–max of the per-repetition paired ratios; for 0.12.1, "
+        "(A/A a–b) = min–max of the ratios between its own repetitions, how far a ratio moves "
+        "in this run when nothing differs. CPU = "
         "getrusage user+sys of the client process, all threads (wrk/curl: the child). "
         "Peak RSS = VmHWM of the whole client process (wrk/curl: the C client, via GNU time). "
         "Trust differences > 20%.\n"

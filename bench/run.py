@@ -340,6 +340,50 @@ def select(pattern: str) -> list:
     return [sc for sc in SCENARIOS if sc.name in wanted]
 
 
+def saved_report(path: str) -> str:
+    """The report of a saved run (bench/results/<run>.json), drawn again from its samples."""
+    with open(path) as f:
+        saved = json.load(f)
+    meta, results, raw = saved["meta"], saved["results"], saved["samples"]
+    chosen = [sc for sc in SCENARIOS if sc.name in meta["settings"]["scenarios"]]
+    if raw.get("net"):
+        net = [sc for sc in chosen if sc.kind in NET_KINDS]
+        results["net"] = _report.summarize_net(raw["net"], net)
+    if raw.get("inprocess"):
+        results["inprocess"] = _report.summarize_inprocess(raw["inprocess"])
+    md = _report.render(meta, chosen, results)
+    bulk = [sc for sc in chosen if sc.kind == "bulk"]
+    if bulk and results.get("bulk"):
+        import _bulk
+
+        md += "\n" + _bulk.render(results["bulk"], bulk)
+    return md
+
+
+def results_header(stem: str) -> str:
+    """The first line of bench/RESULTS.md when it holds the run saved as STEM.json."""
+    return f"<!-- written by bench/run.py; raw results in {os.path.relpath(stem, h.REPO)}.json -->"
+
+
+def render_saved(path: str) -> int:
+    """Writes the report of a saved run again (see --render)."""
+    md = saved_report(path)
+    stem = os.path.splitext(os.path.abspath(path))[0]
+    with open(stem + ".md", "w") as f:
+        f.write(md)
+    written = [stem + ".md"]
+    summary = os.path.join(h.HERE, "RESULTS.md")
+    if os.path.exists(summary):
+        with open(summary) as f:
+            holds_this_run = f.readline().strip() == results_header(stem)
+        if holds_this_run:
+            with open(summary, "w") as f:
+                f.write(results_header(stem) + "\n" + md)
+            written.append(summary)
+    h.log(f"[render] {', '.join(written)}")
+    return 0
+
+
 def list_scenarios() -> None:
     fmt = {"big": "1 GiB", "list_n": "100,000", "stream": "1 GiB"}
     for sc in SCENARIOS:
@@ -695,6 +739,13 @@ def main(argv=None) -> int:
         help="comma-separated scenario names or shell patterns (default: all; see --list)",
     )
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument(
+        "--render",
+        metavar="JSON",
+        help="draw the report of a saved run (bench/results/<run>.json) again with today's "
+        "report code, measuring nothing: rewrites the run's .md, and bench/RESULTS.md if it holds "
+        "that run",
+    )
     ap.add_argument("--ours", default=h.DEFAULT_OURS, help="interpreter that imports OUR obstore")
     ap.add_argument("--impls", default=None, help="only these implementations (comma list)")
     ap.add_argument("--reps", type=int, default=None, help="measured repetitions (>= 3; default 3)")
@@ -739,6 +790,8 @@ def main(argv=None) -> int:
     if args.list:
         list_scenarios()
         return 0
+    if args.render:
+        return render_saved(args.render)
     # One run at a time: runs share the staged objects and servers' data under the cache, and
     # a run drops them when it ends, under another run still reading them.
     os.makedirs(h.CACHE, exist_ok=True)
@@ -889,9 +942,8 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace, argv: list | Non
             json.dump({"meta": meta, "results": results, "samples": raw}, f, indent=1)
         h.log(f"[done] {path}.md / .json ({(time.time() - started) / 60:.1f} min)")
         if len(chosen) == len(SCENARIOS) and impls == all_impls:
-            rel = os.path.relpath(path, h.REPO)
             with open(os.path.join(h.HERE, "RESULTS.md"), "w") as f:
-                f.write(f"<!-- written by bench/run.py; raw results in {rel}.json -->\n" + md)
+                f.write(results_header(path) + "\n" + md)
     failed = any(
         r["fatal"] and r["impl"] == "ours" for rows in results.get("net", {}).values() for r in rows
     )
