@@ -389,6 +389,27 @@ def in_forked_child(child: Callable[[], bool], timeout: float = 20) -> None:
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status}"
 
 
+def sigint_as_in_a_terminal() -> None:
+    """``preexec_fn`` of a child that a test interrupts: SIGINT back to its default, which Python
+    turns into KeyboardInterrupt as in a terminal. A suite started in the background (``cmd &``
+    in a script) runs with SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    """Python's own SIGINT handler (KeyboardInterrupt) for one test, also where the suite was
+    started with SIGINT ignored; a test runner's handler of its own skips the test."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous not in (signal.default_int_handler, signal.SIG_IGN, signal.SIG_DFL):
+        pytest.skip("SIGINT has a handler of its own here")
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def is_reference() -> bool:
     """True when the suite runs against the upstream PyPI obstore 0.12.1, used as an oracle.
 

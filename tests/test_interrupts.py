@@ -17,6 +17,7 @@ import pytest
 import obstore as obs
 from obstore.store import HTTPStore
 
+from .conftest import sigint_as_in_a_terminal
 from .local_http import LocalHTTPServer
 
 
@@ -114,6 +115,7 @@ CHILD = textwrap.dedent(
 def test_ctrl_c_interrupts_a_blocked_sync_call(slow_server: SlowServer, call: str) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, slow_server.url, call],
+        preexec_fn=sigint_as_in_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

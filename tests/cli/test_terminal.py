@@ -19,6 +19,7 @@ from pathlib import Path
 
 from obstore.cli._output import StderrBar
 from obstore.progress import Progress
+from tests.conftest import sigint_as_in_a_terminal
 from tests.transfer.conftest import MIB, local_tree, write_tree
 
 from .conftest import base_env, lines, ok, run_cli
@@ -104,6 +105,7 @@ def _cat_of_random_bytes(tmp_path: Path, size: int) -> subprocess.Popen[bytes]:
     big.write_bytes(os.urandom(size))
     process = subprocess.Popen(
         [sys.executable, "-m", "obstore", "cat", str(big)],
+        preexec_fn=sigint_as_in_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=base_env(),

@@ -181,11 +181,10 @@ def test_cancelled_download_leaves_no_file(
     _only_complete_files(target, data, remote)
 
 
+@pytest.mark.usefixtures("default_sigint")
 def test_ctrl_c_in_a_sync_call_leaves_no_file(
     remote: Any, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        pytest.skip("SIGINT has a handler of its own here")
     data = os.urandom(SIZE)
     obstore.put(remote, "big.bin", data)
     target = tmp_path / "target"
