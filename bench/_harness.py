@@ -144,8 +144,11 @@ def ensure_ref_venv(base_python: str, venv: str = REF_VENV) -> str:
     return py
 
 
-def ensure_venv(name: str, reqs: list, check: str, base_python: str) -> str:
-    """Create or reuse ``~/.cache/obstore-bench/NAME`` holding ``reqs``; return its python."""
+def ensure_venv(name: str, reqs: list, check: str, base_python: str, binary: bool = False) -> str:
+    """Create or reuse ``~/.cache/obstore-bench/NAME`` holding ``reqs``; return its python.
+
+    ``check`` is a module the venv must import, or with ``binary`` a program in its bin/ (a
+    package of a program alone, such as py-spy, has no module to import)."""
     venv = os.path.join(CACHE, name)
     if inside(venv, REPO):
         raise SystemExit(f"refusing to create a peer venv inside the repo: {venv}")
@@ -155,7 +158,13 @@ def ensure_venv(name: str, reqs: list, check: str, base_python: str) -> str:
         os.makedirs(CACHE, exist_ok=True)
         subprocess.run([base_python, "-m", "venv", venv], check=True)
     env = worker_env()
-    ok = subprocess.run([py, "-c", f"import {check}"], env=env, capture_output=True).returncode == 0
+    if binary:
+        ok = os.path.exists(os.path.join(venv, "bin", check))
+    else:
+        ok = (
+            subprocess.run([py, "-c", f"import {check}"], env=env, capture_output=True).returncode
+            == 0
+        )
     if not ok:
         log(f"[setup] pip install {' '.join(reqs)} into {venv}")
         subprocess.run(

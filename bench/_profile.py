@@ -145,17 +145,8 @@ def _flame(data: str, svg: str, title: str) -> None:
 
 
 def _pyspy(cmd: list, raw: str) -> None:
-    # py-spy is a binary without a Python module: the venv's check is the binary itself.
-    spy_py = h.ensure_venv("venv-pyspy", [], "sys", sys.executable)
+    spy_py = h.ensure_venv("venv-pyspy", ["py-spy"], "py-spy", sys.executable, binary=True)
     spy = os.path.join(os.path.dirname(spy_py), "py-spy")
-    if not os.path.exists(spy):
-        h.log("[setup] pip install py-spy into venv-pyspy")
-        subprocess.run(
-            [spy_py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "py-spy"],
-            check=True,
-            env=h.worker_env(),
-            timeout=1200,
-        )
     p = subprocess.run(
         [spy, "record", "--native", "-r", "250", "--format", "raw", "-o", raw, "--", *cmd],
         capture_output=True,
