@@ -402,6 +402,7 @@ class Nginx:
 
     def __init__(self, root: str, workers: int, replay: dict | None = None) -> None:
         self.prefix = tempfile.mkdtemp(prefix="bench-nginx-")
+        self.workers = workers
         self.port = free_port()
         extra = ""
         self.replay_endpoint = None
@@ -437,6 +438,20 @@ class Nginx:
             self.stop()
             raise SystemExit("nginx did not start listening in 15 s")
         log(f"[nginx] pid {self.proc.pid} on {self.endpoint}, root {root}")
+
+    def pids(self) -> list:
+        """The master's PID and its workers' (its children; it may still be forking them)."""
+        children: list = []
+        deadline = time.time() + 5
+        while len(children) < self.workers and time.time() < deadline:
+            try:
+                with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                    children = [int(x) for x in f.read().split()]
+            except OSError:  # a kernel without CONFIG_PROC_CHILDREN: the master alone
+                break
+            if len(children) < self.workers:
+                time.sleep(0.05)
+        return [self.proc.pid, *children]
 
     def _tail(self) -> str:
         try:

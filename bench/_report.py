@@ -50,6 +50,15 @@ def aa_band(values: list) -> tuple | None:
     return min(ratios), max(ratios)
 
 
+def _server_cpu(res: dict, cpu_field: str) -> float | None:
+    """The server's CPU over a worker's window, in the unit of the client's (per request, per
+    GB, per object): scaled as the client's own ``cpu_s`` is to its ``cpu_field``."""
+    server, client, per = res.get("server_cpu_s"), res.get("cpu_s"), res.get(cpu_field)
+    if server is None or not client or per is None:
+        return None
+    return server * per / client
+
+
 def row_key(scenario: str, impl: str, variant: str | None) -> str:
     return f"{scenario}|{impl}|{variant}" if variant else f"{scenario}|{impl}"
 
@@ -90,6 +99,8 @@ def summarize_net(samples: dict, scenarios: list) -> dict:
                     "aa_rate": aa_band([r["rate"] for r in ok]),
                     "aa_cpu": aa_band([r.get(cf) for r in ok]),
                     "lib_version": ok[0].get("lib_version") if ok else None,
+                    "host_busy": _med([r.get("host_busy") for r in ok]),
+                    "server_cpu": _med([_server_cpu(r, cf) for r in ok]),
                 }
             )
         for r in rows:
@@ -351,18 +362,21 @@ def _net_table(sc, rows: list) -> list:
     unit = next((r["unit"] for r in rows if r["unit"]), "")
     # meaningful where the object sits in memory (downloaded whole, or the upload source)
     extra = " | peak RSS − object size MiB" if sc.params.get("rss_over_size") else ""
+    # where the host's CPU went, in runs that read it (bench/workers/net.py `_Host`)
+    host = any(r.get("host_busy") is not None for r in rows)
+    host_cols = f" | server {cpu_label} | host busy %" if host else ""
     L.append(
-        f"| implementation | {unit} | ratio to 0.12.1 | {cpu_label} | CPU ratio "
+        f"| implementation | {unit} | ratio to 0.12.1 | {cpu_label} | CPU ratio{host_cols} "
         f"| peak RSS MiB{extra} | errors |"
     )
-    L.append("|---|---:|---:|---:|---:|---:|" + ("---:|" if extra else "") + "---:|")
+    L.append("|---|---:|---:|---:|---:|---:|" + "---:|" * (bool(extra) + 2 * host) + "---:|")
     for r in rows:
         name = LABEL.get(r["impl"], r["impl"])
         if r["variant"]:
             name += f" ({r['variant']})"
         if r["n"] == 0:
             err = (r["fatal"] or ["?"])[0].strip().splitlines()[-1][:120]
-            L.append(f"| {name} | FAIL: `{err}` |" + " |" * (6 if extra else 5))
+            L.append(f"| {name} | FAIL: `{err}` |" + " |" * (5 + bool(extra) + 2 * host))
             continue
         rate = _f(r["rate"], 3) if r["unit"] != "GB/s" else f"{r['rate']:.2f}"
         ex = f" | {_f(r['rss_over_size_mib'])}" if extra else ""
@@ -370,9 +384,13 @@ def _net_table(sc, rows: list) -> list:
         if r["errors"] and r["first_error"]:
             errs += f" `{r['first_error'][:60]}`"
         aa_rate, aa_cpu = (r.get("aa_rate"), r.get("aa_cpu")) if r["impl"] == "ref" else (None,) * 2
+        hc = ""
+        if host:
+            busy = r.get("host_busy")
+            hc = f" | {_f(r.get('server_cpu'))} | {'—' if busy is None else f'{100 * busy:.0f}'}"
         L.append(
             f"| {name} | {rate} | {_r(r['rate_ratio'], r.get('paired_rate_ratios'), aa_rate)} "
-            f"| {_f(r['cpu'])} | {_r(r['cpu_ratio'], aa=aa_cpu)} | {_f(r['peak_rss_mib'])}{ex} "
+            f"| {_f(r['cpu'])} | {_r(r['cpu_ratio'], aa=aa_cpu)}{hc} | {_f(r['peak_rss_mib'])}{ex} "
             f"| {errs} |"
         )
     return L
@@ -526,7 +544,15 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
         "in this run when nothing differs. CPU = "
         "getrusage user+sys of the client process, all threads (wrk/curl: the child). "
         "Peak RSS = VmHWM of the whole client process (wrk/curl: the C client, via GNU time). "
-        "Trust differences > 20%.\n"
+        + (
+            "Server CPU = the server processes' time on a CPU (schedstat of each thread) over "
+            "the client's measured window, per unit of its work; host busy % = the share of "
+            "all cores busy (/proc/stat) over that window, whoever used them: near 100, the "
+            "row is bound by the host's CPU. "
+            if any(r.get("host_busy") is not None for rows in net.values() for r in rows)
+            else ""
+        )
+        + "Trust differences > 20%.\n"
     )
     targets = evaluate_targets(net, inproc)
     if targets:

@@ -467,6 +467,8 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
             list_n=s["list_n"],
             long_timeout=True,
         )
+    # the processes of the server the worker talks to, whose CPU it reads over its window
+    spec["server_pids"] = env.get("server_pids", {}).get(spec.get("endpoint"), [])
     return spec
 
 
@@ -512,6 +514,10 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
         nginx = h.Nginx(env["root"], s["nginx_workers"], replay=env["replay"])
         env["nginx"] = nginx.endpoint
         env["replay_endpoint"] = nginx.replay_endpoint
+        env["server_pids"] = {nginx.endpoint: nginx.pids(), nginx.replay_endpoint: nginx.pids()}
+        for srv, kw in ((minio, env.get("minio")), (minio_tls, env.get("minio_tls"))):
+            if srv is not None:
+                env["server_pids"][kw["endpoint"]] = [srv.pid]
         la0 = h.loadavg()
         plan = [(sc, i, v) for sc in scenarios for i, v in sc.rows if i in impls]
         h.log(f"[plan] {len(plan)} rows x (1 warm-up + {s['reps']}) repetitions")

@@ -40,6 +40,45 @@ def _cpu(who=resource.RUSAGE_SELF) -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+class _Host:
+    """The host's CPU over one measured window, started when made, read by ``end()``: how busy
+    all its cores were (``/proc/stat``), and the CPU seconds of the server processes named in
+    ``spec["server_pids"]`` (nginx's master and workers, or MinIO). Whether a row is bound by
+    the host's CPU or by waiting shows here: a client whose rate stops at a host ~95% busy
+    gains only by spending less CPU, its own or the server's, per request."""
+
+    def __init__(self, spec: dict) -> None:
+        self.pids = spec.get("server_pids") or []
+        self.start = self._sample()
+
+    def _sample(self) -> tuple:
+        with open("/proc/stat") as f:
+            cpu = [int(x) for x in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal: busy is what ran on this VM's cores
+        busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6]
+        ns = 0  # each thread's time on a CPU, in ns: /proc/PID/stat counts 10 ms ticks
+        for pid in self.pids:
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:  # a server process gone: counts nothing from then on
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                        ns += int(f.read().split()[0])
+                except OSError:
+                    continue
+        return busy, sum(cpu[:8]), ns
+
+    def end(self) -> dict:
+        b0, t0, s0 = self.start
+        b1, t1, s1 = self._sample()
+        return {
+            "host_busy": (b1 - b0) / (t1 - t0) if t1 > t0 else None,
+            "server_cpu_s": (s1 - s0) / 1e9 if self.pids else None,
+        }
+
+
 _C_RSS: list = []  # peak RSS (MiB) of the C clients run by this worker
 
 
@@ -243,9 +282,11 @@ async def async_ranges(spec: dict) -> dict:
     warm = requests_list({**spec, "n_requests": min(len(reqs), 2 * conc), "seed": 500})
     await _pool(one, warm, conc, time.perf_counter() + 30, rng, wst)
     st = {"ok": 0, "errors": 0}
+    host = _Host(spec)
     c0, t0 = _cpu(), time.perf_counter()
     await _pool(one, reqs, conc, t0 + spec["time_cap"], rng, st)
     t1, c1 = time.perf_counter(), _cpu()
+    on_host = host.end()
     if cleanup is not None:
         try:
             await cleanup()
@@ -263,6 +304,7 @@ async def async_ranges(spec: dict) -> dict:
         "rate": st["ok"] / (t1 - t0),
         "unit": "req/s",
         "cpu_ms_per_op": (c1 - c0) / max(done, 1) * 1e3,
+        **on_host,
     }
 
 
@@ -357,9 +399,11 @@ def sync_ranges(spec: dict) -> dict:
         wst,
     )
     st = {"ok": 0, "errors": 0}
+    host = _Host(spec)
     c0, t0 = _cpu(), time.perf_counter()
     run(reqs, t0 + spec["time_cap"], st)
     t1, c1 = time.perf_counter(), _cpu()
+    on_host = host.end()
     done = st["ok"] + st["errors"]
     return {
         "requests": done,
@@ -372,6 +416,7 @@ def sync_ranges(spec: dict) -> dict:
         "rate": st["ok"] / (t1 - t0),
         "unit": "req/s",
         "cpu_ms_per_op": (c1 - c0) / max(done, 1) * 1e3,
+        **on_host,
     }
 
 
@@ -538,9 +583,11 @@ def big_object(spec: dict) -> dict:
                 return size, None
         raise SystemExit(f"big_object: impl {impl} has no variant {variant}")
 
+    host = _Host(spec)
     c0, cc0, t0 = _cpu(), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     n, check = run()
     t1, c1, cc1 = time.perf_counter(), _cpu(), _cpu(resource.RUSAGE_CHILDREN)
+    on_host = host.end()
     rss = peak_rss_mib()
     errors, detail = 0, None
     if n != size:
@@ -564,6 +611,7 @@ def big_object(spec: dict) -> dict:
         "rss_over_size_mib": None if impl == "curl" else rss - size / MiB,
         "rss_before_mib": rss0,
         **({"progress_calls": len(progress_calls)} if with_progress else {}),
+        **on_host,
     }
 
 
@@ -633,12 +681,14 @@ def listing(spec: dict) -> dict:
     rounds, seconds = spec.get("list_rounds", 1), spec.get("list_seconds", 0.0)
     children = resource.RUSAGE_CHILDREN
     listed: list = []
+    host = _Host(spec)
     c0, cc0, t0 = _cpu(), _cpu(children), time.perf_counter()
     while len(listed) < rounds:
         listed.append(run())
         if time.perf_counter() - t0 >= seconds:
             break
     t1, c1, cc1 = time.perf_counter(), _cpu(), _cpu(children)
+    on_host = host.end()
     if impl == "curl":  # the C client's CPU, not that of this process waiting for it
         c0, c1 = cc0, cc1
         shutil.rmtree(tmp, ignore_errors=True)
@@ -655,6 +705,7 @@ def listing(spec: dict) -> dict:
         "rate": n / (t1 - t0),
         "unit": "objects/s",
         "cpu_us_per_object": (c1 - c0) / max(n, 1) * 1e6,
+        **on_host,
     }
 
 
@@ -685,6 +736,7 @@ end
 def c_ceiling(spec: dict) -> dict:
     impl, conc, rng = spec["impl"], spec["concurrency"], spec["range_size"]
     tmp = tempfile.mkdtemp(prefix="bench-c-")
+    host = _Host(spec)
     cc0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     if impl == "wrk":
         lua = os.path.join(tmp, "ranges.lua")
@@ -719,6 +771,7 @@ def c_ceiling(spec: dict) -> dict:
             timeout=dur + 30,
         )
         t1, cc1 = time.perf_counter(), _cpu(resource.RUSAGE_CHILDREN)
+        on_host = host.end()
         out = p.stdout
         done = errors = 0
         rate = 0.0
@@ -762,6 +815,7 @@ def c_ceiling(spec: dict) -> dict:
             timeout=spec["time_cap"] + 30,
         )
         t1, cc1 = time.perf_counter(), _cpu(resource.RUSAGE_CHILDREN)
+        on_host = host.end()
         codes = p.stdout.split()
         ok = sum(1 for c in codes if c == "206")
         res = {
@@ -778,6 +832,8 @@ def c_ceiling(spec: dict) -> dict:
     res["unit"] = "req/s"
     res["cpu_ms_per_op"] = res["cpu_s"] / max(res["requests"], 1) * 1e3
     res["truncated"] = False
+    res.update(on_host)
+    shutil.rmtree(tmp, ignore_errors=True)
     return res
 
 
