@@ -38,3 +38,33 @@ def test_results_md_is_the_report_of_the_run_it_names(bench: Any) -> None:
     stem = BENCH.parent / saved.removesuffix(".json")
     assert header == run.results_header(str(stem))
     assert run.saved_report(f"{stem}.json") == body
+
+
+def test_the_server_cpu_is_reported_in_the_unit_of_the_clients(bench: Any) -> None:
+    _, report = bench
+    res = {"server_cpu_s": 2.0, "cpu_s": 4.0, "cpu_ms_per_op": 0.04}
+    assert report._server_cpu(res, "cpu_ms_per_op") == pytest.approx(0.02)
+    assert report._server_cpu({"cpu_s": 4.0, "cpu_ms_per_op": 0.04}, "cpu_ms_per_op") is None
+    assert report._server_cpu({**res, "cpu_s": 0.0}, "cpu_ms_per_op") is None
+
+
+def test_the_host_window_counts_a_server_process_cpu_time(bench: Any) -> None:
+    """`_Host` of the network worker: the CPU a named process spends inside the window (here
+    this one, busy for a while), and the host's busy share as a fraction."""
+    import os
+    import time
+
+    sys.path.insert(0, str(BENCH / "workers"))
+    try:
+        net = importlib.import_module("net")
+    finally:
+        sys.path.remove(str(BENCH / "workers"))
+    host = net._Host({"server_pids": [os.getpid()]})
+    c0 = time.process_time()
+    while time.process_time() - c0 < 0.3:
+        pass
+    used = time.process_time() - c0
+    got = host.end()
+    assert got["server_cpu_s"] == pytest.approx(used, rel=0.2)
+    assert 0.0 < got["host_busy"] <= 1.0
+    assert net._Host({}).end()["server_cpu_s"] is None
