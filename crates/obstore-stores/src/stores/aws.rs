@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 
 use super::cloud::{cloud_backend, cloud_store_class, Cloud, CloudCore};
 use super::credential::{optional_str, required_str, MetadataDisabled};
+use super::signing_keys::SigningKeys;
 use crate::config::families::S3Family;
 use crate::config::{bad_url, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
@@ -205,12 +206,14 @@ fn check_http(builder: &AmazonS3Builder) -> Result<(), ObstoreError> {
     Ok(())
 }
 
-/// S3's [`Cloud::with_defaults`]: `unsigned_payload` after the endpoint.
+/// S3's [`Cloud::with_defaults`]: `unsigned_payload` after the endpoint, and the crypto provider
+/// that keeps SigV4's derived signing keys.
 fn with_defaults(builder: AmazonS3Builder, core: &CloudCore) -> AmazonS3Builder {
     let explicit = core
         .effective(AmazonS3ConfigKey::UnsignedPayload.as_ref())
         .is_some();
     resolve_unsigned_payload(builder, explicit)
+        .with_crypto_provider(Arc::new(SigningKeys::default()))
 }
 
 cloud_backend!(AmazonS3Builder, S3Family, AmazonS3, AwsCredential, S3);

@@ -8,6 +8,7 @@
 //! - [`handle`]: [`AnyStore`], and how a store's futures are driven.
 //! - [`context`]: the wrapper that puts every error of an operation in context.
 //! - [`credential`]: Python credential providers for the cloud stores.
+//! - [`signing_keys`]: the crypto provider S3 signs with, keeping SigV4's derived keys.
 
 pub mod aws;
 pub mod azure;
@@ -19,6 +20,7 @@ pub mod handle;
 pub mod http;
 pub mod local;
 pub mod memory;
+pub mod signing_keys;
 
 use std::sync::Arc;
 
