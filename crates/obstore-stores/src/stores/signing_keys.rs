@@ -61,24 +61,19 @@ struct KeyEntry {
 impl SigningKeys {
     /// The entry of `secret`: the kept one, or a new one (kept when the cache is free).
     fn entry(&self, secret: &[u8]) -> Arc<KeyEntry> {
-        let mut keys = self.keys.try_lock().ok();
-        if let Some(keys) = keys.as_deref_mut() {
-            if let Some(at) = keys.iter().position(|e| *e.secret == *secret) {
-                let entry = keys.remove(at);
-                keys.insert(0, Arc::clone(&entry));
-                return entry;
-            }
-        }
-        let entry = Arc::new(KeyEntry {
-            secret: secret.into(),
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
-            tags: Mutex::new(Vec::new()),
-        });
-        if let Some(keys) = keys.as_deref_mut() {
-            keys.insert(0, Arc::clone(&entry));
-            keys.truncate(KEYS);
-        }
-        entry
+        recent(
+            &self.keys,
+            KEYS,
+            |e| *e.secret == *secret,
+            || {
+                Arc::new(KeyEntry {
+                    secret: secret.into(),
+                    key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+                    tags: Mutex::new(Vec::new()),
+                })
+            },
+            Arc::clone,
+        )
     }
 }
 
@@ -86,22 +81,36 @@ impl KeyEntry {
     /// The HMAC of a short `message`: remembered, or computed (and remembered when the cache is
     /// free).
     fn tag(&self, message: &[u8]) -> hmac::Tag {
-        let mut tags = self.tags.try_lock().ok();
-        if let Some(tags) = tags.as_deref_mut() {
-            if let Some(at) = tags.iter().position(|(m, _)| **m == *message) {
-                let kept = tags.remove(at);
-                let tag = kept.1;
-                tags.insert(0, kept);
-                return tag;
-            }
-        }
-        let tag = hmac::sign(&self.key, message);
-        if let Some(tags) = tags.as_deref_mut() {
-            tags.insert(0, (message.into(), tag));
-            tags.truncate(TAGS_PER_KEY);
-        }
-        tag
+        recent(
+            &self.tags,
+            TAGS_PER_KEY,
+            |(m, _)| **m == *message,
+            || (message.into(), hmac::sign(&self.key, message)),
+            |(_, tag)| *tag,
+        )
     }
+}
+
+/// What `get` reads of the item of `list` (most recently used first) that `hit` picks, moved to
+/// the front; on a miss, of the item `make` makes, kept in front with the list cut to `bound`.
+/// A busy list is passed over: the item is made and not kept.
+fn recent<T, R>(
+    list: &Mutex<Vec<T>>,
+    bound: usize,
+    hit: impl Fn(&T) -> bool,
+    make: impl FnOnce() -> T,
+    get: impl Fn(&T) -> R,
+) -> R {
+    let Ok(mut list) = list.try_lock() else {
+        return get(&make());
+    };
+    if let Some(at) = list.iter().position(hit) {
+        list[..=at].rotate_right(1);
+        return get(&list[0]);
+    }
+    list.insert(0, make());
+    list.truncate(bound);
+    get(&list[0])
 }
 
 impl CryptoProvider for SigningKeys {
