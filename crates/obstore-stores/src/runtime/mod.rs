@@ -7,6 +7,7 @@
 //!
 //! - [`client`]: the HTTP client every network store sends through, on hyper directly.
 //! - [`lane`]: sync network calls driven on the calling thread.
+//! - [`spill`]: a second runtime thread while other processes keep the cores busy.
 //! - [`asyncio`]: the bridge that hands Rust futures to asyncio with batched wake-ups.
 //! - [`observe`]: one event per HTTP request for the Python request hooks and logger.
 
@@ -15,6 +16,7 @@ pub mod client;
 pub mod lane;
 pub mod observe;
 pub(crate) mod polling;
+pub mod spill;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -151,6 +153,7 @@ fn build_runtime(generation: u64) -> &'static Runtime {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads())
             .thread_name("obstore-worker")
+            .on_thread_start(spill::mark_worker)
             .enable_all()
             .build()
             .expect("failed to start the tokio runtime");
@@ -184,7 +187,7 @@ where
     E: From<PyErr> + Send + 'static,
 {
     let runtime = runtime();
-    let task = runtime.spawn(catch_panics(future));
+    let task = spill::spawn(runtime, catch_panics(future));
     let abort = task.abort_handle();
     let _blocked = BlockedThread::enter();
     let result = if tokio::runtime::Handle::try_current().is_ok() {
