@@ -80,13 +80,30 @@ where
     F::Output: Send + 'static,
 {
     if enabled() {
-        let spill = spill();
-        if spill.mode.load(Ordering::Relaxed) == SPILLING
-            && spill.spawned.fetch_add(1, Ordering::Relaxed) % 2 == 1
-        {
-            if let Some(handle) = spill.handle() {
-                return handle.spawn(future);
-            }
+        spawn_on(spill(), runtime, future)
+    } else {
+        runtime.spawn(future)
+    }
+}
+
+/// [`spawn`] with the spill state `spill`. A task spawned from inside a runtime (a sync call
+/// made by code obstore runs, such as a credential provider) stays on `runtime`: the spill thread
+/// may be the one waiting for it.
+fn spawn_on<F>(
+    spill: &Spill,
+    runtime: &'static tokio::runtime::Runtime,
+    future: F,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if spill.mode.load(Ordering::Relaxed) == SPILLING
+        && spill.spawned.fetch_add(1, Ordering::Relaxed) % 2 == 1
+        && Handle::try_current().is_err()
+    {
+        if let Some(handle) = spill.handle() {
+            return handle.spawn(future);
         }
     }
     runtime.spawn(future)
@@ -308,13 +325,58 @@ mod tests {
         assert!(later > running, "{later} <= {running}");
     }
 
+    fn thread_name() -> Option<String> {
+        std::thread::current().name().map(str::to_owned)
+    }
+
+    #[test]
+    fn spilling_alternates_tasks_from_outside_a_runtime_only() {
+        let runtime: &'static tokio::runtime::Runtime = Box::leak(Box::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("test-runtime")
+                .build()
+                .expect("a runtime"),
+        ));
+        let spill: &'static Spill = Box::leak(Box::new(Spill::new()));
+        fn ran_on<T>(task: JoinHandle<T>) -> T {
+            futures::executor::block_on(task).expect("the task ran")
+        }
+        let outside: Vec<_> = (0..4)
+            .map(|_| ran_on(spawn_on(spill, runtime, async { thread_name() })))
+            .collect();
+        assert_eq!(outside, vec![Some("test-runtime".to_owned()); 4]);
+
+        spill.mode.store(SPILLING, Ordering::Relaxed);
+        let outside: Vec<_> = (0..4)
+            .map(|_| ran_on(spawn_on(spill, runtime, async { thread_name() })))
+            .collect();
+        let spilled = outside
+            .iter()
+            .filter(|name| name.as_deref() == Some("obstore-spill"))
+            .count();
+        assert_eq!(spilled, 2, "{outside:?}");
+
+        // From a task on the spill thread (as a nested sync call would), never onto itself.
+        let handle = spill.handle().expect("a spill thread").clone();
+        let nested = ran_on(handle.spawn(async move {
+            let mut names = Vec::new();
+            for _ in 0..4 {
+                let task = spawn_on(spill, runtime, async { thread_name() });
+                names.push(task.await.expect("the nested task ran"));
+            }
+            names
+        }));
+        assert_eq!(nested, vec![Some("test-runtime".to_owned()); 4]);
+    }
+
     #[test]
     fn spill_thread_runs_tasks_on_a_lane() {
         let spill = Spill::new();
         let handle = spill.handle().expect("a spill thread").clone();
         let (name, on_lane) = futures::executor::block_on(handle.spawn(async {
             (
-                std::thread::current().name().map(str::to_owned),
+                thread_name(),
                 !super::super::polling::current().lane.is_null(),
             )
         }))
