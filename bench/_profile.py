@@ -60,13 +60,19 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
         variant = next(v for i, v in sc.rows if i == impl and wanted in ("", v))
         spec = net_spec(sc, impl, variant, env, s)
         cmd = [py, os.path.join(h.WORKERS, "net.py"), json.dumps(spec)]
-        if args.profile == "perf":
-            data = args.profile_out or os.path.join(tmp, "perf.data")
-            _perf(cmd, data, args.call_graph)
-            if args.flame:
-                _flame(data, args.flame, f"{sc.name} {impl}:{variant}")
-        else:
-            _pyspy(cmd, args.profile_out or os.path.join(tmp, "pyspy.txt"))
+        # contended: the competitor runs as in a measured run, from before the worker starts
+        busy = h.BusyLoop() if sc.params.get("contended") else None
+        try:
+            if args.profile == "perf":
+                data = args.profile_out or os.path.join(tmp, "perf.data")
+                _perf(cmd, data, args.call_graph)
+            else:
+                _pyspy(cmd, args.profile_out or os.path.join(tmp, "pyspy.txt"))
+        finally:
+            if busy is not None:
+                busy.stop()
+        if args.profile == "perf" and args.flame:
+            _flame(data, args.flame, f"{sc.name} {impl}:{variant}")
         if sc.name == "big_put":
             h.delete_object(ours_py, env["minio"], "upload/big.bin")
             h.empty_minio_trash(minio)
