@@ -1,8 +1,9 @@
 """With the default worker count, a host whose cores other processes take gets a second runtime
 thread (``crates/obstore-stores/src/runtime/spill.rs``): new tasks alternate between the runtime
-and the ``obstore-spill`` thread, whose requests go through connections of its own. Against MinIO,
+and the ``obstore-spill`` thread, whose requests share the store's connection pool. Against MinIO,
 beside as many busy loops as there are cores: the spill thread does requests, every response is
-the right one, and a worker count set by ``OBSTORE_WORKER_THREADS`` is kept as set.
+the right one, the sockets stay within the store's limit of requests in flight, and a worker
+count set by ``OBSTORE_WORKER_THREADS`` is kept as set.
 
 The decision itself (windows, probing, stopping on a quiet host) is unit-tested in that file.
 """
@@ -33,7 +34,7 @@ OBJECTS = 64
 # deadline passes), checking every response; prints what it saw as JSON.
 WORKLOAD = textwrap.dedent(
     """
-    import asyncio, json, os, sys, time
+    import asyncio, json, os, sys, threading, time
     from datetime import timedelta
     import obstore
     from obstore.store import S3Store
@@ -56,10 +57,23 @@ WORKLOAD = textwrap.dedent(
                 pass
         return total
 
+    def descriptors():
+        return len(os.listdir("/proc/self/fd"))
+
+    peak = {"fds": 0}
+    stop = threading.Event()
+    def sample():
+        while not stop.is_set():
+            peak["fds"] = max(peak["fds"], descriptors())
+            stop.wait(0.002)
+
     async def main():
         puts = (obstore.put_async(store, f"{prefix}/{i}", body(i)) for i in range(n))
         await asyncio.gather(*puts)
-        wrong = requests = 0
+        wrong = requests = spilled_batches = 0
+        baseline = descriptors()
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         deadline = time.monotonic() + float(os.environ["SPILL_TEST_SECONDS"])
         while time.monotonic() < deadline:
             async def one(k):
@@ -72,8 +86,17 @@ WORKLOAD = textwrap.dedent(
             requests += len(results)
             wrong += results.count(False)
             if spill_cpu_ns() > 0 and os.environ.get("SPILL_TEST_UNTIL_SPILLED"):
-                break
-        return {"requests": requests, "wrong": wrong, "spill_cpu_ns": spill_cpu_ns()}
+                spilled_batches += 1
+                if spilled_batches > 8:  # a few batches while spilling, for the socket count
+                    break
+        stop.set()
+        sampler.join()
+        return {
+            "requests": requests,
+            "wrong": wrong,
+            "spill_cpu_ns": spill_cpu_ns(),
+            "extra_descriptors": peak["fds"] - baseline,
+        }
 
     print(json.dumps(asyncio.run(main())))
     """
@@ -128,6 +151,10 @@ def test_a_contended_host_spills_requests_to_a_second_thread_and_loses_none(
     seen = run_workload(servers, {"SPILL_TEST_SECONDS": "60", "SPILL_TEST_UNTIL_SPILLED": "1"})
     assert seen["wrong"] == 0
     assert seen["spill_cpu_ns"] > 0, f"no request ran on the spill thread in {seen}"
+    # 512 GETs at once against the default limit of 512 in flight: the spill thread shares the
+    # store's connection pool, so the sockets stay within the limit plus a few (as in
+    # test_requests_in_flight.py).
+    assert seen["extra_descriptors"] <= 512 + 512 // 8 + 32, seen
 
 
 def test_a_worker_count_set_by_the_environment_is_kept_on_a_contended_host(

@@ -37,7 +37,7 @@ const MAX_IDLE_LANES: usize = 64;
 
 /// A single-threaded runtime and the HTTP clients built on it, one per store client.
 pub(crate) struct Lane {
-    pub(crate) runtime: Runtime,
+    runtime: Runtime,
     clients: RefCell<HashMap<usize, (Weak<()>, HttpClient)>>,
 }
 
@@ -46,7 +46,7 @@ pub(crate) struct Lane {
 unsafe impl Send for Lane {}
 
 impl Lane {
-    pub(crate) fn new() -> std::io::Result<Self> {
+    fn new() -> std::io::Result<Self> {
         Ok(Self {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -111,13 +111,6 @@ impl Pool {
             idle.push(lane);
         }
     }
-}
-
-/// Drives `lane` on the calling thread until the process ends: its tasks' requests go through
-/// its own clients (the spill thread, see [`super::spill`]).
-pub(crate) fn drive_forever(lane: &Lane) {
-    let _driving = Driving::enter(lane);
-    lane.runtime.block_on(std::future::pending::<()>());
 }
 
 /// Marks the calling thread as driving `lane` until dropped.

@@ -11,8 +11,10 @@
 //!   core. On this 2-core machine that share measured 2–20% with 64 or 256 GETs in flight on a
 //!   quiet host, and 27–53% beside a busy loop.
 //! - At [`ON_SHARE`] or more in [`WINDOWS_TO_SPILL`] windows in a row, new tasks alternate
-//!   between the runtime and a spill thread: a single-threaded runtime that is a lane driven
-//!   forever, so its requests go through its own connection pools and do their I/O on it.
+//!   between the runtime and a spill thread, a single-threaded runtime driven forever. Its
+//!   requests go through the store's one connection pool, so the sockets stay within the
+//!   store's limit of requests in flight (a pool of its own measured 987 sockets for a limit of
+//!   512); a connection it opens does its I/O on it.
 //! - Every [`PROBE_EVERY`] spilling, one window sends everything to the runtime again and measures
 //!   the share without the spill thread (which itself takes a core's share): below [`ON_SHARE`],
 //!   spilling stops; the spill thread then stays parked and idle.
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::{lane, PerGeneration};
+use super::PerGeneration;
 
 /// How long one measurement of a worker's waiting share lasts (at least).
 pub const WINDOW: Duration = Duration::from_millis(20);
@@ -163,21 +165,24 @@ impl Spill {
     }
 }
 
-/// Starts the spill thread: a lane driven until the process ends.
+/// Starts the spill thread: a single-threaded runtime driven until the process ends.
 fn start_thread() -> Option<Handle> {
     let (sender, receiver) = mpsc::sync_channel(1);
     let started = std::thread::Builder::new()
         .name("obstore-spill".into())
         .spawn(move || {
-            let lane = match lane::Lane::new() {
-                Ok(lane) => lane,
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
                 Err(_) => {
                     let _ = sender.send(None);
                     return;
                 }
             };
-            let _ = sender.send(Some(lane.runtime.handle().clone()));
-            lane::drive_forever(&lane);
+            let _ = sender.send(Some(runtime.handle().clone()));
+            runtime.block_on(std::future::pending::<()>());
         });
     started.ok()?;
     receiver.recv().ok().flatten()
@@ -371,7 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn spill_thread_runs_tasks_on_a_lane() {
+    fn spill_tasks_send_through_the_shared_clients() {
         let spill = Spill::new();
         let handle = spill.handle().expect("a spill thread").clone();
         let (name, on_lane) = futures::executor::block_on(handle.spawn(async {
@@ -382,9 +387,11 @@ mod tests {
         }))
         .expect("the task ran");
         assert_eq!(name.as_deref(), Some("obstore-spill"));
+        // One connection pool per store client keeps the sockets within its limit of requests
+        // in flight: a pool of the spill thread's own would hold idle sockets of its own.
         assert!(
-            on_lane,
-            "a spill task must send through the lane's own clients"
+            !on_lane,
+            "a spill task must send through the store's shared client"
         );
     }
 }
