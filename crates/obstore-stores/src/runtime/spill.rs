@@ -8,8 +8,8 @@
 //!
 //! - Each runtime worker reads its own `/proc/thread-self/schedstat` at most every [`WINDOW`]
 //!   (one `pread`, when a request starts): the share of its runnable time it spent waiting for a
-//!   core. On this 2-core machine that share measured 2–20% with 64 or 256 GETs in flight on a
-//!   quiet host, and 27–53% beside a busy loop.
+//!   core. On this 2-core machine that share measured 0–20% with 64 or 256 GETs in flight on a
+//!   quiet host, and 27–53% beside a busy loop (50 ms windows; docs/performance.md).
 //! - At [`ON_SHARE`] or more in [`WINDOWS_TO_SPILL`] windows in a row, new tasks alternate
 //!   between the runtime and a spill thread, a single-threaded runtime driven forever. Its
 //!   requests go through the store's one connection pool, so the sockets stay within the
