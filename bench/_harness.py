@@ -742,6 +742,39 @@ def machine() -> dict:
     }
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def settle(max_busy: float = 0.1, window_s: float = 0.5, calm_windows: int = 4, cap_s: float = 120):
+    """Waits for the host to go quiet after the set-up: writes flushed (``sync``), then
+    ``calm_windows`` windows in a row with at most ``max_busy`` of all cores busy, or ``cap_s``.
+    Without it the first repetitions ran in the wake of the staging and MinIO's ingest:
+    21.9k then 32.9k req/s in the first two of ``async_get_64`` (run 20261205T212643Z), where
+    the rest ran at 35-43k. Returns (seconds waited, busy share of the last window)."""
+    start = time.monotonic()
+    os.sync()
+    calm = 0
+    share = float("nan")
+    try:
+        busy0, total0 = _cpu_ticks()
+        while calm < calm_windows and time.monotonic() - start < cap_s:
+            time.sleep(window_s)
+            busy1, total1 = _cpu_ticks()
+            share = (busy1 - busy0) / max(total1 - total0, 1)
+            busy0, total0 = busy1, total1
+            calm = calm + 1 if share <= max_busy else 0
+    except OSError:  # no /proc/stat: nothing to wait for
+        pass
+    waited = time.monotonic() - start
+    log(f"[setup] settled in {waited:.1f} s (cores {share:.0%} busy in the last {window_s:g} s)")
+    return waited, share
+
+
 def loadavg() -> str:
     try:
         with open("/proc/loadavg") as f:

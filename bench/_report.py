@@ -500,6 +500,12 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
         f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, kernel {m['kernel']}; "
         f"loadavg before {meta['loadavg_before']}, after {meta['loadavg_after']} "
         "(client, servers and other work share the cores)"
+        + (
+            f"; after the set-up the host settled for {meta['settled_s']:g} s "
+            f"(cores {meta['settled_busy']:.0%} busy in the last half second)"
+            if meta.get("settled_s") is not None
+            else ""
+        )
     )
     versions = meta["versions"]
     tools = [meta.get(k) for k in ("nginx_version", "wrk_version", "curl_version")]

@@ -518,6 +518,7 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
         for srv, kw in ((minio, env.get("minio")), (minio_tls, env.get("minio_tls"))):
             if srv is not None:
                 env["server_pids"][kw["endpoint"]] = [srv.pid]
+        settled_s, settled_busy = h.settle()
         la0 = h.loadavg()
         plan = [(sc, i, v) for sc in scenarios for i, v in sc.rows if i in impls]
         h.log(f"[plan] {len(plan)} rows x (1 warm-up + {s['reps']}) repetitions")
@@ -566,7 +567,12 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
             minio_tls.stop()
         if nginx is not None:
             nginx.stop()
-    return samples, {"loadavg_before": la0, "loadavg_after": h.loadavg()}
+    return samples, {
+        "loadavg_before": la0,
+        "loadavg_after": h.loadavg(),
+        "settled_s": round(settled_s, 1),
+        "settled_busy": round(settled_busy, 3),
+    }
 
 
 def _log_net(rep: int, key: str, kind: str, res: dict, cache_s: float | None) -> None:
