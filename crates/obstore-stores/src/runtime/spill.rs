@@ -8,8 +8,11 @@
 //!
 //! - Each runtime worker reads its own `/proc/thread-self/schedstat` at most every [`WINDOW`]
 //!   (one `pread`, when a request starts): the share of its runnable time it spent waiting for a
-//!   core. On this 2-core machine that share measured 0–20% with 64 or 256 GETs in flight on a
-//!   quiet host, and 27–53% beside a busy loop (50 ms windows; docs/performance.md).
+//!   core. On this 2-core machine, in 50 ms windows, that share measured 0–38% with 64 or 256
+//!   GETs in flight on a quiet host (90% of windows under 20%, never two in a row at 30%), and
+//!   beside a busy loop a median of 50% with 64 in flight and 36% with 256 (docs/performance.md).
+//!   In 20 ms windows a quiet host reached 35% three times in a row often enough to spill in a
+//!   quarter of `async_get_64`'s rounds, each then 25–40% slower.
 //! - At [`ON_SHARE`] or more in [`WINDOWS_TO_SPILL`] windows in a row, new tasks alternate
 //!   between the runtime and a spill thread, a single-threaded runtime driven forever. Its
 //!   requests go through the store's one connection pool, so the sockets stay within the
@@ -35,9 +38,9 @@ use tokio::task::JoinHandle;
 use super::PerGeneration;
 
 /// How long one measurement of a worker's waiting share lasts (at least).
-pub const WINDOW: Duration = Duration::from_millis(20);
+pub const WINDOW: Duration = Duration::from_millis(50);
 /// The waiting share at which the host counts as contended.
-pub const ON_SHARE: f64 = 0.35;
+pub const ON_SHARE: f64 = 0.3;
 /// Contended windows in a row before spilling starts (a single busy moment does not count).
 pub const WINDOWS_TO_SPILL: u32 = 3;
 /// How long spilling lasts before a window without the spill thread checks it is still needed.
