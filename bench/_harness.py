@@ -23,6 +23,8 @@ import time
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
+from workers._host import cpu_jiffies
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORKERS = os.path.join(HERE, "workers")
@@ -742,17 +744,13 @@ def machine() -> dict:
     }
 
 
-def _cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return sum(fields) - idle, sum(fields)
+SETTLE_WINDOW_S = 0.5
 
 
-def settle(max_busy: float = 0.1, window_s: float = 0.5, calm_windows: int = 4, cap_s: float = 120):
+def settle(max_busy: float = 0.1, calm_windows: int = 4, cap_s: float = 120):
     """Waits for the host to go quiet after the set-up: writes flushed (``sync``), then
-    ``calm_windows`` windows in a row with at most ``max_busy`` of all cores busy, or ``cap_s``.
+    ``calm_windows`` windows of ``SETTLE_WINDOW_S`` in a row with at most ``max_busy`` of all
+    cores busy, or ``cap_s``.
     Without it the first repetitions ran in the wake of the staging and MinIO's ingest:
     21.9k then 32.9k req/s in the first two of ``async_get_64`` (run 20261205T212643Z), where
     the rest ran at 35-43k. Returns (seconds waited, busy share of the last window)."""
@@ -761,17 +759,18 @@ def settle(max_busy: float = 0.1, window_s: float = 0.5, calm_windows: int = 4, 
     calm = 0
     share = float("nan")
     try:
-        busy0, total0 = _cpu_ticks()
+        busy0, total0 = cpu_jiffies()
         while calm < calm_windows and time.monotonic() - start < cap_s:
-            time.sleep(window_s)
-            busy1, total1 = _cpu_ticks()
+            time.sleep(SETTLE_WINDOW_S)
+            busy1, total1 = cpu_jiffies()
             share = (busy1 - busy0) / max(total1 - total0, 1)
             busy0, total0 = busy1, total1
             calm = calm + 1 if share <= max_busy else 0
     except OSError:  # no /proc/stat: nothing to wait for
         pass
     waited = time.monotonic() - start
-    log(f"[setup] settled in {waited:.1f} s (cores {share:.0%} busy in the last {window_s:g} s)")
+    last = f"cores {share:.0%} busy in the last {SETTLE_WINDOW_S:g} s"
+    log(f"[setup] settled in {waited:.1f} s ({last})")
     return waited, share
 
 

@@ -29,6 +29,7 @@ import tempfile
 import time
 import traceback
 
+from _host import cpu_jiffies
 from _memory import peak_rss_mib
 
 KiB, MiB = 1024, 1024 * 1024
@@ -52,10 +53,7 @@ class _Host:
         self.start = self._sample()
 
     def _sample(self) -> tuple:
-        with open("/proc/stat") as f:
-            cpu = [int(x) for x in f.readline().split()[1:]]
-        # user nice system idle iowait irq softirq steal: busy is what ran on this VM's cores
-        busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6]
+        busy, total = cpu_jiffies()
         ns = 0  # each thread's time on a CPU, in ns: /proc/PID/stat counts 10 ms ticks
         for pid in self.pids:
             try:
@@ -68,7 +66,7 @@ class _Host:
                         ns += int(f.read().split()[0])
                 except OSError:
                     continue
-        return busy, sum(cpu[:8]), ns
+        return busy, total, ns
 
     def end(self) -> dict:
         b0, t0, s0 = self.start
