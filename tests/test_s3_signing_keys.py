@@ -1,16 +1,19 @@
-"""S3 stores keep SigV4's derived signing keys
-(``crates/obstore-stores/src/stores/signing_keys.rs``), proven against MinIO, which checks every
-signature: a key kept for one secret never signs for another, and requests signed from many
-threads at once, the caches busy, are all accepted.
+"""S3 stores keep SigV4's derived signing keys, proven against MinIO, which checks every
+signature: requests signed by the connector (``crates/obstore-stores/src/sigv4.rs``) and
+presigned URLs signed with the store's crypto provider
+(``crates/obstore-stores/src/stores/signing_keys.rs``). A key kept for one secret never signs for
+another, and requests signed from many threads at once, the caches busy, are all accepted.
 
-The HMACs themselves, and signatures equal to those of ``object_store``'s own crypto provider, are
-unit-tested in that file.
+The HMACs themselves, and signatures equal to those of ``object_store``'s own, are unit-tested
+in those files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -63,12 +66,18 @@ def _store(minio: Any, provider: Any) -> S3Store:
     return S3Store(credential_provider=provider, **kwargs)
 
 
-def test_a_rotated_secret_is_signed_with_its_own_key_not_a_kept_one(minio: Any) -> None:
+def _rotating(minio: Any) -> tuple[S3Store, Rotating, str]:
+    """A store whose provider hands out the right secret, a wrong one, the right one, ...; and
+    the path of an object holding b"payload"."""
     good = minio.extra["secret_access_key"]
     path = f"signing-keys/{uuid.uuid4().hex}"
     minio.store().put(path, b"payload")
     provider = Rotating(minio.extra["access_key_id"], [good, good + "x", good])
-    store = _store(minio, provider)
+    return _store(minio, provider), provider, path
+
+
+def test_a_rotated_secret_is_signed_with_its_own_key_not_a_kept_one(minio: Any) -> None:
+    store, provider, path = _rotating(minio)
     for _ in range(3):
         # The right secret is accepted; the wrong one, asked for between two right ones with
         # the same key id on the same day, is refused: its key is not the right secret's.
@@ -100,3 +109,19 @@ def test_requests_signed_from_many_threads_at_once_are_all_accepted(minio: Any) 
         threads = [pool.submit(sync_reads, i) for i in range(8)]
         assert asyncio.run(async_reads()) == 4 * len(data)
         assert [t.result() for t in threads] == [len(data)] * 8
+
+
+def test_a_presigned_url_of_a_rotated_secret_is_signed_with_its_own_key(minio: Any) -> None:
+    store, provider, path = _rotating(minio)
+
+    def fetch() -> int:
+        url = obstore.sign(store, "GET", path, timedelta(minutes=5))
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                assert answer.read() == b"payload"
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert [fetch() for _ in range(6)] == [200, 403, 200] * 2
+    assert provider.calls == 6

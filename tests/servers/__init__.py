@@ -329,11 +329,15 @@ class Server:
 
     def s3_client(self) -> Any:
         """A boto3 S3 client of this server (minio, moto), to ask it directly."""
+        return self.aws_client("s3")
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client of ``service`` (``"s3"``, MinIO's ``"sts"``) of this server."""
         import boto3  # type: ignore[import-untyped]
 
         kwargs = self.store_kwargs
         return boto3.client(
-            "s3",
+            service,
             endpoint_url=self.endpoint,
             aws_access_key_id=kwargs["access_key_id"],
             aws_secret_access_key=kwargs["secret_access_key"],

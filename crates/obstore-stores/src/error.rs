@@ -344,8 +344,22 @@ fn describe(err: &object_store::Error) -> Description {
             },
             None => (err, variant_source(err)),
         };
-    let chain: Vec<&(dyn StdError + 'static)> =
+    let mut chain: Vec<&(dyn StdError + 'static)> =
         std::iter::successors(chain_start, |e| (*e).source()).collect();
+    // A generic failure whose chain holds an error of `object_store`'s own kind (a credential
+    // provider's, raised while the connector signs the request) is that error, as it would be
+    // had the client fetched the credential itself.
+    let mut decisive = decisive;
+    if matches!(decisive, object_store::Error::Generic { .. }) {
+        let inner = chain
+            .iter()
+            .filter_map(|e| e.downcast_ref::<object_store::Error>())
+            .find(|e| !matches!(e, object_store::Error::Generic { .. }));
+        if let Some(inner) = inner {
+            decisive = inner;
+            chain = std::iter::successors(variant_source(inner), |e| (*e).source()).collect();
+        }
+    }
     let (http, service) = http_failure(&chain);
 
     use object_store::Error as E;

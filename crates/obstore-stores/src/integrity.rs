@@ -735,21 +735,28 @@ fn add_upload_checksum(
     }
 }
 
-/// The digest of an in-memory request body (its frames are ready at once; a body that is not
-/// is left without a checksum).
+/// The digest of an in-memory request body (a body whose frames are not ready at once is left
+/// without a checksum).
 fn body_digest(body: &HttpRequestBody, algorithm: Algorithm) -> Option<Vec<u8>> {
-    let mut body = body.clone();
     let mut hasher = Hasher::new(algorithm);
+    for_each_chunk(body, |chunk| hasher.update(chunk)).then(|| hasher.finish())
+}
+
+/// Hands each chunk of `body` to `f`; whether the body ended. An `object_store` request body is
+/// in memory (bytes, or a `PutPayload`'s chunks), so its frames are ready at once; one that is
+/// not (or fails) ends the walk early.
+pub fn for_each_chunk(body: &HttpRequestBody, mut f: impl FnMut(&[u8])) -> bool {
+    let mut body = body.clone();
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
     loop {
         match Pin::new(&mut body).poll_frame(&mut cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    hasher.update(data);
+                    f(data);
                 }
             }
-            Poll::Ready(None) => return Some(hasher.finish()),
-            Poll::Ready(Some(Err(_))) | Poll::Pending => return None,
+            Poll::Ready(None) => return true,
+            Poll::Ready(Some(Err(_))) | Poll::Pending => return false,
         }
     }
 }

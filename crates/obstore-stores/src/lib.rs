@@ -9,6 +9,7 @@
 //! - [`bytes`]: `obstore.Bytes`, and bytes in from any Python buffer.
 //! - [`config`]: configuration keys, values, environment, client options and retries.
 //! - [`runtime`]: the tokio runtime, the HTTP client, the sync-call lanes and the asyncio bridge.
+//! - [`sigv4`]: the SigV4 signatures of S3 requests, made in the connector.
 //! - [`stores`]: the six store classes, the dispatch over them and `from_url`.
 
 pub mod buffer;
@@ -20,6 +21,7 @@ pub mod path;
 // `pydoc!`, the Python docstrings of every compiled item, generated from the stubs.
 mod pydoc;
 pub mod runtime;
+pub mod sigv4;
 pub mod stores;
 pub mod url;
 

@@ -6,13 +6,14 @@ use std::time::Duration;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
 use pyo3::prelude::*;
 
-use super::cloud::{cloud_backend, cloud_store_class, Cloud, CloudCore};
+use super::cloud::{cloud_backend, cloud_store_class, Cloud, CloudBackend, CloudCore};
 use super::credential::{optional_str, required_str, MetadataDisabled};
 use super::signing_keys::SigningKeys;
 use crate::config::families::S3Family;
 use crate::config::{bad_url, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
 use crate::integrity;
+use crate::sigv4::{S3Signer, SigV4Settings};
 
 fn convert_credential(result: &Bound<'_, PyAny>) -> PyResult<AwsCredential> {
     Ok(AwsCredential {
@@ -152,21 +153,70 @@ const S3: Cloud<AmazonS3Builder> = Cloud {
     check_http,
     with_defaults: Some(with_defaults),
     upload_signer: Some(upload_signer),
-    share_credential: Some(share_credential),
+    build_signed: Some(build_signed),
 };
 
-/// S3's [`Cloud::upload_signer`]: the credential arrives once the client is built.
+/// S3's [`Cloud::upload_signer`]: the credential arrives once the client is built
+/// ([`build_signed`]).
 fn upload_signer(_core: &CloudCore) -> Option<integrity::UploadSigner> {
     Some(integrity::UploadSigner::S3(
         integrity::S3Credentials::default(),
     ))
 }
 
-/// S3's [`Cloud::share_credential`]: whatever its source (keys, environment, a credential
-/// provider, web identity, ...), the provider `object_store` signs with.
-fn share_credential(client: &AmazonS3, signer: &integrity::UploadSigner) {
-    if let integrity::UploadSigner::S3(credentials) = signer {
+/// S3's [`Cloud::build_signed`]: unless `object_store` must sign (see [`connector_signs`]), the
+/// connector signs every request and the client is built with `skip_signature`. Its credential
+/// provider, whatever its source (keys, environment, a credential provider, web identity, ...),
+/// is the one a first build of the same settings makes, wrapped so that its own requests go
+/// out unsigned. The upload signer gets the provider the client ends with.
+fn build_signed(
+    builder: AmazonS3Builder,
+    sigv4: &S3Signer,
+    upload: Option<&integrity::UploadSigner>,
+) -> Result<AmazonS3, ObstoreError> {
+    let client = match connector_signs(&builder) {
+        None => builder.build_client()?,
+        Some(settings) => {
+            let first = builder.clone().build_client()?;
+            let provider = sigv4.sign_with(first.credentials().clone(), settings);
+            builder
+                .with_skip_signature(true)
+                .with_credentials(provider)
+                .build_client()?
+        }
+    };
+    if let Some(integrity::UploadSigner::S3(credentials)) = upload {
         credentials.set(client.credentials().clone());
+    }
+    Ok(client)
+}
+
+/// What the connector's signatures cover for a client of `builder`'s settings, or `None` where
+/// `object_store` signs: `skip_signature` (nothing to sign), S3 Express (session credentials the
+/// client fetches and keeps), or a flag `object_store` will refuse when it builds.
+fn connector_signs(builder: &AmazonS3Builder) -> Option<SigV4Settings> {
+    let flag = |key: AmazonS3ConfigKey| match builder.get_config_value(&key) {
+        None => Some(false),
+        Some(value) => parse_flag(&value),
+    };
+    if flag(AmazonS3ConfigKey::SkipSignature)? || flag(AmazonS3ConfigKey::S3Express)? {
+        return None;
+    }
+    Some(SigV4Settings {
+        region: builder
+            .get_config_value(&AmazonS3ConfigKey::Region)
+            .unwrap_or_else(|| "us-east-1".to_string()),
+        sign_payload: !flag(AmazonS3ConfigKey::UnsignedPayload)?,
+        request_payer: flag(AmazonS3ConfigKey::RequestPayer)?,
+    })
+}
+
+/// A flag as `object_store` reads it (`None` where it refuses the value).
+fn parse_flag(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" | "y" => Some(true),
+        "0" | "false" | "off" | "no" | "n" => Some(false),
+        _ => None,
     }
 }
 
@@ -207,7 +257,8 @@ fn check_http(builder: &AmazonS3Builder) -> Result<(), ObstoreError> {
 }
 
 /// S3's [`Cloud::with_defaults`]: `unsigned_payload` after the endpoint, and the crypto provider
-/// that keeps SigV4's derived signing keys.
+/// that keeps SigV4's derived signing keys (for presigned URLs, and the requests the client
+/// signs).
 fn with_defaults(builder: AmazonS3Builder, core: &CloudCore) -> AmazonS3Builder {
     let explicit = core
         .effective(AmazonS3ConfigKey::UnsignedPayload.as_ref())
@@ -237,6 +288,45 @@ mod tests {
     }
 
     use AmazonS3ConfigKey::{Endpoint, S3Endpoint, UnsignedPayload, VirtualHostedStyleRequest};
+
+    fn signs(settings: &[(AmazonS3ConfigKey, &str)]) -> Option<SigV4Settings> {
+        let builder = settings
+            .iter()
+            .fold(AmazonS3Builder::new(), |b, (key, value)| {
+                b.with_config(*key, *value)
+            });
+        connector_signs(&builder)
+    }
+
+    #[test]
+    fn the_connector_signs_unless_the_client_must() {
+        use AmazonS3ConfigKey::{Region, RequestPayer, S3Express, SkipSignature};
+        assert_eq!(
+            signs(&[]),
+            Some(SigV4Settings {
+                region: "us-east-1".into(),
+                sign_payload: true,
+                request_payer: false,
+            })
+        );
+        assert_eq!(
+            signs(&[
+                (Region, "eu-west-3"),
+                (UnsignedPayload, "YES"),
+                (RequestPayer, "1")
+            ]),
+            Some(SigV4Settings {
+                region: "eu-west-3".into(),
+                sign_payload: false,
+                request_payer: true,
+            })
+        );
+        assert_eq!(signs(&[(SkipSignature, "true")]), None);
+        assert_eq!(signs(&[(S3Express, "on")]), None);
+        // A flag object_store refuses is left to its build, which reports it.
+        assert_eq!(signs(&[(UnsignedPayload, "maybe")]), None);
+        assert!(signs(&[(SkipSignature, "false"), (S3Express, "n")]).is_some());
+    }
 
     #[test]
     fn without_an_endpoint_the_payload_goes_unsigned_over_aws_https() {

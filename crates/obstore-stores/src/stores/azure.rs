@@ -178,7 +178,7 @@ const AZURE: Cloud<MicrosoftAzureBuilder> = Cloud {
     check_http,
     with_defaults: None,
     upload_signer: Some(upload_signer),
-    share_credential: None,
+    build_signed: None,
 };
 
 /// Azure's [`Cloud::refuse_metadata`].

@@ -27,9 +27,11 @@ use crate::integrity::{self, Algorithm, IntegrityConnector, Policy, UploadChoice
 use crate::runtime;
 use crate::runtime::lane::LaneConnector;
 use crate::runtime::observe::{self, StoreObserver};
+use crate::sigv4::{S3Signer, SigningConnector};
 
-/// The connector every cloud client sends through: the lanes, with the checksum policy.
-pub type Connector = IntegrityConnector<LaneConnector>;
+/// The connector every cloud client sends through: the lanes, S3's signatures, and the checksum
+/// policy.
+pub type Connector = IntegrityConnector<SigningConnector<LaneConnector>>;
 
 /// A client built on first use and rebuilt after `os.fork()` (a forked child cannot use the
 /// parent's pooled connections, which belong to the parent's runtime).
@@ -227,11 +229,20 @@ pub struct Cloud<B: CloudBackend> {
     pub with_defaults: Option<fn(B, &CloudCore) -> B>,
     /// The credential the store's requests are signed with, when a checksum header the
     /// connector adds to an upload must be signed too (Azure's account key; S3's credential,
-    /// handed over by `share_credential` once the client is built).
+    /// handed over by `build_signed` once the client is built).
     pub upload_signer: Option<fn(&CloudCore) -> Option<integrity::UploadSigner>>,
-    /// Hands the credential of the built client to the upload signer.
-    pub share_credential: Option<fn(&B::Client, &integrity::UploadSigner)>,
+    /// Builds the client of a cloud whose requests the connector can sign (S3): decides who
+    /// signs, sets the connector's [`S3Signer`] when it does, and hands the credential to the
+    /// upload signer. Without it, the builder builds the client.
+    pub build_signed: Option<BuildSigned<B>>,
 }
+
+/// [`Cloud::build_signed`]: the builder, the connector's signer, and the upload signer.
+pub type BuildSigned<B> = fn(
+    B,
+    &S3Signer,
+    Option<&integrity::UploadSigner>,
+) -> Result<<B as CloudBackend>::Client, ObstoreError>;
 
 /// The settings of one cloud store object.
 #[derive(Debug)]
@@ -519,7 +530,10 @@ impl<B: CloudBackend> CloudStore<B> {
             .filter(|a| !B::CLOUD.integrity.sent_by_object_store(*a))
             .and(B::CLOUD.upload_signer)
             .and_then(|signer| signer(core));
-        let connector = IntegrityConnector::new(lanes, policy).with_signer(signer.clone());
+        let sigv4 = B::CLOUD.build_signed.map(|_| S3Signer::default());
+        let connector =
+            IntegrityConnector::new(SigningConnector::new(lanes, sigv4.clone()), policy)
+                .with_signer(signer.clone());
         let mut builder = B::connect(options, connector);
         for (key, value) in core
             .env
@@ -555,11 +569,10 @@ impl<B: CloudBackend> CloudStore<B> {
         if !allow_http {
             (B::CLOUD.check_http)(&builder)?;
         }
-        let client = builder.build_client()?;
-        if let (Some(signer), Some(share)) = (&signer, B::CLOUD.share_credential) {
-            share(&client, signer);
+        match (B::CLOUD.build_signed, &sigv4) {
+            (Some(build_signed), Some(sigv4)) => build_signed(builder, sigv4, signer.as_ref()),
+            _ => builder.build_client(),
         }
-        Ok(client)
     }
 
     /// The client of this process (built again after a fork).

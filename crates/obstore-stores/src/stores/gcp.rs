@@ -76,7 +76,7 @@ const GCS: Cloud<GoogleCloudStorageBuilder> = Cloud {
     check_http,
     with_defaults: None,
     upload_signer: None,
-    share_credential: None,
+    build_signed: None,
 };
 
 /// GCS's [`Cloud::refuse_metadata`], for the request and the signing credentials.

@@ -1,5 +1,7 @@
-//! The crypto provider S3 stores sign with: aws-lc, as `object_store`'s default, keeping the set-up
-//! of each HMAC key and the HMACs of short messages.
+//! The crypto provider of S3 stores: aws-lc, as `object_store`'s default, keeping the set-up of
+//! each HMAC key and the HMACs of short messages. It signs presigned URLs, and the requests of
+//! the stores whose client signs them (S3 Express); the others are signed in the connector
+//! (`crate::sigv4`), which keeps the day's signing key itself.
 //!
 //! SigV4 derives the day's signing key from the secret through four HMACs (of the date, the
 //! region, the service and `aws4_request`), then signs the request with a fifth.
