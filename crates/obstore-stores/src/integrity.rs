@@ -52,7 +52,7 @@ mod listing;
 mod s3_upload;
 pub use azure_sign::SharedKey;
 pub use listing::Listing;
-pub use s3_upload::S3Credentials;
+pub use s3_upload::{S3Credentials, UNSIGNED_PAYLOAD};
 
 /// The store setting that turns download verification off (`"false"`); on by default.
 pub const VERIFY_KEY: &str = "verify_checksum";

@@ -38,12 +38,9 @@ use object_store::client::{
 use object_store::{ClientOptions, CredentialProvider};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::integrity::for_each_chunk;
+use crate::integrity::{for_each_chunk, UNSIGNED_PAYLOAD};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-
-/// The payload hash of a request whose body the signature does not cover.
-const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// The SHA-256 of no bytes, the payload hash of a request without a body.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

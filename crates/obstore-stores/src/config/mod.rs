@@ -31,10 +31,16 @@ use values::{validate, Origin, ValueKind};
 
 /// Whether a configuration text means "on", as `object_store` reads booleans.
 pub fn is_truthy(value: &str) -> bool {
-    matches!(
-        value.to_ascii_lowercase().as_str(),
-        "1" | "true" | "on" | "yes" | "y"
-    )
+    parse_flag(value) == Some(true)
+}
+
+/// A configuration flag as `object_store` reads booleans: `None` where it refuses the text.
+pub fn parse_flag(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" | "y" => Some(true),
+        "0" | "false" | "off" | "no" | "n" => Some(false),
+        _ => None,
+    }
 }
 
 /// What `.config` shows instead of a secret value.

@@ -29,7 +29,7 @@ use super::{body_digest, Algorithm};
 const MAX_UPLOADS: usize = 1024;
 
 /// The payload hash of a request whose body the signature does not cover.
-const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// The credential the S3 client signs with, shared with the connector once the client is built
 /// (the connector is built first). Cloning shares the handle.

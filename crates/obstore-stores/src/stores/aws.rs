@@ -10,7 +10,7 @@ use super::cloud::{cloud_backend, cloud_store_class, Cloud, CloudBackend, CloudC
 use super::credential::{optional_str, required_str, MetadataDisabled};
 use super::signing_keys::SigningKeys;
 use crate::config::families::S3Family;
-use crate::config::{bad_url, refuse_plain_http, url_prefix, UrlSettings};
+use crate::config::{bad_url, parse_flag, refuse_plain_http, url_prefix, UrlSettings};
 use crate::error::ObstoreError;
 use crate::integrity;
 use crate::sigv4::{S3Signer, SigV4Settings};
@@ -209,15 +209,6 @@ fn connector_signs(builder: &AmazonS3Builder) -> Option<SigV4Settings> {
         sign_payload: !flag(AmazonS3ConfigKey::UnsignedPayload)?,
         request_payer: flag(AmazonS3ConfigKey::RequestPayer)?,
     })
-}
-
-/// A flag as `object_store` reads it (`None` where it refuses the value).
-fn parse_flag(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" | "on" | "yes" | "y" => Some(true),
-        "0" | "false" | "off" | "no" | "n" => Some(false),
-        _ => None,
-    }
 }
 
 /// S3's [`Cloud::refuse_metadata`].
