@@ -336,6 +336,33 @@ assert obstore._obstore._observe_status()[3] is False, "something listens"
     assert done.stderr == "" and done.stdout == ""
 
 
+def test_logging_imported_after_obstore_gets_its_records() -> None:
+    # `import obstore` leaves `logging` and `dataclasses` unimported (8 ms of the import); an
+    # application that imports and configures logging afterwards still gets every record.
+    script = """
+import sys
+import obstore
+from obstore.store import HTTPStore
+assert "logging" not in sys.modules and "dataclasses" not in sys.modules
+import logging
+logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(operation)s")
+store = HTTPStore("http://127.0.0.1:1/", client_options={"allow_http": True},
+                  retry_config={"max_retries": 1})
+try:
+    store.get("x")
+except obstore.exceptions.BaseError:
+    pass
+assert obstore.flush_request_hooks()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines.count("obstore DEBUG get") == 2  # the request and its retry
+    assert lines.count("obstore WARNING get") == 1
+
+
 # --------------------------------------------------------------------------------------------------
 # Against the real servers.
 

@@ -44,11 +44,26 @@ from . import store
 # Request hooks (ours: not in obstore 0.12). Like the type names above they stay out of
 # `__all__`, which keeps obstore 0.12's names.
 from ._hooks import (
-    RequestEvent as RequestEvent,
     RequestHookHandle as RequestHookHandle,
     add_request_hook as add_request_hook,
     flush_request_hooks as flush_request_hooks,
 )
+
+if TYPE_CHECKING:
+    from ._events import RequestEvent as RequestEvent
+else:
+
+    def __getattr__(name: str) -> object:
+        # `RequestEvent` is made on first use (obstore._events says why).
+        if name == "RequestEvent":
+            from ._events import RequestEvent
+
+            return RequestEvent
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__() -> "list[str]":  # `list` here is obstore.list
+        return sorted({*globals(), "RequestEvent"})
+
 
 if TYPE_CHECKING:
     # Classes of returned objects: the compiled core does not export them.

@@ -20,73 +20,52 @@ answer is more than a second old; the delivery thread asks twice a second while 
 
 from __future__ import annotations
 
-import contextvars
-import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import _obstore
 
+if TYPE_CHECKING:
+    import logging
+
+    from ._events import RequestEvent
+
 __all__ = [
-    "RequestEvent",
     "RequestHook",
     "RequestHookHandle",
     "add_request_hook",
     "flush_request_hooks",
 ]
 
-logger = logging.getLogger("obstore")
-logger.addHandler(logging.NullHandler())
-
 _LOG_OFF, _LOG_WARNING, _LOG_DEBUG = 0, 1, 2
+_made_logger: logging.Logger | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RequestEvent:
-    """One HTTP request a store sent, reported after it ended.
+def _logger() -> logging.Logger:
+    """The ``obstore`` logger, given a ``NullHandler`` when first asked for."""
+    global _made_logger
+    if _made_logger is None:
+        import logging
 
-    ``status`` is ``None`` when no response arrived; ``error`` is one line when the request did
-    not complete (no response, or a body that failed while read), else ``None``: an HTTP error
-    status alone is not an ``error``. ``attempt`` is 1 for the first try of a request and counts
-    the retries of the same method and URL within the operation. ``duration`` (seconds) runs
-    from sending the request to the end of its response body, or to the moment the body was
-    dropped unread (``bytes_received`` then counts what was read).
-    """
-
-    store: str
-    """The store's URL (``s3://bucket/prefix``, the ``HTTPStore`` URL): never a secret."""
-    operation: str
-    """The operation: ``get``, ``get_range``, ``get_ranges``, ``head``, ``put``,
-    ``put_multipart``, ``list``, ``list_with_delimiter``, ``delete``, ``copy``, ``rename``."""
-    method: str
-    """The HTTP method."""
-    url: str
-    """The request URL, without user information, secret query values ``REDACTED``."""
-    path: str
-    """The URL path of the request, as sent (percent-encoded)."""
-    status: int | None
-    """The response status, or ``None`` when no response arrived."""
-    attempt: int
-    """1 for the first try, 2 for the first retry, ..."""
-    bytes_sent: int
-    """The bytes of the request body."""
-    bytes_received: int
-    """The bytes of the response body read."""
-    duration: float
-    """Seconds from sending the request to the end of its response."""
-    error: str | None
-    """Why the request did not complete (one line), or ``None``."""
-    start_time: float
-    """When the request was sent, in seconds since the Unix epoch."""
-    context: contextvars.Context | None = field(default=None, repr=False, compare=False)
-    """A copy of the ``contextvars`` context of the code that called the operation (``None``
-    while only logging listens): run code in it to see, e.g., the span current at the call."""
+        _made_logger = logging.getLogger("obstore")
+        _made_logger.addHandler(logging.NullHandler())
+    return _made_logger
 
 
-RequestHook = Callable[[RequestEvent], object]
+def _logger_if_configurable() -> logging.Logger | None:
+    """The ``obstore`` logger once the application can have configured it, else ``None``:
+    nothing configures it before ``logging`` is imported, and importing ``logging`` measured
+    4.4 ms of ``import obstore``."""
+    if _made_logger is None and "logging" not in sys.modules:
+        return None
+    return _logger()
+
+
+RequestHook = Callable[["RequestEvent"], object]
 """A request hook: called with each ``RequestEvent``; its result is ignored."""
 
 _lock = threading.Lock()
@@ -149,6 +128,11 @@ def add_request_hook(hook: RequestHook) -> RequestHookHandle:
 def _log_level() -> int:
     """What the ``obstore`` logger takes: nothing while no handler but a ``NullHandler`` would
     see its records (then the default configuration prints nothing, and costs nothing)."""
+    logger = _logger_if_configurable()
+    if logger is None:
+        return _LOG_OFF
+    import logging  # loaded: the application imported it
+
     if not (logger.isEnabledFor(logging.WARNING) or logger.isEnabledFor(logging.DEBUG)):
         return _LOG_OFF
     current: logging.Logger | None = logger
@@ -195,7 +179,8 @@ def _deliver_forever() -> None:
         if batch:
             with _lock:
                 hooks = list(_hooks)
-            logging_on = logger.isEnabledFor(logging.WARNING)
+            logger = _logger_if_configurable()
+            logging_on = logger is not None and logger.isEnabledFor(30)  # logging.WARNING
             for fields in batch:
                 _deliver(fields, hooks, logging_on)
         _note_handled(len(batch))
@@ -215,7 +200,7 @@ def _note_handled(count: int) -> None:
     global _handled, _dropped_reported
     produced, dropped, _store_hooks, _active_now = _obstore._observe_status()
     if dropped > _dropped_reported:
-        logger.warning(
+        _logger().warning(
             "%d request events were dropped: the request hooks fell behind",
             dropped - _dropped_reported,
         )
@@ -258,6 +243,8 @@ _FIELDS = (
 
 
 def _deliver(fields: tuple[object, ...], hooks: list[RequestHook], logging_on: bool) -> None:
+    from ._events import RequestEvent
+
     event = RequestEvent(*fields[:13])  # type: ignore[arg-type]
     store_hook = fields[13]
     if store_hook is not None:
@@ -266,7 +253,7 @@ def _deliver(fields: tuple[object, ...], hooks: list[RequestHook], logging_on: b
         try:
             hook(event)
         except Exception:
-            logger.exception(
+            _logger().exception(
                 "request hook %r raised on %s %s (the operation is not affected)",
                 hook,
                 event.method,
@@ -279,7 +266,8 @@ def _deliver(fields: tuple[object, ...], hooks: list[RequestHook], logging_on: b
 def _log(event: RequestEvent) -> None:
     extra = {name: getattr(event, name) for name in _FIELDS}
     outcome = event.error if event.error is not None else event.status
-    if logger.isEnabledFor(logging.DEBUG):
+    logger = _logger()
+    if logger.isEnabledFor(10):  # logging.DEBUG
         logger.debug(
             "%s %s %s -> %s (%s, attempt %d, %d bytes sent, %d received, %.1f ms)",
             event.operation,

@@ -24,7 +24,8 @@ import threading
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from ._hooks import RequestEvent, RequestHookHandle, add_request_hook
+from ._events import RequestEvent
+from ._hooks import RequestHookHandle, add_request_hook
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
