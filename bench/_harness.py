@@ -69,6 +69,7 @@ IMPL_ENV = {
     "gil-release": "floor",
     "wrk": "floor",
     "curl": "floor",
+    "python": "floor",
 }
 # Environment variables that could make one side import the other's package.
 _STRIP_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV")

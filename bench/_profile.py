@@ -1,7 +1,9 @@
 """bench/run.py --profile: one worker of one network scenario under perf or py-spy.
 
-Starts nginx (and MinIO when the scenario needs it) as a run does, runs ONE worker of ours or
-of PyPI obstore 0.12.1 under the profiler, prints the top of the report and stops the servers.
+Starts nginx (and MinIO, over https for big_put_tls, when the scenario needs it) as a run does,
+runs ONE worker of ours, of PyPI obstore 0.12.1 or of a Python peer (opendal, boto3, ...) under
+the profiler, prints the top of the report and stops the servers. A big_object worker reads the
+file it uploads before its timed region: in a profile that is ``_io_FileIO_readall``.
 
 perf: ``perf record -e cpu-clock -g`` (a software clock: this VM exposes no hardware counters)
 and ``perf report --no-children --sort dso`` then ``dso,sym`` (self time). Break a kept profile
@@ -28,26 +30,32 @@ TOP = 45
 
 
 def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
-    """Profiles one worker of `impl` ("ours" or "ref", its scenario's first row of it; or
-    "ours:arrow", the row of that variant)."""
+    """Profiles one worker of `impl` ("ours", "ref" or a Python peer such as "opendal": its
+    scenario's first row of it; or "ours:arrow", the row of that variant)."""
     impl, _, wanted = impl.partition(":")
+    base = h.probe(ours_py).get("base_executable") or sys.executable
     if impl == "ours":
         py = ours_py
-    else:
-        base = h.probe(ours_py).get("base_executable") or sys.executable
+    elif impl == "ref":
         py = h.ensure_ref_venv(base)
+    else:
+        py = h.ensure_venv(*h.PEERS[h.IMPL_ENV[impl]], base)
     h.ensure_apt({"nginx": "nginx-light"})
     env = h.stage_nginx_root(1000, int(s["big_gib"] * h.GiB) if sc.kind == "big_object" else 0)
     replay = bool(sc.params.get("replay"))
     env["replay"] = h.recorded_listing(s["list_n"]) if replay else None
     record = replay and env["replay"] is None
     live_listing = sc.kind == "listing" and not replay
+    upload = sc.params.get("variant") == "upload"
+    tls = bool(sc.params.get("tls"))
     minio = nginx = None
     tmp = tempfile.mkdtemp(prefix="bench-prof-")
     try:
-        if live_listing or record or sc.name == "big_put":
-            workdir = os.path.join(h.CACHE, "minio-list")
-            minio, env["minio"] = h.start_minio(workdir)
+        if live_listing or record or upload:
+            # its own dir over https: MinIO serves https whenever its certs dir holds a key
+            workdir = os.path.join(h.CACHE, "minio-tls" if tls else "minio-list")
+            minio, env["minio"] = h.start_minio(workdir, tls)
+            env["minio_tls"] = env["minio"]
             if live_listing or record:
                 env["list_prefix"] = h.populate_listing(env["minio"], s["list_n"], workdir, ours_py)
             if record:  # the pages once, as a run records them; MinIO is then not needed
@@ -73,7 +81,7 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
                 busy.stop()
         if args.profile == "perf" and args.flame:
             _flame(data, args.flame, f"{sc.name} {impl}:{variant}")
-        if sc.name == "big_put":
+        if upload:
             h.delete_object(ours_py, env["minio"], "upload/big.bin")
             h.empty_minio_trash(minio)
     finally:

@@ -21,6 +21,7 @@ LABEL = {
     "gil-release": "time.sleep(0): blocks ~50 µs, no I/O (the pool's GIL hand-off floor)",
     "wrk": "wrk (C ceiling)",
     "curl": "curl (C ceiling)",
+    "python": "python -c pass (floor)",
 }
 # kind of network scenario -> (field of the worker's result, column label)
 CPU_FIELD = {
@@ -28,6 +29,7 @@ CPU_FIELD = {
     "sync_ranges": ("cpu_ms_per_op", "CPU ms/req"),
     "big_object": ("cpu_s_per_gb", "CPU s/GB"),
     "listing": ("cpu_us_per_object", "CPU µs/object"),
+    "cold_start": ("cpu_ms_per_op", "CPU ms/process"),
 }
 RSS_TARGET_MIB = 300  # the stream_* scenarios: peak RSS of ours, whatever the object size
 
@@ -568,7 +570,12 @@ def render(meta: dict, scenarios: list, results: dict) -> str:
         for t, st, ev in targets:
             L.append(f"| {t} | **{st}** | {ev} |")
     L.append("\n## Results")
-    fmt = {"big": size(s["big_gib"]), "list_n": f"{s['list_n']:,}", "stream": size(s["stream_gib"])}
+    fmt = {
+        "big": size(s["big_gib"]),
+        "list_n": f"{s['list_n']:,}",
+        "stream": size(s["stream_gib"]),
+        "cold_processes": s.get("cold_processes", 20),
+    }
     done_kinds = set()
     for sc in scenarios:
         if sc.name in net:

@@ -155,6 +155,20 @@ SCENARIOS = [
         "`UNSIGNED-PAYLOAD`, boto3 too over https (with its default CRC32 of each body). "
         "`big_put` is the same upload over plain http, where ours signs the payload.",
     ),
+    Scenario(
+        "cold_start",
+        "3f",
+        "a fresh interpreter per task: import, a client of an https endpoint (MinIO with a test "
+        "CA), put 1 KiB and read it back, exit; {cold_processes} processes one after another",
+        "cold_start",
+        _rows("ours", "ref", "opendal", "boto3", "python"),
+        {"tls": True},
+        note="What a short script, a command-line tool or a newly started task worker pays "
+        "before its first bytes: the interpreter, the library's import, its client and the "
+        "first TLS handshake. Each child imports only its library (and `json`, `sys`); the "
+        "`python` row starts the interpreter and exits, the floor under every other row. "
+        "Each client trusts the test authority as in big_put_tls.",
+    ),
     # The cost of progress= (the same work as big_put / big_get_bytes, with a callable counting
     # its calls): compare each with the scenario without.
     Scenario(
@@ -280,7 +294,7 @@ SCENARIOS += [
 ]
 # ---- end of bulk transfers
 BY_NAME = {sc.name: sc for sc in SCENARIOS}
-NET_KINDS = ("async_ranges", "sync_ranges", "big_object", "listing")
+NET_KINDS = ("async_ranges", "sync_ranges", "big_object", "listing", "cold_start")
 
 # Settings of a run: the defaults are what RESULTS.md reports; --smoke shrinks them.
 SETTINGS = {
@@ -297,6 +311,7 @@ SETTINGS = {
     "wrk_seconds": 3,
     "time_cap": 120.0,  # per network worker
     "nginx_workers": 2,
+    "cold_processes": 20,  # per cold_start worker
     "inprocess_time_cap": 0.5,
     "inprocess_warmup_time_cap": 0.15,
     "inprocess_max_rounds": 500,
@@ -316,6 +331,7 @@ SMOKE = {
     "list_replay_seconds": 0.0,
     "wrk_seconds": 1,
     "time_cap": 30.0,
+    "cold_processes": 2,
     "inprocess_time_cap": 0.02,
     "inprocess_warmup_time_cap": 0.01,
     "inprocess_max_rounds": 2,
@@ -388,7 +404,7 @@ def render_saved(path: str) -> int:
 
 
 def list_scenarios() -> None:
-    fmt = {"big": "1 GiB", "list_n": "100,000", "stream": "1 GiB"}
+    fmt = {"big": "1 GiB", "list_n": "100,000", "stream": "1 GiB", "cold_processes": 20}
     for sc in SCENARIOS:
         impls = ", ".join(i + (f" ({v})" if v else "") for i, v in sc.rows)
         print(f"{sc.name:23} {sc.section:>3}. {sc.title.format(**fmt)}")
@@ -440,6 +456,17 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
             )
             if "ca_file" in m:
                 spec["ca_file"] = m["ca_file"]
+    elif sc.kind == "cold_start":
+        m = env["minio_tls"]
+        spec.update(
+            endpoint=m["endpoint"],
+            bucket=m["bucket"],
+            access_key_id=m["access_key_id"],
+            secret_access_key=m["secret_access_key"],
+            ca_file=m["ca_file"],
+            key=f"cold/{impl}.bin",
+            processes=s["cold_processes"],
+        )
     elif sc.kind == "listing" and sc.params.get("replay"):
         replay = env["replay"]
         spec.update(nginx)
@@ -496,7 +523,7 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
     live_listing = any(sc.kind == "listing" and not sc.params.get("replay") for sc in scenarios)
     uploads = [sc for sc in scenarios if sc.params.get("variant") == "upload"]
     upload = any(not sc.params.get("tls") for sc in uploads)
-    upload_tls = any(sc.params.get("tls") for sc in uploads)
+    upload_tls = any(sc.params.get("tls") for sc in scenarios)  # big_put_tls, cold_start
     env["replay"] = h.recorded_listing(s["list_n"]) if replay else None
     record = replay and env["replay"] is None  # MinIO's pages, recorded once
     minio = minio_tls = nginx = None
@@ -846,12 +873,13 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace, argv: list | Non
         net = [sc for sc in chosen if sc.kind in NET_KINDS]
         if len(net) != 1 or len(chosen) != 1:
             ap.error("--profile takes exactly one network scenario")
-        if net[0].params.get("tls"):
-            ap.error(f"--profile does not start the MinIO over https that {net[0].name} needs")
         impl = args.impls or "ours"
         variants = [v for i, v in net[0].rows if f"{i}:{v}" == impl or i == impl]
-        if impl.partition(":")[0] not in ("ours", "ref") or not variants:
-            ap.error(f"--profile: --impls ours or ref, or IMPL:VARIANT of {net[0].name}'s rows")
+        if h.IMPL_ENV.get(impl.partition(":")[0], "floor") == "floor" or not variants:
+            ap.error(
+                f"--profile: --impls ours, ref or a Python peer of {net[0].name}'s rows, "
+                "or IMPL:VARIANT of them"
+            )
         if args.flame and args.profile != "perf":
             ap.error("--flame draws a perf profile: --profile perf")
         if args.requests is None:

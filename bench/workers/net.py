@@ -835,6 +835,100 @@ def c_ceiling(spec: dict) -> dict:
     return res
 
 
+# -------------------------------------------- cold_start: a fresh interpreter per put + get
+# Each child is a short script as a user writes it: it imports only its library (and json, sys,
+# which the interpreter has loaded by then), makes a client of the https endpoint that trusts
+# the test authority, puts 1 KiB, reads it back and exits.
+_COLD_CHILD = {
+    "obstore": """
+import json, sys
+spec = json.loads(sys.argv[1])
+import obstore
+from obstore.store import S3Store
+with open(spec["ca_file"]) as f:
+    pem = f.read()
+store = S3Store(
+    spec["bucket"],
+    endpoint=spec["endpoint"],
+    access_key_id=spec["access_key_id"],
+    secret_access_key=spec["secret_access_key"],
+    region="us-east-1",
+    client_options={"root_certificate": pem},
+)
+data = bytes(range(256)) * 4
+obstore.put(store, spec["key"], data)
+assert bytes(obstore.get(store, spec["key"]).bytes()) == data
+""",
+    "opendal": """
+import json, os, sys
+spec = json.loads(sys.argv[1])
+os.environ["SSL_CERT_FILE"] = spec["ca_file"]
+import opendal
+op = opendal.Operator(
+    "s3",
+    bucket=spec["bucket"],
+    endpoint=spec["endpoint"],
+    region="us-east-1",
+    access_key_id=spec["access_key_id"],
+    secret_access_key=spec["secret_access_key"],
+)
+data = bytes(range(256)) * 4
+op.write(spec["key"], data)
+assert bytes(op.read(spec["key"])) == data
+""",
+    "boto3": """
+import json, sys
+spec = json.loads(sys.argv[1])
+import boto3
+s3 = boto3.client(
+    "s3",
+    endpoint_url=spec["endpoint"],
+    aws_access_key_id=spec["access_key_id"],
+    aws_secret_access_key=spec["secret_access_key"],
+    region_name="us-east-1",
+    verify=spec["ca_file"],
+)
+data = bytes(range(256)) * 4
+s3.put_object(Bucket=spec["bucket"], Key=spec["key"], Body=data)
+assert s3.get_object(Bucket=spec["bucket"], Key=spec["key"])["Body"].read() == data
+""",
+    "python": "pass",
+}
+
+
+def cold_start(spec: dict) -> dict:
+    """spec["processes"] children one after another: processes/s, CPU ms and wall ms each."""
+    impl = spec["impl"]
+    code = _COLD_CHILD["obstore" if impl in ("ours", "ref") else impl]
+    cmd = [sys.executable, "-c", code, json.dumps(spec)]
+    n, errors, detail, walls = spec["processes"], 0, None, []
+    host = _Host(spec)
+    cc0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+    for _ in range(n):
+        t = time.perf_counter()
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=spec["time_cap"])
+        walls.append(time.perf_counter() - t)
+        if p.returncode != 0:
+            errors += 1
+            detail = detail or p.stderr.strip()[-500:]
+    t1, cc1 = time.perf_counter(), _cpu(resource.RUSAGE_CHILDREN)
+    on_host = host.end()
+    walls.sort()
+    return {
+        "requests": n,
+        "ok": n - errors,
+        "errors": errors,
+        "first_error": detail,
+        "wall_s": t1 - t0,
+        "cpu_s": cc1 - cc0,
+        "rate": n / (t1 - t0),
+        "unit": "processes/s",
+        "cpu_ms_per_op": (cc1 - cc0) / n * 1e3,
+        "median_process_ms": walls[n // 2] * 1e3,
+        **on_host,
+    }
+
+
 # ------------------------------------------------------------------------------------------- main
 def main() -> None:
     spec = json.loads(sys.argv[1])
@@ -850,12 +944,16 @@ def main() -> None:
             res = big_object(spec)
         elif kind == "listing":
             res = listing(spec)
+        elif kind == "cold_start":
+            res = cold_start(spec)
         else:
             raise SystemExit(f"unknown kind {kind}")
     except Exception:
         print(json.dumps({"fatal": traceback.format_exc()[-2000:]}))
         sys.exit(2)
-    if spec["impl"] in ("wrk", "curl"):
+    if kind == "cold_start":  # the largest child's
+        res["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    elif spec["impl"] in ("wrk", "curl"):
         res["peak_rss_mib"] = max(_C_RSS) if _C_RSS else None
     else:
         res["peak_rss_mib"] = peak_rss_mib()
