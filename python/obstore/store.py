@@ -61,29 +61,10 @@ if TYPE_CHECKING:
         S3CredentialProvider,
     )
 
-_CONFIG_NAMES = frozenset(
-    {
-        "AzureAccessKey",
-        "AzureBearerToken",
-        "AzureConfig",
-        "AzureCredential",
-        "AzureCredentialProvider",
-        "AzureSASToken",
-        "BackoffConfig",
-        "ClientConfig",
-        "GCSConfig",
-        "GCSCredential",
-        "GCSCredentialProvider",
-        "RetryConfig",
-        "S3Config",
-        "S3Credential",
-        "S3CredentialProvider",
-    }
-)
-
 
 def __getattr__(name: str) -> Any:
-    if name in _CONFIG_NAMES:
+    # Called only for a name this module has not defined: of `__all__`, a configuration class.
+    if name in __all__:
         from . import _config
 
         value = getattr(_config, name)
@@ -93,7 +74,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_CONFIG_NAMES})
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

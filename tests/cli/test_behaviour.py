@@ -240,3 +240,28 @@ def test_config_settings_go_to_the_stores_that_know_them() -> None:
     assert targets.unused() == []
     # one bucket, two URLs: one store at the bucket root, so copies between them are server-side
     assert targets.build("s3://bucket/other").store == s3.store
+
+
+def test_listing_commands_do_not_load_the_transfer_engine(tmp_path: Path) -> None:
+    # ls, cat and stat start without obstore.transfer's engine and asyncio (40 ms of a start);
+    # cp loads them when it runs.
+    write_tree(tmp_path, FILES)
+    probe = (
+        "import sys\n"
+        "from obstore.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "loaded = ('asyncio' in sys.modules, 'obstore.transfer._engine' in sys.modules)\n"
+        "print(file=sys.stderr)\n"
+        "print(code, *loaded, file=sys.stderr)\n"
+    )
+    for command, loaded in (
+        (["ls", str(tmp_path)], "False False"),
+        (["cat", str(tmp_path / "top.txt")], "False False"),
+        (["cp", "-q", str(tmp_path / "top.txt"), str(tmp_path / "copy.txt")], "True True"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *command], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.splitlines()[-1] == f"0 {loaded}", (command, done.stderr)
+    assert (tmp_path / "copy.txt").read_bytes() == b"top"

@@ -10,15 +10,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import obstore
+from obstore._filter import Filter
 from obstore.store import AzureStore, GCSStore, S3Store
-from obstore.transfer import Action, TransferOptions, TransferReport, delete_prefix
-from obstore.transfer import copy as copy_objects
-from obstore.transfer import move as move_objects
-from obstore.transfer import sync as sync_objects
-from obstore.transfer._plan import Compare, Filter
 
 from ._output import (
     action_json,
@@ -33,6 +29,12 @@ from ._output import (
     report_text,
 )
 from ._targets import Target, TargetError, Targets
+
+# cp, mv, rm and sync import obstore.transfer when they run: its engine and asyncio were 40 ms
+# of the start of every command, ls and cat included.
+if TYPE_CHECKING:
+    from obstore.transfer import Action, TransferOptions, TransferReport
+    from obstore.transfer._plan import Compare
 
 
 class CommandError(Exception):
@@ -253,6 +255,8 @@ class Transfers:
     def __init__(self, args: argparse.Namespace, verb: str) -> None:
         self.args = args
         self.verb = verb
+        from obstore.transfer import TransferReport
+
         self.report = TransferReport(dry_run=args.dry_run)
         self.start = time.monotonic()
 
@@ -263,6 +267,8 @@ class Transfers:
             print(f"would {action_text(action)}", flush=True)
 
     def options(self, executor: Any = None) -> TransferOptions:
+        from obstore.transfer import TransferOptions
+
         args = self.args
         options = TransferOptions(
             include=args.include,
@@ -337,17 +343,23 @@ def _copy_or_move(args: argparse.Namespace, verb: str, function: Callable[..., A
 
 def cp(args: argparse.Namespace) -> int:
     """``cp``: ``obstore.transfer.copy`` of each SRC onto DST."""
-    return _copy_or_move(args, "cp", copy_objects)
+    from obstore.transfer import copy
+
+    return _copy_or_move(args, "cp", copy)
 
 
 def mv(args: argparse.Namespace) -> int:
     """``mv``: ``obstore.transfer.move`` of SRC onto DST."""
+    from obstore.transfer import move
+
     args.src = [args.src]
-    return _copy_or_move(args, "mv", move_objects)
+    return _copy_or_move(args, "mv", move)
 
 
 def sync(args: argparse.Namespace) -> int:
     """``sync``: ``obstore.transfer.sync`` of SRC onto DST."""
+    from obstore.transfer import sync as sync_objects
+
     source, destination = Context(args).build(args.src, args.dst)
     compare: Compare = "size" if args.size_only else "checksum" if args.checksum else "size_mtime"
     transfers = Transfers(args, "sync")
@@ -365,6 +377,8 @@ def sync(args: argparse.Namespace) -> int:
 
 def _remove_one(target: Target, transfers: Transfers, keep: Filter) -> None:
     """Delete the one object ``target`` names; a missing one is a failure, as with rm(1)."""
+    from obstore.transfer import Action
+
     if not keep(target.key.rsplit("/", 1)[-1]):
         return
     where = target.display()
@@ -381,6 +395,8 @@ def _remove_one(target: Target, transfers: Transfers, keep: Filter) -> None:
 def rm(args: argparse.Namespace) -> int:
     """``rm``: delete objects, or with ``-r`` everything below prefixes
     (``obstore.transfer.delete_prefix``); every target is checked before anything is deleted."""
+    from obstore.transfer import delete_prefix
+
     context = Context(args)
     targets = context.build(*args.urls)
     for target in targets:

@@ -12,10 +12,12 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from obstore.progress import Progress, tqdm_progress
-from obstore.transfer import Action, TransferReport
+
+if TYPE_CHECKING:
+    from obstore.transfer import Action, TransferReport
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 

@@ -14,8 +14,7 @@ import obstore
 from obstore._types import ObjectStore
 from obstore.exceptions import UnknownConfigurationKeyError
 from obstore.store import ClientConfig, HTTPStore, LocalStore, MemoryStore, from_url
-from obstore.transfer import LocationLike
-from obstore.transfer._location import resolve
+from obstore.transfer._location import LocationLike, resolve
 
 #: The settings an ``HTTPStore`` takes: its client options (it has no other configuration).
 CLIENT_KEYS = frozenset(ClientConfig.__optional_keys__)

@@ -37,21 +37,26 @@ process pool or Dask. Local paths must be visible to the workers. ``progress`` a
 ``on_action`` then hear of each batch when it has finished.
 """
 
-from ._api import (
-    TransferOptions,
-    copy,
-    copy_async,
-    delete_prefix,
-    delete_prefix_async,
-    du,
-    du_async,
-    move,
-    move_async,
-    sync,
-    sync_async,
-)
-from ._location import LocationLike
-from ._report import Action, ActionKind, TransferReport
+from typing import TYPE_CHECKING
+
+# The names are imported on first use (`__getattr__`): the engine and asyncio measured 40 ms,
+# which a command that only lists (`obstore ls`, through `_location`) does not need.
+if TYPE_CHECKING:
+    from ._api import (
+        TransferOptions,
+        copy,
+        copy_async,
+        delete_prefix,
+        delete_prefix_async,
+        du,
+        du_async,
+        move,
+        move_async,
+        sync,
+        sync_async,
+    )
+    from ._location import LocationLike
+    from ._report import Action, ActionKind, TransferReport
 
 __all__ = [
     "Action",
@@ -70,3 +75,21 @@ __all__ = [
     "sync",
     "sync_async",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name == "LocationLike":
+        from . import _location as module
+    elif name in ("Action", "ActionKind", "TransferReport"):
+        from . import _report as module  # type: ignore[no-redef]
+    else:
+        from . import _api as module  # type: ignore[no-redef]
+    value = getattr(module, name)
+    globals()[name] = value  # later lookups find it without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

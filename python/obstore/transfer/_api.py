@@ -12,11 +12,12 @@ from typing import Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack, get_args
 from obstore._types import ChecksumAlgorithm
 from obstore.progress import Progress
 
+from .._filter import Filter
 from ._engine import Run, Settings, check_executor
 from ._large import part_size_or_default
 from ._location import Location, LocationLike, resolve
 from ._objects import PartOptions
-from ._plan import Compare, Filter, Task, Totals, list_entries, plan_copy, plan_delete, plan_sync
+from ._plan import Compare, Task, Totals, list_entries, plan_copy, plan_delete, plan_sync
 from ._report import Action, TransferReport
 
 T = TypeVar("T")

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import copy
-import fnmatch
 import os
 import re
 import stat
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeAlias
@@ -19,6 +17,7 @@ from typing import Literal, TypeAlias
 import obstore
 from obstore import _store
 
+from .._filter import Filter
 from ._location import Location
 from ._report import ActionKind
 
@@ -47,35 +46,6 @@ class Entry:
     mtime_ns: int
     e_tag: str | None = None
     version: str | None = None
-
-
-class Filter:
-    """Include/exclude glob patterns on the path relative to the source (``fnmatch``; ``*``
-    and ``**`` alike match across ``/``). A path passes when it matches an include pattern
-    (or there are none) and no exclude pattern."""
-
-    def __init__(self, include: Sequence[str] | None, exclude: Sequence[str] | None) -> None:
-        for name, patterns in (("include", include), ("exclude", exclude)):
-            if isinstance(patterns, str):
-                raise TypeError(f"{name} must be a list of patterns, not one string")
-        self.include = [re.compile(fnmatch.translate(p)) for p in include or ()]
-        self.exclude = [re.compile(fnmatch.translate(p)) for p in exclude or ()]
-        self.subtrees: list[str] = []
-
-    def without_subtree(self, rel: str | None) -> Filter:
-        """This filter, also refusing everything below ``rel`` (when not ``None``)."""
-        if rel is None:
-            return self
-        other = copy.copy(self)
-        other.subtrees = [*self.subtrees, rel]
-        return other
-
-    def __call__(self, rel: str) -> bool:
-        if self.include and not any(p.match(rel) for p in self.include):
-            return False
-        if any(rel.startswith(subtree + "/") for subtree in self.subtrees):
-            return False
-        return not any(p.match(rel) for p in self.exclude)
 
 
 def nested_destination(src: Location, dst: Location) -> str | None:
