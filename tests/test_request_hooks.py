@@ -316,9 +316,8 @@ def test_debug_record_per_request_and_warning_per_retry(
     assert warning[0].url == debug[1].url  # type: ignore[attr-defined]
 
 
-def test_logging_is_silent_and_idle_by_default() -> None:
-    # A fresh interpreter, logging left unconfigured: nothing printed, nothing observed.
-    script = """
+# A failed get of a fresh interpreter, retried once: two requests, no server.
+FAILED_GET = """
 import obstore
 from obstore.store import HTTPStore
 store = HTTPStore("http://127.0.0.1:1/", client_options={"allow_http": True},
@@ -327,37 +326,38 @@ try:
     store.get("x")
 except obstore.exceptions.BaseError:
     pass
-assert obstore._obstore._observe_status()[3] is False, "something listens"
 """
+
+
+def fresh_interpreter(before: str, after: str) -> subprocess.CompletedProcess[str]:
+    """Runs ``before``, ``FAILED_GET`` and ``after`` in a new interpreter; it must succeed."""
+    script = "\n".join((before, FAILED_GET, after))
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_logging_is_silent_and_idle_by_default() -> None:
+    # Logging left unconfigured: nothing printed, nothing observed.
+    done = fresh_interpreter(
+        "", 'assert obstore._obstore._observe_status()[3] is False, "something listens"'
+    )
     assert done.stderr == "" and done.stdout == ""
 
 
 def test_logging_imported_after_obstore_gets_its_records() -> None:
     # `import obstore` leaves `logging` and `dataclasses` unimported (8 ms of the import); an
     # application that imports and configures logging afterwards still gets every record.
-    script = """
+    before = """
 import sys
 import obstore
-from obstore.store import HTTPStore
 assert "logging" not in sys.modules and "dataclasses" not in sys.modules
 import logging
 logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(operation)s")
-store = HTTPStore("http://127.0.0.1:1/", client_options={"allow_http": True},
-                  retry_config={"max_retries": 1})
-try:
-    store.get("x")
-except obstore.exceptions.BaseError:
-    pass
-assert obstore.flush_request_hooks()
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
+    done = fresh_interpreter(before, "assert obstore.flush_request_hooks()")
     lines = done.stderr.splitlines()
     assert lines.count("obstore DEBUG get") == 2  # the request and its retry
     assert lines.count("obstore WARNING get") == 1
