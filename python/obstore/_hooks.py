@@ -43,16 +43,20 @@ __all__ = [
 
 _LOG_OFF, _LOG_WARNING, _LOG_DEBUG = 0, 1, 2
 _made_logger: logging.Logger | None = None
+_logger_lock = threading.Lock()  # the delivery thread and a caller may ask first together
 
 
 def _logger() -> logging.Logger:
-    """The ``obstore`` logger, given a ``NullHandler`` when first asked for."""
+    """The ``obstore`` logger, given one ``NullHandler`` when first asked for."""
     global _made_logger
     if _made_logger is None:
         import logging
 
-        _made_logger = logging.getLogger("obstore")
-        _made_logger.addHandler(logging.NullHandler())
+        with _logger_lock:
+            if _made_logger is None:
+                logger = logging.getLogger("obstore")
+                logger.addHandler(logging.NullHandler())
+                _made_logger = logger
     return _made_logger
 
 
@@ -296,9 +300,10 @@ def _log(event: RequestEvent) -> None:
 
 def _after_fork_in_child() -> None:
     """The delivery thread does not exist in a forked child; the next refresh starts one."""
-    global _thread, _lock, _handled, _dropped_reported, _handled_changed
+    global _thread, _lock, _logger_lock, _handled, _dropped_reported, _handled_changed
     _thread = None
     _lock = threading.Lock()
+    _logger_lock = threading.Lock()
     _handled_changed = threading.Condition(threading.Lock())
     _handled = 0
     _dropped_reported = 0
