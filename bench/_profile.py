@@ -55,7 +55,8 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
             # its own dir over https: MinIO serves https whenever its certs dir holds a key
             workdir = os.path.join(h.CACHE, "minio-tls" if tls else "minio-list")
             minio, env["minio"] = h.start_minio(workdir, tls)
-            env["minio_tls"] = env["minio"]
+            if tls:  # where net_spec looks for the https MinIO
+                env["minio_tls"] = env["minio"]
             if live_listing or record:
                 env["list_prefix"] = h.populate_listing(env["minio"], s["list_n"], workdir, ours_py)
             if record:  # the pages once, as a run records them; MinIO is then not needed

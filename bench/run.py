@@ -523,13 +523,13 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
     live_listing = any(sc.kind == "listing" and not sc.params.get("replay") for sc in scenarios)
     uploads = [sc for sc in scenarios if sc.params.get("variant") == "upload"]
     upload = any(not sc.params.get("tls") for sc in uploads)
-    upload_tls = any(sc.params.get("tls") for sc in scenarios)  # big_put_tls, cold_start
+    https = any(sc.params.get("tls") for sc in scenarios)  # big_put_tls, cold_start
     env["replay"] = h.recorded_listing(s["list_n"]) if replay else None
     record = replay and env["replay"] is None  # MinIO's pages, recorded once
     minio = minio_tls = nginx = None
     samples: dict = {}
     try:
-        if upload_tls:  # its own dir: MinIO serves https whenever its certs dir holds a key
+        if https:  # its own dir: MinIO serves https whenever its certs dir holds a key
             minio_tls, env["minio_tls"] = h.start_minio(os.path.join(h.CACHE, "minio-tls"), True)
         if live_listing or upload or record:
             workdir = os.path.join(h.CACHE, "minio-list")  # kept between runs

@@ -177,6 +177,8 @@ def _active() -> bool:
 
 def _deliver_forever() -> None:
     global _thread
+    from ._events import RequestEvent  # once a thread, not once an event
+
     last_refresh = time.monotonic()
     while True:
         batch = _obstore._observe_take(0.5)
@@ -186,7 +188,8 @@ def _deliver_forever() -> None:
             logger = _logger_if_configurable()
             logging_on = logger is not None and logger.isEnabledFor(30)  # logging.WARNING
             for fields in batch:
-                _deliver(fields, hooks, logging_on)
+                event = RequestEvent(*fields[:13])
+                _deliver(event, fields[13], hooks, logging_on)
         _note_handled(len(batch))
         if time.monotonic() - last_refresh >= 0.5:
             last_refresh = time.monotonic()
@@ -246,11 +249,9 @@ _FIELDS = (
 )
 
 
-def _deliver(fields: tuple[object, ...], hooks: list[RequestHook], logging_on: bool) -> None:
-    from ._events import RequestEvent
-
-    event = RequestEvent(*fields[:13])  # type: ignore[arg-type]
-    store_hook = fields[13]
+def _deliver(
+    event: RequestEvent, store_hook: object, hooks: list[RequestHook], logging_on: bool
+) -> None:
     if store_hook is not None:
         hooks = [*hooks, store_hook]  # type: ignore[list-item]
     for hook in hooks:
