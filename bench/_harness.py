@@ -66,6 +66,7 @@ IMPL_ENV = {
     "aiohttp": "floor",
     "urllib3": "floor",
     "http.client": "floor",
+    "libcurl": "floor",
     "gil-release": "floor",
     "wrk": "floor",
     "curl": "floor",

@@ -46,7 +46,7 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
     env["replay"] = h.recorded_listing(s["list_n"]) if replay else None
     record = replay and env["replay"] is None
     live_listing = sc.kind == "listing" and not replay
-    upload = sc.params.get("variant") == "upload"
+    upload = sc.params.get("variant", "").startswith("upload")
     tls = bool(sc.params.get("tls"))
     minio = nginx = None
     tmp = tempfile.mkdtemp(prefix="bench-prof-")

@@ -95,7 +95,7 @@ SCENARIOS = [
         "2",
         "sync: the same from a 16-thread pool",
         "sync_ranges",
-        _rows("ours", "ref", "opendal", "urllib3", "boto3", "s3fs", "gil-release"),
+        _rows("ours", "ref", "opendal", "urllib3", "boto3", "s3fs", "libcurl", "gil-release"),
         {"threads": 16},
     ),
     Scenario(
@@ -103,7 +103,7 @@ SCENARIOS = [
         "2b",
         "sync: the same from one thread (a plain loop; no target, shows the lanes)",
         "sync_ranges",
-        _rows("ours", "ref", "opendal", "urllib3", "gil-release"),
+        _rows("ours", "ref", "opendal", "urllib3", "libcurl", "gil-release"),
         {"threads": 1},
     ),
     Scenario(
@@ -154,6 +154,28 @@ SCENARIOS = [
         "default, 0.12.1 signs the SHA-256 of every body, opendal and curl send "
         "`UNSIGNED-PAYLOAD`, boto3 too over https (with its default CRC32 of each body). "
         "`big_put` is the same upload over plain http, where ours signs the payload.",
+    ),
+    Scenario(
+        "big_put_tls_one",
+        "3d",
+        "{big} object uploaded from memory in one PUT over https (as big_put_tls)",
+        "big_object",
+        _rows("ours", "ref", "opendal", "boto3", "curl"),
+        {"variant": "upload_one", "tls": True, "rss_over_size": True},
+        note="ours and 0.12.1 `put(..., use_multipart=False)`, opendal `write` without `chunk`, "
+        "boto3 `put_object`; curl's row is big_put_tls's (always one PUT from the file).",
+    ),
+    Scenario(
+        "big_put_tls_file",
+        "3d",
+        "{big} object uploaded from its file over https (as big_put_tls)",
+        "big_object",
+        _rows("ours", "ref", "opendal", "boto3", "curl"),
+        {"variant": "upload_file", "tls": True},
+        note="ours and 0.12.1 `put(store, key, Path(file))`; opendal has no file input, so its "
+        "writer (`open(key, 'wb', chunk=8 MiB, concurrent=8)`) is fed with "
+        "`shutil.copyfileobj` in 8 MiB reads; boto3 `upload_file`; curl `-T file`. The file "
+        "is in the page cache (read whole before each worker, as nginx's files are).",
     ),
     Scenario(
         "cold_start",
@@ -445,7 +467,7 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
             parallelism=16,
             progress=sc.params.get("progress", False),
         )
-        if sc.params["variant"] == "upload":
+        if sc.params["variant"].startswith("upload"):
             m = env["minio_tls" if sc.params.get("tls") else "minio"]
             spec.update(
                 endpoint=m["endpoint"],
@@ -521,7 +543,7 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
     env = h.stage_nginx_root(1000, int(s["big_gib"] * GiB) if "big_object" in kinds else 0)
     replay = any(sc.params.get("replay") for sc in scenarios)
     live_listing = any(sc.kind == "listing" and not sc.params.get("replay") for sc in scenarios)
-    uploads = [sc for sc in scenarios if sc.params.get("variant") == "upload"]
+    uploads = [sc for sc in scenarios if sc.params.get("variant", "").startswith("upload")]
     upload = any(not sc.params.get("tls") for sc in uploads)
     https = any(sc.params.get("tls") for sc in scenarios)  # big_put_tls, cold_start
     env["replay"] = h.recorded_listing(s["list_n"]) if replay else None
@@ -580,7 +602,7 @@ def run_net(scenarios: list, impls: set, pys: dict, ours_py: str, s: dict) -> tu
                         competitor_cpu_s = busy.stop() if busy is not None else None
                     if competitor_cpu_s is not None:
                         res["competitor_cpu_s"] = competitor_cpu_s
-                    if spec.get("variant") == "upload":  # every upload starts from no object
+                    if spec.get("variant", "").startswith("upload"):  # each starts from no object
                         tls = sc.params.get("tls")
                         h.delete_object(ours_py, env["minio_tls" if tls else "minio"], UPLOAD_KEY)
                         h.empty_minio_trash(minio_tls if tls else minio)
@@ -875,9 +897,10 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace, argv: list | Non
             ap.error("--profile takes exactly one network scenario")
         impl = args.impls or "ours"
         variants = [v for i, v in net[0].rows if f"{i}:{v}" == impl or i == impl]
-        if h.IMPL_ENV.get(impl.partition(":")[0], "floor") == "floor" or not variants:
+        # wrk, curl and `python -c pass` are processes of their own, not a profiled worker
+        if impl.partition(":")[0] in ("wrk", "curl", "python") or not variants:
             ap.error(
-                f"--profile: --impls ours, ref or a Python peer of {net[0].name}'s rows, "
+                f"--profile: --impls ours, ref or a Python row of {net[0].name}'s, "
                 "or IMPL:VARIANT of them"
             )
         if args.flame and args.profile != "perf":

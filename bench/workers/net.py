@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import traceback
+from pathlib import Path
 
 from _host import cpu_jiffies
 from _memory import peak_rss_mib
@@ -306,6 +307,66 @@ async def async_ranges(spec: dict) -> dict:
     }
 
 
+# libcurl's option and info numbers (curl/curl.h), stable across its versions.
+_CURLOPT_WRITEDATA, _CURLOPT_URL, _CURLOPT_RANGE, _CURLOPT_NOSIGNAL = 10001, 10002, 10007, 99
+_CURLINFO_RESPONSE_CODE, _CURLINFO_SIZE_DOWNLOAD_T = 0x200002, 0x600008
+
+
+def libcurl_get_range(spec: dict):
+    """A C client doing the whole request under one release of the GIL: the floor of any sync
+    call that blocks its Python thread until the bytes are in memory.
+
+    libcurl through ctypes: the per-request settings go through ``PyDLL`` (the GIL held, as a C
+    extension sets its request up), ``curl_easy_perform`` through ``CDLL`` (the GIL released for
+    the whole exchange). Each thread keeps one handle, so one kept-alive connection; no signing.
+    libcurl's default write callback is ``fwrite``: the body goes into an unbuffered ``fmemopen``
+    buffer, then into the ``bytes`` returned, as every client returns it."""
+    import ctypes
+    import ctypes.util
+    import threading
+
+    path = ctypes.util.find_library("curl")
+    if path is None:
+        raise RuntimeError("libcurl is not installed (the libcurl row needs libcurl.so)")
+    held, released = ctypes.PyDLL(path), ctypes.CDLL(path)
+    libc = ctypes.PyDLL(ctypes.util.find_library("c"))
+    for f in (held.curl_easy_init, libc.fmemopen):
+        f.restype = ctypes.c_void_p
+    libc.fmemopen.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p)
+    libc.rewind.argtypes = (ctypes.c_void_p,)
+    libc.setvbuf.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
+    held.curl_global_init(ctypes.c_long(3))
+    setopt, getinfo = held.curl_easy_setopt, held.curl_easy_getinfo
+    perform = released.curl_easy_perform
+    rng, local = spec["range_size"], threading.local()
+
+    def handle():
+        h = held.curl_easy_init()
+        buf = ctypes.create_string_buffer(rng + 1)
+        fp = libc.fmemopen(buf, rng + 1, b"w")
+        libc.setvbuf(fp, None, 2, 0)  # _IONBF: fwrite lands in buf at once
+        setopt(ctypes.c_void_p(h), _CURLOPT_WRITEDATA, ctypes.c_void_p(fp))
+        setopt(ctypes.c_void_p(h), _CURLOPT_NOSIGNAL, ctypes.c_long(1))
+        local.h = (ctypes.c_void_p(h), buf, ctypes.c_void_p(fp), ctypes.c_long(), ctypes.c_int64())
+        return local.h
+
+    def one(key, off):
+        h, buf, fp, code, size = getattr(local, "h", None) or handle()
+        libc.rewind(fp)
+        setopt(h, _CURLOPT_URL, s3_url(spec, key).encode())
+        setopt(h, _CURLOPT_RANGE, f"{off}-{off + rng - 1}".encode())
+        rc = perform(h)
+        if rc != 0:
+            raise RuntimeError(f"curl_easy_perform: CURLcode {rc}")
+        getinfo(h, _CURLINFO_RESPONSE_CODE, ctypes.byref(code))
+        getinfo(h, _CURLINFO_SIZE_DOWNLOAD_T, ctypes.byref(size))
+        if code.value != 206:
+            raise RuntimeError(f"HTTP {code.value}")
+        return ctypes.string_at(buf, size.value)
+
+    return one
+
+
 # -------------------------------- sync_ranges: the same from a thread pool or a loop (sync_get_*)
 def sync_ranges(spec: dict) -> dict:
     from concurrent.futures import ThreadPoolExecutor
@@ -355,6 +416,12 @@ def sync_ranges(spec: dict) -> dict:
             if r.status != 206:
                 raise RuntimeError(f"HTTP {r.status}")
             return len(r.data)
+
+    elif impl == "libcurl":
+        get = libcurl_get_range(spec)
+
+        def one(key, off):
+            return len(get(key, off))
 
     elif impl == "gil-release":
         # What any call that releases the GIL once costs in this harness, with no I/O at all:
@@ -424,12 +491,13 @@ def _md5(buf) -> str:
 
 
 def big_object(spec: dict) -> dict:
-    """variant: bytes | stream | parallel | upload. Returns GB/s etc."""
+    """variant: bytes | stream | parallel | upload (multipart from memory) | upload_one (one PUT
+    from memory) | upload_file (from the file, as each library takes one). Returns GB/s etc."""
     impl, variant, key, size = spec["impl"], spec["variant"], spec["big_key"], spec["big_size"]
     rss0 = peak_rss_mib()
     check = None  # -> (ok: bool, detail)
     data = None
-    if variant == "upload":
+    if variant in ("upload", "upload_one"):
         with open(spec["big_file"], "rb") as f:
             data = f.read()
         rss0 = peak_rss_mib()
@@ -481,8 +549,12 @@ def big_object(spec: dict) -> dict:
 
                 n = asyncio.run(main())
                 return n, (lambda: _md5(mv))
-            if variant == "upload":
-                obstore.put(store, key, data, **with_progress)
+            if variant.startswith("upload"):
+                if variant == "upload_file":
+                    obstore.put(store, key, Path(spec["big_file"]))
+                else:
+                    kw = {"use_multipart": False} if variant == "upload_one" else with_progress
+                    obstore.put(store, key, data, **kw)
                 return size, (lambda: obstore.head(store, key)["size"] == size)
         elif impl == "opendal":
             import opendal
@@ -496,6 +568,15 @@ def big_object(spec: dict) -> dict:
                 return len(b), (lambda: _md5(memoryview(b)))
             if variant == "upload":
                 op.write(key, data, chunk=8 * MiB, concurrent=8)
+            elif variant == "upload_one":
+                op.write(key, data)
+            elif variant == "upload_file":  # no file input: its writer, fed as a user would
+                with (
+                    open(spec["big_file"], "rb") as f,
+                    op.open(key, "wb", chunk=8 * MiB, concurrent=8) as w,
+                ):
+                    shutil.copyfileobj(f, w, 8 * MiB)
+            if variant.startswith("upload"):
                 return size, (lambda: op.stat(key).content_length == size)
         elif impl == "boto3":
             from boto3.s3.transfer import TransferConfig
@@ -520,6 +601,11 @@ def big_object(spec: dict) -> dict:
                 return bio.getbuffer().nbytes, (lambda: _md5(bio.getbuffer()))
             if variant == "upload":
                 s3.upload_fileobj(io.BytesIO(data), bucket, key)
+            elif variant == "upload_one":
+                s3.put_object(Bucket=bucket, Key=key, Body=data)
+            elif variant == "upload_file":
+                s3.upload_file(spec["big_file"], bucket, key)
+            if variant.startswith("upload"):
                 return size, (
                     lambda: s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == size
                 )
@@ -555,7 +641,7 @@ def big_object(spec: dict) -> dict:
         elif impl == "curl":
             if variant in ("bytes", "stream"):
                 cmd = ["curl", "-sS", "-f", "-o", "/dev/null", s3_url(spec, key)]
-            elif variant == "upload":
+            elif variant.startswith("upload"):  # always one PUT, read from the file
                 cmd = [
                     "curl",
                     "-sS",
@@ -592,7 +678,7 @@ def big_object(spec: dict) -> dict:
         errors, detail = 1, f"got {n} bytes, want {size}"
     elif check is not None:
         got = check()
-        want = True if variant == "upload" else spec["big_md5"]
+        want = True if variant.startswith("upload") else spec["big_md5"]
         if got != want:
             errors, detail = 1, f"check failed: {got!r} != {want!r}"
     cpu = (c1 - c0) + (cc1 - cc0)
