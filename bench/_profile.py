@@ -33,13 +33,14 @@ def profile(sc, impl: str, ours_py: str, s: dict, args, net_spec) -> int:
     """Profiles one worker of `impl` ("ours", "ref" or a Python peer such as "opendal": its
     scenario's first row of it; or "ours:arrow", the row of that variant)."""
     impl, _, wanted = impl.partition(":")
-    base = h.probe(ours_py).get("base_executable") or sys.executable
     if impl == "ours":
         py = ours_py
-    elif impl == "ref":
-        py = h.ensure_ref_venv(base)
-    else:
-        py = h.ensure_venv(*h.PEERS[h.IMPL_ENV[impl]], base)
+    else:  # a venv of its own, made from the interpreter under ours'
+        base = h.probe(ours_py).get("base_executable") or sys.executable
+        if impl == "ref":
+            py = h.ensure_ref_venv(base)
+        else:
+            py = h.ensure_venv(*h.PEERS[h.IMPL_ENV[impl]], base)
     h.ensure_apt({"nginx": "nginx-light"})
     env = h.stage_nginx_root(1000, int(s["big_gib"] * h.GiB) if sc.kind == "big_object" else 0)
     replay = bool(sc.params.get("replay"))

@@ -426,7 +426,12 @@ def render_saved(path: str) -> int:
 
 
 def list_scenarios() -> None:
-    fmt = {"big": "1 GiB", "list_n": "100,000", "stream": "1 GiB", "cold_processes": 20}
+    fmt = {
+        "big": "1 GiB",
+        "list_n": "100,000",
+        "stream": "1 GiB",
+        "cold_processes": SETTINGS["cold_processes"],
+    }
     for sc in SCENARIOS:
         impls = ", ".join(i + (f" ({v})" if v else "") for i, v in sc.rows)
         print(f"{sc.name:23} {sc.section:>3}. {sc.title.format(**fmt)}")
@@ -434,6 +439,13 @@ def list_scenarios() -> None:
 
 
 # --------------------------------------------------------------------------- network scenarios
+def _minio_fields(m: dict) -> dict:
+    """What a worker needs of a MinIO: its address, bucket, credentials and, over https, the
+    file of the authority that signed its certificate."""
+    keys = ("endpoint", "bucket", "access_key_id", "secret_access_key", "ca_file")
+    return {k: m[k] for k in keys if k in m}
+
+
 def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -> dict:
     """The JSON spec of one network worker (bench/workers/net.py)."""
     spec = {"kind": sc.kind, "impl": impl, "time_cap": s["time_cap"]}
@@ -468,27 +480,11 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
             progress=sc.params.get("progress", False),
         )
         if sc.params["variant"].startswith("upload"):
-            m = env["minio_tls" if sc.params.get("tls") else "minio"]
-            spec.update(
-                endpoint=m["endpoint"],
-                bucket=m["bucket"],
-                access_key_id=m["access_key_id"],
-                secret_access_key=m["secret_access_key"],
-                big_key=UPLOAD_KEY,
-            )
-            if "ca_file" in m:
-                spec["ca_file"] = m["ca_file"]
+            spec.update(_minio_fields(env["minio_tls" if sc.params.get("tls") else "minio"]))
+            spec["big_key"] = UPLOAD_KEY
     elif sc.kind == "cold_start":
-        m = env["minio_tls"]
-        spec.update(
-            endpoint=m["endpoint"],
-            bucket=m["bucket"],
-            access_key_id=m["access_key_id"],
-            secret_access_key=m["secret_access_key"],
-            ca_file=m["ca_file"],
-            key=f"cold/{impl}.bin",
-            processes=s["cold_processes"],
-        )
+        spec.update(_minio_fields(env["minio_tls"]))
+        spec.update(key=f"cold/{impl}.bin", processes=s["cold_processes"])
     elif sc.kind == "listing" and sc.params.get("replay"):
         replay = env["replay"]
         spec.update(nginx)
@@ -508,13 +504,9 @@ def net_spec(sc: Scenario, impl: str, variant: str | None, env: dict, s: dict) -
             ]
             spec["page_counts"] = [p["count"] for p in replay["pages"]]
     elif sc.kind == "listing":
-        m = env["minio"]
+        spec.update(_minio_fields(env["minio"]))
         spec.update(
             variant=variant,
-            endpoint=m["endpoint"],
-            bucket=m["bucket"],
-            access_key_id=m["access_key_id"],
-            secret_access_key=m["secret_access_key"],
             list_prefix=env["list_prefix"],
             list_n=s["list_n"],
             long_timeout=True,
