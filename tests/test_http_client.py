@@ -3,6 +3,8 @@ https, redirects followed (credentials kept from other origins), and proxies hon
 
 from __future__ import annotations
 
+import hashlib
+import os
 import socket
 import threading
 import time
@@ -267,6 +269,26 @@ def test_tls_round_trip_over_each_http_version(tls_minio: Any, http: str) -> Non
     if http == "http2_only":
         options["http2_only"] = True
     round_trip(tls_store(tls_minio, **options))
+
+
+@pytest.mark.parametrize("http", ["http1_only", "http2_only"])
+def test_large_bodies_over_tls_arrive_intact_in_one_put_and_in_parts(
+    tls_minio: Any, http: str
+) -> None:
+    # Bodies several times the 1 MiB that one TLS write takes, whose writes fill the socket and
+    # wait: one PUT of an odd length, and a multipart upload of three parts in flight at once.
+    ca = open(tls_minio.extra["ca_certificate"]).read()
+    store = tls_store(tls_minio, root_certificate=ca, **{http: True})
+    one, parts = os.urandom(3 * 2**20 + 7), os.urandom(16 * 2**20 + 3)
+    obstore.put(store, "one", one, use_multipart=False)
+    obstore.put(store, "parts", parts, chunk_size=5 * 2**20, max_concurrency=3)
+    assert obstore.head(store, "parts")["e_tag"].strip('"').endswith("-4")
+    assert (
+        hashlib.sha256(obstore.get(store, "one").bytes()).digest() == hashlib.sha256(one).digest()
+    )
+    got = obstore.get(store, "parts").bytes()
+    assert len(got) == len(parts)
+    assert hashlib.sha256(got).digest() == hashlib.sha256(parts).digest()
 
 
 def test_connect_timeout_bounds_a_tls_handshake_that_never_answers() -> None:

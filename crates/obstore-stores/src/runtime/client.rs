@@ -29,11 +29,11 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
-use hyper_rustls::HttpsConnector;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use object_store::client::{
     HttpClient, HttpConnector as Connector, HttpError, HttpErrorKind, HttpRequest, HttpRequestBody,
     HttpResponse, HttpResponseBody, HttpService, ReqwestConnector,
@@ -413,7 +413,8 @@ fn shuffle_in_place<T>(items: &mut [T]) {
     }
 }
 
-/// A connector whose connections, TLS handshake included, are made within `connect_timeout`.
+/// A connector whose connections, TLS handshake included, are made within `connect_timeout`, and
+/// then [tuned](Tune).
 #[derive(Debug, Clone)]
 struct Timed<C> {
     inner: C,
@@ -422,9 +423,34 @@ struct Timed<C> {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What a connection is set up with once it is made.
+trait Tune {
+    fn tune(&mut self);
+}
+
+/// Plaintext that rustls takes in per write, and ciphertext it holds for the socket: 256 KiB,
+/// where its default is 64 KiB. Each write of a body becomes one `writev` of the records made so
+/// far, so the limit sets the size of each write to the socket. A 1 GiB multipart upload over
+/// https (5 MiB parts, 12 in flight, to MinIO on loopback) made 16.7k `writev`s and 31k TCP
+/// segments at 64 KiB: each write's ciphertext is 169 bytes more than one 65,483-byte segment
+/// holds, so every write left a runt. At 256 KiB: 4.5k writes, 20.6k segments, and 0.40–0.44 s
+/// of CPU per GiB against 0.50 (medians of fresh processes, alternated). 1 MiB cut the segments
+/// to one PUT's 17.5k, but one PUT then cost 0.31 s per GiB against 0.20–0.25 at 128–512 KiB.
+const TLS_WRITE_BUFFER: usize = 256 << 10;
+
+impl Tune for MaybeHttpsStream<TokioIo<tokio::net::TcpStream>> {
+    fn tune(&mut self) {
+        if let MaybeHttpsStream::Https(tls) = self {
+            let (_, connection) = tls.inner_mut().get_mut();
+            connection.set_buffer_limit(Some(TLS_WRITE_BUFFER));
+        }
+    }
+}
+
 impl<C> tower_service::Service<Uri> for Timed<C>
 where
     C: tower_service::Service<Uri>,
+    C::Response: Tune,
     C::Future: Send + 'static,
     C::Error: Into<BoxError>,
 {
@@ -440,16 +466,20 @@ where
         let connecting = self.inner.call(uri);
         let timeout = self.timeout;
         Box::pin(async move {
-            match timeout {
-                None => connecting.await.map_err(Into::into),
+            let mut connection = match timeout {
+                None => connecting.await.map_err(Into::into)?,
                 Some(timeout) => match tokio::time::timeout(timeout, connecting).await {
-                    Ok(connected) => connected.map_err(Into::into),
-                    Err(_) => Err(Box::new(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "connect timed out",
-                    )) as BoxError),
+                    Ok(connected) => connected.map_err(Into::into)?,
+                    Err(_) => {
+                        return Err(Box::new(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "connect timed out",
+                        )) as BoxError)
+                    }
                 },
-            }
+            };
+            connection.tune();
+            Ok(connection)
         })
     }
 }
