@@ -87,6 +87,42 @@ def test_asyncio_gather_put_and_get(store: Any) -> None:
     assert results == [_payload(i, 0) for i in range(count)]
 
 
+def test_every_awaited_ranged_read_resolves_while_a_stream_keeps_the_runtime_busy(
+    store: Any, big_data: bytes
+) -> None:
+    # Completions of a batch share one wake-up of the event loop, sent once the runtime has no
+    # other task ready; a stream read beside them keeps it busy the whole time. Each of 2,000
+    # reads must still resolve, with its own bytes.
+    objects = [_payload(i, 2) for i in range(16)]
+    ranges = [(i % 16, (i * 37) % 64, 1 + i % 29) for i in range(2000)]
+
+    async def stream_big() -> int:
+        result = await obstore.get_async(store, "busy/big")
+        return sum([len(chunk) async for chunk in result.stream(min_chunk_size=4096)])
+
+    async def main() -> tuple[list[bytes], int]:
+        await asyncio.gather(
+            *(obstore.put_async(store, f"busy/{i}", o) for i, o in enumerate(objects))
+        )
+        # One PUT: HTTPStore (WebDAV) has no multipart upload.
+        await obstore.put_async(store, "busy/big", big_data, use_multipart=False)
+        in_flight = asyncio.Semaphore(256)
+
+        async def one(index: int, start: int, length: int) -> bytes:
+            path = f"busy/{index}"
+            async with in_flight:
+                return bytes(await obstore.get_range_async(store, path, start=start, length=length))
+
+        streamed = asyncio.ensure_future(stream_big())
+        # A hang guard, not a timing assertion: a lost wake-up fails here instead of hanging.
+        reads = await asyncio.wait_for(asyncio.gather(*(one(*r) for r in ranges)), 120)
+        return reads, await asyncio.wait_for(streamed, 120)
+
+    reads, streamed = run(main)
+    assert reads == [objects[i][start : start + length] for i, start, length in ranges]
+    assert streamed == len(big_data)
+
+
 def test_asyncio_gather_methods(store: Any) -> None:
     count = 250
 
