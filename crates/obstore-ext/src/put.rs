@@ -89,6 +89,10 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyTags {
     }
 }
 
+/// Parts per multipart upload: the limit of S3, GCS and MinIO (Azure allows 50,000 blocks).
+const MAX_PARTS: u64 = 10_000;
+const MIB: u64 = 1024 * 1024;
+
 /// Everything about an upload except its data.
 #[derive(Clone)]
 pub struct UploadSettings {
@@ -117,6 +121,21 @@ impl UploadSettings {
             tags: self.tags.clone(),
             attributes: self.attributes.clone(),
             ..Default::default()
+        }
+    }
+
+    /// The part size of a multipart upload of `size` bytes (None: unknown, an iterator):
+    /// `chunk_size`, at least the store's minimum, grown to whole MiB when the upload would
+    /// otherwise take more than [`MAX_PARTS`] parts. At the default 5 MiB that is any upload
+    /// over 48.8 GiB, which the server would refuse at part 10,001, after 48.8 GiB had gone up.
+    fn part_size(&self, size: Option<u64>) -> usize {
+        let chosen = self.chunk_size.max(self.min_part_size).max(1);
+        match size {
+            Some(size) if size.div_ceil(MAX_PARTS) > chosen as u64 => {
+                let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+                usize::try_from(needed).unwrap_or(usize::MAX)
+            }
+            _ => chosen,
         }
     }
 
@@ -194,6 +213,10 @@ impl UploadSink {
         size: Option<u64>,
     ) -> ObstoreResult<Self> {
         if settings.multipart_for(size) {
+            let settings = UploadSettings {
+                chunk_size: settings.part_size(size),
+                ..settings
+            };
             Ok(UploadSink::PendingMultipart {
                 store,
                 path,
@@ -230,7 +253,7 @@ impl UploadSink {
         Ok(UploadSink::Multipart {
             writer: OpenUpload(Some(WriteMultipart::new_with_chunk_size(
                 upload,
-                settings.chunk_size.max(settings.min_part_size).max(1),
+                settings.part_size(None),
             ))),
             max_concurrency: settings.max_concurrency.max(1),
         })
@@ -739,4 +762,48 @@ fn put_async_iterable<'py>(
         Ok(py.import("asyncio")?.getattr("ensure_future")?.unbind())
     })?;
     ensure_future.bind(py).call1((coroutine,))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(chunk_size: usize, min_part_size: usize) -> UploadSettings {
+        UploadSettings {
+            attributes: Attributes::default(),
+            min_part_size,
+            tags: TagSet::default(),
+            mode: PutMode::Overwrite,
+            use_multipart: None,
+            chunk_size,
+            max_concurrency: 12,
+        }
+    }
+
+    #[test]
+    fn parts_keep_the_chunk_size_up_to_ten_thousand_parts() {
+        let five = 5 * MIB as usize;
+        let s = settings(five, five);
+        assert_eq!(s.part_size(None), five);
+        assert_eq!(s.part_size(Some(10_000 * five as u64)), five);
+        // A chunk size under the store's minimum is raised to it.
+        assert_eq!(settings(1024, five).part_size(Some(1 << 30)), five);
+        assert_eq!(settings(1024, 1).part_size(None), 1024);
+    }
+
+    #[test]
+    fn parts_grow_to_whole_mib_so_an_upload_takes_at_most_ten_thousand() {
+        let five = 5 * MIB as usize;
+        let s = settings(five, five);
+        // One byte over 10,000 parts of 5 MiB: 6 MiB parts.
+        let size = 10_000 * five as u64 + 1;
+        assert_eq!(s.part_size(Some(size)), 6 * MIB as usize);
+        // 5 TiB, S3's largest object: 525 MiB parts, 9,987 of them.
+        let size = 5u64 << 40;
+        let part = s.part_size(Some(size)) as u64;
+        assert_eq!(part, 525 * MIB);
+        assert!(size.div_ceil(part) <= MAX_PARTS);
+        // A larger chunk size than needed is kept.
+        assert_eq!(settings(1 << 30, five).part_size(Some(size)), 1 << 30);
+    }
 }
