@@ -323,7 +323,7 @@ SETTINGS = {
     "reps": 3,  # measured repetitions, after one warm-up repetition
     # Per worker, async_get_* and sync_get_*. At 5,000, ours' repetitions lasted 0.09-0.14 s
     # (the host's busy share read in 26 jiffies) and 0.12.1's A/A band at 64 in flight was
-    # 0.83-1.21; the spill thread's first 100 ms were a third of a sync_get_pool repetition.
+    # 0.83-1.21.
     "requests": 20_000,
     "warmup_requests": 1000,
     "big_gib": 1.0,

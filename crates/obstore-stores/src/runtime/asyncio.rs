@@ -320,7 +320,7 @@ pub fn future_into_py<'py>(
         Poll::Pending => {
             let bridge = bridge_for(py, &event_loop)?;
             let handle = py_future.clone().unbind();
-            let task = super::spill::spawn(runtime(), async move {
+            let task = runtime().spawn(async move {
                 let delivered = deliver(boxed.await);
                 bridge.push(Completion {
                     future: handle,

@@ -258,7 +258,6 @@ impl HttpService for LaneService {
             .acquire_owned()
             .await
             .map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))?;
-        runtime::spill::tick();
         // Read once, before the request is sent: the lane and scope of this poll.
         let (client, scope) = {
             let polling = polling::current();

@@ -7,7 +7,6 @@
 //!
 //! - [`client`]: the HTTP client every network store sends through, on hyper directly.
 //! - [`lane`]: sync network calls driven on the calling thread.
-//! - [`spill`]: a second runtime thread while other processes keep the cores busy.
 //! - [`asyncio`]: the bridge that hands Rust futures to asyncio with batched wake-ups.
 //! - [`observe`]: one event per HTTP request for the Python request hooks and logger.
 
@@ -16,7 +15,6 @@ pub mod client;
 pub mod lane;
 pub mod observe;
 pub(crate) mod polling;
-pub mod spill;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -115,7 +113,10 @@ pub fn check_environment() -> PyResult<()> {
 /// which run beside the workers for every request. On 2 cores, 2 workers beside an event loop
 /// preempted each other and the loop (0.3–0.7 involuntary context switches per request against
 /// 0.05 with one worker): one worker measured 0.65–0.86x the CPU per request of two at 64 and 256
-/// small GETs in flight, and 0.6x the CPU for a 1 GiB `bytes()` (docs/performance.md).
+/// small GETs in flight, and 0.6x the CPU for a 1 GiB `bytes()` (docs/performance.md). Beside a
+/// CPU-bound process, the one worker measured about the rate of two (25.8k against 27.4k GETs per
+/// second, within the noise) at 22.9 µs of CPU per GET; a second runtime thread that took every
+/// other new task there measured 23.8k at 30.9 µs, its cross-thread hand-offs the difference.
 fn worker_threads() -> usize {
     WORKER_THREADS.get(|| cores().saturating_sub(1).max(1))
 }
@@ -153,7 +154,6 @@ fn build_runtime(generation: u64) -> &'static Runtime {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads())
             .thread_name("obstore-worker")
-            .on_thread_start(spill::mark_worker)
             .enable_all()
             .build()
             .expect("failed to start the tokio runtime");
@@ -187,7 +187,7 @@ where
     E: From<PyErr> + Send + 'static,
 {
     let runtime = runtime();
-    let task = spill::spawn(runtime, catch_panics(future));
+    let task = runtime.spawn(catch_panics(future));
     let abort = task.abort_handle();
     let _blocked = BlockedThread::enter();
     let result = if tokio::runtime::Handle::try_current().is_ok() {
