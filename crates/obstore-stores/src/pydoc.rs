@@ -315,7 +315,9 @@ Example:
 ``file`` may be a path (a ``str`` is a local file path too), a bytes-like
 object, a binary file object, or an iterable of bytes-like chunks. Sized
 inputs larger than ``chunk_size`` and all iterables are uploaded in parts,
-``max_concurrency`` at a time, unless ``use_multipart`` says otherwise.
+``max_concurrency`` at a time, unless ``use_multipart`` says otherwise. Parts are
+``chunk_size`` bytes, at least 5 MiB on a cloud store, and larger (whole MiB) for a
+sized input that would otherwise take more than 10,000 parts, the limit of S3 and GCS.
 
 With ``progress``, ``bytes_done`` counts the bytes read from ``file`` and handed
 to the upload (at most ``max_concurrency`` parts ahead of the server; a buffer
