@@ -130,12 +130,11 @@ impl UploadSettings {
     /// over 48.8 GiB, which the server would refuse at part 10,001, after 48.8 GiB had gone up.
     fn part_size(&self, size: Option<u64>) -> usize {
         let chosen = self.chunk_size.max(self.min_part_size).max(1);
-        match size {
-            Some(size) if size.div_ceil(MAX_PARTS) > chosen as u64 => {
-                let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
-                usize::try_from(needed).unwrap_or(usize::MAX)
-            }
-            _ => chosen,
+        let needed = size.map_or(0, |size| size.div_ceil(MAX_PARTS));
+        if needed > chosen as u64 {
+            usize::try_from(needed.div_ceil(MIB) * MIB).unwrap_or(usize::MAX)
+        } else {
+            chosen
         }
     }
 
@@ -160,6 +159,8 @@ pub enum UploadSink {
         store: Arc<dyn ObjectStore>,
         path: Path,
         settings: UploadSettings,
+        /// [`UploadSettings::part_size`] for the upload's size.
+        part_size: usize,
     },
     Single {
         store: Arc<dyn ObjectStore>,
@@ -213,11 +214,8 @@ impl UploadSink {
         size: Option<u64>,
     ) -> ObstoreResult<Self> {
         if settings.multipart_for(size) {
-            let settings = UploadSettings {
-                chunk_size: settings.part_size(size),
-                ..settings
-            };
             Ok(UploadSink::PendingMultipart {
+                part_size: settings.part_size(size),
                 store,
                 path,
                 settings,
@@ -246,15 +244,13 @@ impl UploadSink {
         store: &Arc<dyn ObjectStore>,
         path: &Path,
         settings: &UploadSettings,
+        part_size: usize,
     ) -> ObstoreResult<Self> {
         let upload = store
             .put_multipart_opts(path, settings.multipart_options())
             .await?;
         Ok(UploadSink::Multipart {
-            writer: OpenUpload(Some(WriteMultipart::new_with_chunk_size(
-                upload,
-                settings.part_size(None),
-            ))),
+            writer: OpenUpload(Some(WriteMultipart::new_with_chunk_size(upload, part_size))),
             max_concurrency: settings.max_concurrency.max(1),
         })
     }
@@ -265,12 +261,13 @@ impl UploadSink {
             store,
             path,
             settings,
+            part_size,
         } = self
         {
             if chunk.is_empty() {
                 return Ok(());
             }
-            *self = Self::begin_multipart(store, path, settings).await?;
+            *self = Self::begin_multipart(store, path, settings, *part_size).await?;
         }
         match self {
             UploadSink::PendingMultipart { .. } => unreachable!("started above"),
@@ -299,6 +296,7 @@ impl UploadSink {
                 store,
                 path,
                 settings,
+                ..
             } => Ok(store
                 .put_opts(&path, PutPayload::new(), settings.put_options())
                 .await?),

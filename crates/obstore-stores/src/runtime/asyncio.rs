@@ -90,11 +90,6 @@ impl LoopBridge {
         }
     }
 
-    fn notify_loop(&self) {
-        // A full socket buffer means a wake-up is already pending: nothing is lost.
-        let _ = (&self.writer).write(&[1]);
-    }
-
     fn take(&self) -> Vec<Completion> {
         // Drain the socket first: a producer that writes after this point finds `notified` reset
         // below and writes again, so no completion waits without a wake-up.
@@ -113,13 +108,11 @@ impl LoopBridge {
     }
 }
 
+/// The deferred wake-up of [`LoopBridge::push`]: one byte to the socket the loop watches.
 impl Wake for LoopBridge {
     fn wake(self: Arc<Self>) {
-        self.notify_loop();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.notify_loop();
+        // A full socket buffer means a wake-up is already pending: nothing is lost.
+        let _ = (&self.writer).write(&[1]);
     }
 }
 
